@@ -1,0 +1,57 @@
+package treekem
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/mlsengine/engine/mls/wire"
+)
+
+// vectorFile returns the path of an official vector file, failing the test
+// when the vectors are missing.
+func vectorFile(t testing.TB, name string) string {
+	t.Helper()
+	dir := os.Getenv("MLS_TEST_VECTORS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "shared", "mls-test-vectors")
+	}
+	path := filepath.Join(dir, name)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("official test vector %s not found (%v); set MLS_TEST_VECTORS", name, err)
+	}
+	return path
+}
+
+func TestNodeListRoundTripMessagesVectors(t *testing.T) {
+	data, err := os.ReadFile(vectorFile(t, "messages.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		RatchetTree string `json:"ratchet_tree"`
+	}
+	if err := json.Unmarshal(data, &cases); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		enc, _ := hex.DecodeString(c.RatchetTree)
+		var nl NodeList
+		if err := wire.Unmarshal(enc, &nl); err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		re, err := wire.Marshal(nl)
+		if err != nil || !bytes.Equal(re, enc) {
+			t.Fatalf("case %d: re-encoding differs (%v)", i, err)
+		}
+		for n := range len(enc) {
+			var p NodeList
+			if wire.Unmarshal(enc[:n], &p) == nil {
+				t.Fatalf("case %d: strict prefix %d decodes", i, n)
+			}
+		}
+	}
+}
