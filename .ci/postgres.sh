@@ -4,14 +4,15 @@
 #
 # Run as root on Debian 12:
 #
-#   eval "$(.ci/postgres.sh)"     # or: export MLS_TEST_POSTGRES=$(.ci/postgres.sh --url)
+#   export MLS_TEST_POSTGRES=$(.ci/postgres.sh)    # or: eval "$(.ci/postgres.sh --export)"
 #   go test ./delivery/...
 #
 # It installs Debian's postgresql package when it is missing, starts (or
 # creates) a cluster listening on 127.0.0.1:5432, creates the role and
-# database the tests use, and prints the line to export. It is idempotent:
-# running it again on a running server only re-checks the role and database.
-# Everything it says besides the final line goes to stderr.
+# database the tests use, and prints the URL to export as MLS_TEST_POSTGRES
+# (the only line on stdout; with --export, an "export ..." line instead). It
+# is idempotent: running it again on a running server only re-checks the role
+# and database. Everything else it says goes to stderr.
 set -euo pipefail
 
 role=${MLS_PG_ROLE:-mls}
@@ -81,8 +82,8 @@ if [[ $(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = '$database'")
 	psql_admin -c "CREATE DATABASE \"$database\" OWNER \"$role\"" >&2
 fi
 
-if [[ ${1:-} == --url ]]; then
-	echo "$url"
-else
+if [[ ${1:-} == --export ]]; then
 	echo "export MLS_TEST_POSTGRES=$url"
+else
+	echo "$url"
 fi
