@@ -1,0 +1,111 @@
+package suite
+
+import (
+	"crypto/hkdf"
+	"encoding/binary"
+	"fmt"
+	"hash"
+	"io"
+)
+
+// kemScheme is the HPKE (RFC 9180, base mode) instantiation of a suite:
+// its DHKEM together with the suite's KDF and AEAD. Implementations
+// validate every key and KEM output before using it.
+type kemScheme interface {
+	params() *kemParams
+	// publicKey returns SerializePublicKey(pk(priv)), or an error wrapping
+	// ErrInvalidKey if priv is not a valid serialized private key.
+	publicKey(priv []byte) ([]byte, error)
+	// checkPublicKey returns an error wrapping ErrInvalidKey unless pub is a
+	// valid serialized public key.
+	checkPublicKey(pub []byte) error
+	seal(rand io.Reader, pub, info, aad, plaintext []byte) (enc, ct []byte, err error)
+	open(priv, enc, info, aad, ct []byte) ([]byte, error)
+	exportSender(rand io.Reader, pub, info, exporterContext []byte, length int) (enc, secret []byte, err error)
+	exportReceiver(priv, enc, info, exporterContext []byte, length int) ([]byte, error)
+}
+
+// kemParams are the RFC 9180 §7.1 parameters of a DHKEM.
+type kemParams struct {
+	name    string
+	id      uint16           // kem_id
+	newHash func() hash.Hash // the KEM's KDF
+	nh      int              // the KEM's KDF Nh (bounds HPKE exports: 255*Nh)
+	nsk     int              // Nsk
+	npk     int              // Npk = Nenc
+	// bitmask is 0 for X25519 and X448 (any Nsk bytes are a private key);
+	// for the NIST curves it is the mask of the first candidate byte of the
+	// DeriveKeyPair rejection loop (RFC 9180 §7.1.3).
+	bitmask byte
+}
+
+// suiteID returns the KEM's suite_id: "KEM" || I2OSP(kem_id, 2) (RFC 9180 §4.1).
+func (p *kemParams) suiteID() []byte {
+	return []byte{'K', 'E', 'M', byte(p.id >> 8), byte(p.id)}
+}
+
+// labeledExtract is RFC 9180 §4 LabeledExtract with the KEM's suite_id.
+func (p *kemParams) labeledExtract(salt []byte, label string, ikm []byte) ([]byte, error) {
+	in := make([]byte, 0, 7+5+len(label)+len(ikm))
+	in = append(in, "HPKE-v1"...)
+	in = append(in, p.suiteID()...)
+	in = append(in, label...)
+	in = append(in, ikm...)
+	prk, err := hkdf.Extract(p.newHash, in, salt)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s LabeledExtract: %v", ErrInternal, p.name, err)
+	}
+	return prk, nil
+}
+
+// labeledExpand is RFC 9180 §4 LabeledExpand with the KEM's suite_id.
+func (p *kemParams) labeledExpand(prk []byte, label string, info []byte, length int) ([]byte, error) {
+	in := make([]byte, 2, 2+7+5+len(label)+len(info))
+	binary.BigEndian.PutUint16(in, uint16(length))
+	in = append(in, "HPKE-v1"...)
+	in = append(in, p.suiteID()...)
+	in = append(in, label...)
+	in = append(in, info...)
+	out, err := hkdf.Expand(p.newHash, prk, string(in), length)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s LabeledExpand: %v", ErrInternal, p.name, err)
+	}
+	return out, nil
+}
+
+// deriveKeyPair is RFC 9180 §7.1.3 DeriveKeyPair for any ikm length.
+func deriveKeyPair(k kemScheme, ikm []byte) (priv, pub []byte, err error) {
+	p := k.params()
+	dkpPRK, err := p.labeledExtract(nil, "dkp_prk", ikm)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.bitmask == 0 {
+		// X25519, X448: sk = LabeledExpand(dkp_prk, "sk", "", Nsk).
+		sk, err := p.labeledExpand(dkpPRK, "sk", nil, p.nsk)
+		if err != nil {
+			return nil, nil, err
+		}
+		pk, err := k.publicKey(sk)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %s DeriveKeyPair: %v", ErrInternal, p.name, err)
+		}
+		return sk, pk, nil
+	}
+	// NIST curves: rejection sampling until 0 < sk < order, at most 256
+	// candidates. publicKey rejects exactly the out-of-range scalars
+	// (crypto/ecdh, SEC 1 §2.3.6).
+	for counter := 0; counter < 256; counter++ {
+		sk, err := p.labeledExpand(dkpPRK, "candidate", []byte{byte(counter)}, p.nsk)
+		if err != nil {
+			return nil, nil, err
+		}
+		sk[0] &= p.bitmask
+		if pk, err := k.publicKey(sk); err == nil {
+			return sk, pk, nil
+		}
+	}
+	// RFC 9180 §7.1.3: DeriveKeyPairError. Probability below 2^-256 for
+	// P-256 and lower for P-384 and P-521.
+	return nil, nil, fmt.Errorf("%w: %s DeriveKeyPair: no valid candidate", ErrInternal, p.name)
+}
