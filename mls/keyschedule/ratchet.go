@@ -181,7 +181,13 @@ func (r *ratchet) send(s *suite.Suite) (gen uint32, key, nonce []byte, err error
 func (r *ratchet) receive(s *suite.Suite, cfg Config, gen uint32, use func(key, nonce []byte) error) error {
 	if i, ok := r.find(gen); ok {
 		k := &r.retained[i]
-		if err := use(k.key, k.nonce); err != nil {
+		// use gets copies, zeroed on return, so that the retained key
+		// survives a failed use intact.
+		key, nonce := clone(k.key), clone(k.nonce)
+		err := use(key, nonce)
+		clear(key)
+		clear(nonce)
+		if err != nil {
 			return err
 		}
 		k.wipe()
