@@ -1,0 +1,112 @@
+package suite
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// vectorDir returns $MLS_TEST_VECTORS or the shared checkout next to the
+// module. A missing file fails the test: it is never skipped.
+func vectorDir() string {
+	if d := os.Getenv("MLS_TEST_VECTORS"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "..", "..", "shared", "mls-test-vectors")
+}
+
+func loadVectors(t testing.TB, name string, out any) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(vectorDir(), name))
+	if err != nil {
+		t.Fatalf("test vectors: %v (set MLS_TEST_VECTORS)", err)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		t.Fatalf("test vectors %s: %v", name, err)
+	}
+}
+
+// hexBytes is a hex string in the vectors.
+type hexBytes []byte
+
+func (h *hexBytes) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return err
+	}
+	b, err := hex.DecodeString(s)
+	*h = b
+	return err
+}
+
+// TestKeyScheduleExternalPub checks DeriveKeyPair on every suite with an ikm
+// of KDF.Nh bytes (not the KEM's Nsk for X448 and P-521): RFC 9420 §8.3
+// external_pub = DeriveKeyPair(external_secret).pub. It also checks the
+// exporter of §8.5, built from the exported primitives.
+func TestKeyScheduleExternalPub(t *testing.T) {
+	var cases []struct {
+		CipherSuite uint16 `json:"cipher_suite"`
+		Epochs      []struct {
+			ExternalSecret hexBytes `json:"external_secret"`
+			ExternalPub    hexBytes `json:"external_pub"`
+			ExporterSecret hexBytes `json:"exporter_secret"`
+			Exporter       struct {
+				Label   string   `json:"label"`
+				Context hexBytes `json:"context"`
+				Length  int      `json:"length"`
+				Secret  hexBytes `json:"secret"`
+			} `json:"exporter"`
+		} `json:"epochs"`
+	}
+	loadVectors(t, "key-schedule.json", &cases)
+	seen := map[ID]bool{}
+	for _, c := range cases {
+		s, err := Lookup(ID(c.CipherSuite))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[s.ID()] = true
+		if len(c.Epochs) == 0 {
+			t.Fatalf("%v: no epochs", s)
+		}
+		for i, e := range c.Epochs {
+			if len(e.ExternalSecret) != s.HashSize() {
+				t.Fatalf("%v epoch %d: external_secret of %d bytes", s, i, len(e.ExternalSecret))
+			}
+			priv, pub, err := s.DeriveKeyPair(e.ExternalSecret)
+			if err != nil {
+				t.Fatalf("%v epoch %d: DeriveKeyPair: %v", s, i, err)
+			}
+			if !bytes.Equal(pub, e.ExternalPub) {
+				t.Errorf("%v epoch %d: external_pub = %x, want %x", s, i, pub, e.ExternalPub)
+			}
+			if len(priv) != s.HPKEPrivateKeySize() {
+				t.Errorf("%v epoch %d: private key of %d bytes", s, i, len(priv))
+			}
+			if p2, err := s.HPKEPublicKey(priv); err != nil || !bytes.Equal(p2, pub) {
+				t.Errorf("%v epoch %d: HPKEPublicKey(priv) = %x, %v", s, i, p2, err)
+			}
+			// §8.5: MLS-Exporter(Label, Context, Length) =
+			//   ExpandWithLabel(DeriveSecret(exporter_secret, Label), "exported", Hash(Context), Length)
+			ds, err := s.DeriveSecret(e.ExporterSecret, e.Exporter.Label)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exp, err := s.ExpandWithLabel(ds, "exported", s.Hash(e.Exporter.Context), e.Exporter.Length)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(exp, e.Exporter.Secret) {
+				t.Errorf("%v epoch %d: exporter = %x, want %x", s, i, exp, e.Exporter.Secret)
+			}
+		}
+	}
+	for _, id := range IDs() {
+		if !seen[id] {
+			t.Errorf("key-schedule.json has no case for %v", id)
+		}
+	}
+}
