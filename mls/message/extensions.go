@@ -1,0 +1,160 @@
+package message
+
+import (
+	"github.com/mlsengine/engine/mls/wire"
+	"github.com/mlsengine/engine/treekem"
+)
+
+// ExternalSender is one entry of the external_senders GroupContext
+// extension (§12.1.8.1): a party allowed to send external proposals.
+type ExternalSender struct {
+	SignatureKey []byte
+	Credential   treekem.Credential
+}
+
+// MarshalMLS encodes the ExternalSender.
+func (e *ExternalSender) MarshalMLS(b *wire.Builder) {
+	b.AddVector(e.SignatureKey)
+	e.Credential.MarshalMLS(b)
+}
+
+// UnmarshalMLS decodes an ExternalSender.
+func (e *ExternalSender) UnmarshalMLS(r *wire.Reader) bool {
+	*e = ExternalSender{}
+	return r.ReadVector(&e.SignatureKey) && e.Credential.UnmarshalMLS(r)
+}
+
+// ExternalSenders is the content of the external_senders extension:
+// ExternalSender external_senders<V> (§12.1.8.1).
+type ExternalSenders []ExternalSender
+
+// MarshalMLS encodes the list.
+func (es ExternalSenders) MarshalMLS(b *wire.Builder) {
+	b.AddVectorFunc(func(b *wire.Builder) {
+		for i := range es {
+			es[i].MarshalMLS(b)
+		}
+	})
+}
+
+// UnmarshalMLS decodes the list.
+func (es *ExternalSenders) UnmarshalMLS(r *wire.Reader) bool {
+	var list ExternalSenders
+	if !r.ReadList(func(r *wire.Reader) bool {
+		var e ExternalSender
+		if !e.UnmarshalMLS(r) {
+			return false
+		}
+		list = append(list, e)
+		return true
+	}) {
+		return false
+	}
+	*es = list
+	return true
+}
+
+// Extension returns the list as an extension.
+func (es ExternalSenders) Extension() (treekem.Extension, error) {
+	data, err := wire.Marshal(es)
+	return treekem.Extension{Type: treekem.ExtensionExternalSenders, Data: data}, err
+}
+
+// RequiredCapabilities is the content of the required_capabilities
+// extension (§11.1): the non-default extensions and proposals, and the
+// credential types, that every member must support.
+type RequiredCapabilities struct {
+	ExtensionTypes  []treekem.ExtensionType
+	ProposalTypes   []ProposalType
+	CredentialTypes []treekem.CredentialType
+}
+
+func addUint16List[T ~uint16](b *wire.Builder, vs []T) {
+	b.AddVectorFunc(func(b *wire.Builder) {
+		for _, v := range vs {
+			b.AddUint16(uint16(v))
+		}
+	})
+}
+
+func readUint16List[T ~uint16](r *wire.Reader, out *[]T) bool {
+	var vs []T
+	if !r.ReadList(func(r *wire.Reader) bool {
+		var v uint16
+		if !r.ReadUint16(&v) {
+			return false
+		}
+		vs = append(vs, T(v))
+		return true
+	}) {
+		return false
+	}
+	*out = vs
+	return true
+}
+
+// MarshalMLS encodes the RequiredCapabilities.
+func (rc *RequiredCapabilities) MarshalMLS(b *wire.Builder) {
+	addUint16List(b, rc.ExtensionTypes)
+	addUint16List(b, rc.ProposalTypes)
+	addUint16List(b, rc.CredentialTypes)
+}
+
+// UnmarshalMLS decodes RequiredCapabilities.
+func (rc *RequiredCapabilities) UnmarshalMLS(r *wire.Reader) bool {
+	*rc = RequiredCapabilities{}
+	return readUint16List(r, &rc.ExtensionTypes) && readUint16List(r, &rc.ProposalTypes) &&
+		readUint16List(r, &rc.CredentialTypes)
+}
+
+// Extension returns the RequiredCapabilities as an extension.
+func (rc *RequiredCapabilities) Extension() (treekem.Extension, error) {
+	data, err := wire.Marshal(rc)
+	return treekem.Extension{Type: treekem.ExtensionRequiredCapabilities, Data: data}, err
+}
+
+// ExternalPub is the content of the external_pub GroupInfo extension
+// (§12.4.3.2): the group's external HPKE public key.
+type ExternalPub struct {
+	ExternalPub []byte
+}
+
+// MarshalMLS encodes the ExternalPub.
+func (e *ExternalPub) MarshalMLS(b *wire.Builder) { b.AddVector(e.ExternalPub) }
+
+// UnmarshalMLS decodes an ExternalPub.
+func (e *ExternalPub) UnmarshalMLS(r *wire.Reader) bool { return r.ReadVector(&e.ExternalPub) }
+
+// Extension returns the ExternalPub as an extension.
+func (e *ExternalPub) Extension() (treekem.Extension, error) {
+	data, err := wire.Marshal(e)
+	return treekem.Extension{Type: treekem.ExtensionExternalPub, Data: data}, err
+}
+
+// ParseExternalSenders decodes the external_senders extension of exts, if
+// present.
+func ParseExternalSenders(exts treekem.Extensions) (ExternalSenders, bool, error) {
+	data, ok := exts.Find(treekem.ExtensionExternalSenders)
+	if !ok {
+		return nil, false, nil
+	}
+	var es ExternalSenders
+	if err := wire.Unmarshal(data, &es); err != nil {
+		return nil, true, malformed("external_senders extension", err)
+	}
+	return es, true, nil
+}
+
+// ParseRequiredCapabilities decodes the required_capabilities extension of
+// exts, if present.
+func ParseRequiredCapabilities(exts treekem.Extensions) (*RequiredCapabilities, bool, error) {
+	data, ok := exts.Find(treekem.ExtensionRequiredCapabilities)
+	if !ok {
+		return nil, false, nil
+	}
+	rc := new(RequiredCapabilities)
+	if err := wire.Unmarshal(data, rc); err != nil {
+		return nil, true, malformed("required_capabilities extension", err)
+	}
+	return rc, true, nil
+}

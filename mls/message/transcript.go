@@ -1,0 +1,83 @@
+package message
+
+import (
+	"fmt"
+
+	"github.com/mlsengine/engine/mls/suite"
+	"github.com/mlsengine/engine/mls/wire"
+)
+
+// ConfirmedTranscriptHashInput returns the encoding of
+// ConfirmedTranscriptHashInput for a commit (§8.2):
+//
+//	struct {
+//	    WireFormat wire_format;
+//	    FramedContent content; /* with content_type == commit */
+//	    opaque signature<V>;
+//	} ConfirmedTranscriptHashInput;
+func ConfirmedTranscriptHashInput(ac *AuthenticatedContent) ([]byte, error) {
+	if ac.Content.ContentType != ContentCommit {
+		return nil, fmt.Errorf("%w: transcript hash of %v content", ErrInvalidArgument, ac.Content.ContentType)
+	}
+	b := wire.NewBuilder(nil)
+	b.AddUint16(uint16(ac.WireFormat))
+	ac.Content.appendTo(b)
+	b.AddVector(ac.Auth.Signature)
+	return b.Bytes()
+}
+
+// InterimTranscriptHashInput returns the encoding of
+// InterimTranscriptHashInput (§8.2): struct { MAC confirmation_tag; }.
+func InterimTranscriptHashInput(confirmationTag []byte) ([]byte, error) {
+	b := wire.NewBuilder(nil)
+	b.AddVector(confirmationTag)
+	return b.Bytes()
+}
+
+// ConfirmedTranscriptHash returns the confirmed transcript hash of the epoch
+// that the commit in ac starts (§8.2):
+//
+//	confirmed_transcript_hash_[epoch] =
+//	    Hash(interim_transcript_hash_[epoch - 1] || ConfirmedTranscriptHashInput_[epoch])
+//
+// interimBefore is the interim transcript hash of the commit's epoch (empty
+// for epoch 0).
+func ConfirmedTranscriptHash(s *suite.Suite, interimBefore []byte, ac *AuthenticatedContent) ([]byte, error) {
+	in, err := ConfirmedTranscriptHashInput(ac)
+	if err != nil {
+		return nil, err
+	}
+	return s.Hash(append(append(make([]byte, 0, len(interimBefore)+len(in)), interimBefore...), in...)), nil
+}
+
+// InterimTranscriptHash returns the interim transcript hash (§8.2):
+//
+//	interim_transcript_hash_[epoch] =
+//	    Hash(confirmed_transcript_hash_[epoch] || InterimTranscriptHashInput_[epoch])
+//
+// A new member computes it from the GroupInfo's confirmed transcript hash
+// and confirmation tag (§12.4.3.1).
+func InterimTranscriptHash(s *suite.Suite, confirmed, confirmationTag []byte) ([]byte, error) {
+	in, err := InterimTranscriptHashInput(confirmationTag)
+	if err != nil {
+		return nil, err
+	}
+	return s.Hash(append(append(make([]byte, 0, len(confirmed)+len(in)), confirmed...), in...)), nil
+}
+
+// ConfirmationTag returns MAC(confirmation_key, confirmed_transcript_hash)
+// (§6.1), with the confirmation key and confirmed transcript hash of the
+// new epoch.
+func ConfirmationTag(s *suite.Suite, confirmationKey, confirmed []byte) []byte {
+	return s.MAC(confirmationKey, confirmed)
+}
+
+// VerifyConfirmationTag checks, in constant time, that tag is
+// MAC(confirmation_key, confirmed_transcript_hash) (§6.1, §12.4.2: "Verify
+// that the confirmation_tag ... is valid"; §12.4.3.1 for a GroupInfo).
+func VerifyConfirmationTag(s *suite.Suite, confirmationKey, confirmed, tag []byte) error {
+	if !s.VerifyMAC(confirmationKey, confirmed, tag) {
+		return ErrConfirmationTag
+	}
+	return nil
+}
