@@ -18,18 +18,23 @@
 // signature validates its length and encoding before handing it to a
 // cryptographic library, and reports malformed input as an error.
 //
-// Implementations: the standard library for SHA-2, HMAC, HKDF, AES-GCM,
-// Ed25519, ECDSA and HPKE with DHKEM over X25519, P-256, P-384 and P-521;
-// golang.org/x/crypto for ChaCha20-Poly1305; github.com/cloudflare/circl for
-// HPKE with DHKEM(X448) and for Ed448. RFC 9180 §7.1.3 DeriveKeyPair is
-// implemented here on top of those, for any input length (MLS derives from
-// KDF.Nh bytes, which is not the KEM's Nsk for X448 and P-521).
+// Implementations, chosen by measurement (see kemselect.go and the Alt
+// benchmarks): the standard library for SHA-2, HMAC, HKDF, AES-GCM, Ed25519,
+// ECDSA and HPKE with DHKEM over P-256, P-384 and P-521; golang.org/x/crypto
+// for ChaCha20-Poly1305; github.com/cloudflare/circl for HPKE with
+// DHKEM(X448) and Ed448 (not in the standard library), and for HPKE with
+// DHKEM(X25519) on amd64 CPUs with BMI2 and ADX, where it is about 1.7 times
+// faster than crypto/hpke (which serves X25519 elsewhere). RFC 9180 §7.1.3
+// DeriveKeyPair is implemented here on top of those, for any input length
+// (MLS derives from KDF.Nh bytes, which is not the KEM's Nsk for X448 and
+// P-521).
 //
 // Randomness: functions taking an io.Reader accept nil for crypto/rand.
 // Key generation ([Suite.GenerateKeyPair], [Suite.GenerateSignatureKey])
 // draws all its randomness from the reader, so a deterministic reader gives
-// deterministic keys. HPKE encryption uses the reader for the ephemeral key
-// only in the X448 suites; the standard library's HPKE (all other suites)
-// always uses a secure source, as Go 1.26's crypto packages do (see
-// testing/cryptotest.SetGlobalRandom for deterministic tests).
+// deterministic keys. HPKE encryption draws its ephemeral key from the
+// reader when circl implements the KEM; crypto/hpke always uses a secure
+// source, as Go 1.26's crypto packages do, and so do ECDSA signatures
+// (testing/cryptotest.SetGlobalRandom makes all of them deterministic in
+// tests).
 package suite

@@ -81,7 +81,7 @@ var suites = map[ID]*Suite{
 	MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519: {
 		id: MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519, name: "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519",
 		hash: crypto.SHA256, newHash: sha256.New, aead: aes128GCM,
-		kem: newStdKEM(ecdh.X25519(), crypto.SHA256, hpke.HKDFSHA256(), hpke.AES128GCM()),
+		kem: newX25519KEM(hpke.AES128GCM(), circlhpke.AEAD_AES128GCM),
 		sig: ed25519Scheme{},
 	},
 	MLS_128_DHKEMP256_AES128GCM_SHA256_P256: {
@@ -93,13 +93,13 @@ var suites = map[ID]*Suite{
 	MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519: {
 		id: MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519, name: "MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519",
 		hash: crypto.SHA256, newHash: sha256.New, aead: chacha20Poly1305,
-		kem: newStdKEM(ecdh.X25519(), crypto.SHA256, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305()),
+		kem: newX25519KEM(hpke.ChaCha20Poly1305(), circlhpke.AEAD_ChaCha20Poly1305),
 		sig: ed25519Scheme{},
 	},
 	MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448: {
 		id: MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448, name: "MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448",
 		hash: crypto.SHA512, newHash: sha512.New, aead: aes256GCM,
-		kem: newX448KEM(circlhpke.KDF_HKDF_SHA512, circlhpke.AEAD_AES256GCM),
+		kem: newCirclKEM(circlhpke.KEM_X448_HKDF_SHA512, circlhpke.KDF_HKDF_SHA512, circlhpke.AEAD_AES256GCM),
 		sig: ed448Scheme{},
 	},
 	MLS_256_DHKEMP521_AES256GCM_SHA512_P521: {
@@ -111,7 +111,7 @@ var suites = map[ID]*Suite{
 	MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448: {
 		id: MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448, name: "MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448",
 		hash: crypto.SHA512, newHash: sha512.New, aead: chacha20Poly1305,
-		kem: newX448KEM(circlhpke.KDF_HKDF_SHA512, circlhpke.AEAD_ChaCha20Poly1305),
+		kem: newCirclKEM(circlhpke.KEM_X448_HKDF_SHA512, circlhpke.KDF_HKDF_SHA512, circlhpke.AEAD_ChaCha20Poly1305),
 		sig: ed448Scheme{},
 	},
 	MLS_256_DHKEMP384_AES256GCM_SHA384_P384: {

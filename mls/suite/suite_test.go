@@ -2,6 +2,7 @@ package suite
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdh"
 	"crypto/hpke"
 	"crypto/sha256"
@@ -218,10 +219,14 @@ func TestAEAD(t *testing.T) {
 	})
 }
 
+// stdCurves maps each suite to its crypto/ecdh curve (none for X448).
+var stdCurves = map[ID]ecdh.Curve{0x0001: ecdh.X25519(), 0x0002: ecdh.P256(), 0x0003: ecdh.X25519(),
+	0x0005: ecdh.P521(), 0x0007: ecdh.P384()}
+
 // stdDHKEM returns the crypto/hpke KEM of the suite, or nil for X448.
 func stdDHKEM(s *Suite) hpke.KEM {
-	if k, ok := s.kem.(*stdKEM); ok {
-		return hpke.DHKEM(k.curve)
+	if c := stdCurves[s.ID()]; c != nil {
+		return hpke.DHKEM(c)
 	}
 	return nil
 }
@@ -642,14 +647,67 @@ func TestConcurrentUse(t *testing.T) {
 	})
 }
 
-// Ensure the std KEM table entries use the curves they claim.
-func TestKEMCurves(t *testing.T) {
-	want := map[ID]ecdh.Curve{0x0001: ecdh.X25519(), 0x0002: ecdh.P256(), 0x0003: ecdh.X25519(),
-		0x0005: ecdh.P521(), 0x0007: ecdh.P384()}
+// TestKEMImplementations checks which implementation serves each suite.
+func TestKEMImplementations(t *testing.T) {
 	forEachSuite(t, func(t *testing.T, s *Suite) {
-		k, ok := s.kem.(*stdKEM)
-		if c := want[s.ID()]; (c == nil) != !ok || (ok && k.curve != c) {
-			t.Errorf("KEM %T for %v", s.kem, s)
+		switch k := s.kem.(type) {
+		case *stdKEM:
+			if k.curve != stdCurves[s.ID()] || (k.curve == ecdh.X25519() && circlX25519Faster) {
+				t.Errorf("crypto/hpke with %v", k.curve)
+			}
+		case *circlKEM:
+			x25519 := stdCurves[s.ID()] == ecdh.X25519()
+			if !(k.npk == 56 && stdCurves[s.ID()] == nil) && !(x25519 && circlX25519Faster) {
+				t.Errorf("circl %s", k.name)
+			}
+		default:
+			t.Errorf("KEM %T", s.kem)
 		}
 	})
+}
+
+// TestX25519Implementations checks that crypto/hpke and circl agree for
+// DHKEM(X25519), whichever one this CPU uses: same keys, and each opens and
+// exports what the other sealed.
+func TestX25519Implementations(t *testing.T) {
+	impls := []kemScheme{
+		newStdKEM(ecdh.X25519(), crypto.SHA256, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305()),
+		newCirclKEM(circlhpke.KEM_X25519_HKDF_SHA256, circlhpke.KDF_HKDF_SHA256, circlhpke.AEAD_ChaCha20Poly1305),
+	}
+	a, b := impls[0].params(), impls[1].params()
+	if a.name != b.name || a.id != b.id || a.nh != b.nh || a.nsk != b.nsk || a.npk != b.npk || a.bitmask != b.bitmask {
+		t.Fatalf("parameters differ: %+v %+v", a, b)
+	}
+	for i := range 20 {
+		ikm := bytes.Repeat([]byte{byte(i)}, i*3)
+		p0, q0, err0 := deriveKeyPair(impls[0], ikm)
+		p1, q1, err1 := deriveKeyPair(impls[1], ikm)
+		if err0 != nil || err1 != nil || !bytes.Equal(p0, p1) || !bytes.Equal(q0, q1) {
+			t.Fatalf("DeriveKeyPair differs: %v %v", err0, err1)
+		}
+		for a, from := range impls {
+			to := impls[1-a]
+			enc, ct, err := from.seal(nil, q0, []byte("info"), []byte("aad"), ikm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pt, err := to.open(p0, enc, []byte("info"), []byte("aad"), ct); err != nil || !bytes.Equal(pt, ikm) {
+				t.Fatalf("impl %d -> %d: %v", a, 1-a, err)
+			}
+			enc, secret, err := from.exportSender(nil, q0, nil, []byte("ctx"), 32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := to.exportReceiver(p0, enc, nil, []byte("ctx"), 32); err != nil || !bytes.Equal(got, secret) {
+				t.Fatalf("export impl %d -> %d: %v", a, 1-a, err)
+			}
+		}
+	}
+	for _, k := range impls {
+		for _, low := range [][]byte{make([]byte, 32), append([]byte{1}, make([]byte, 31)...)} {
+			if _, _, err := k.seal(nil, low, nil, nil, nil); !errors.Is(err, ErrInvalidKey) {
+				t.Errorf("%T: seal to low-order point: %v", k, err)
+			}
+		}
+	}
 }
