@@ -45,7 +45,8 @@ const externalInitLabel = "MLS 1.0 external init secret"
 //	init_secret = context.export("MLS 1.0 external init secret", KDF.Nh)
 //
 // The kem_output goes into the ExternalInit proposal; init_secret replaces
-// the previous epoch's init_secret in [Derive].
+// the previous epoch's init_secret in [Derive]. A nil rand means
+// crypto/rand.
 func ExternalInit(s *suite.Suite, rand io.Reader, externalPub []byte) (kemOutput, initSecret []byte, err error) {
 	kemOutput, initSecret, err = s.HPKEExportSender(rand, externalPub, nil, []byte(externalInitLabel), s.HashSize())
 	if err != nil {

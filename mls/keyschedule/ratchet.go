@@ -57,7 +57,7 @@ func (c Config) maxForward() uint32 {
 		return DefaultMaxForwardDistance
 	case c.MaxForwardDistance < 0:
 		return 0
-	case c.MaxForwardDistance > math.MaxUint32:
+	case uint64(c.MaxForwardDistance) > math.MaxUint32:
 		return math.MaxUint32
 	}
 	return uint32(c.MaxForwardDistance)
@@ -69,6 +69,8 @@ func (c Config) maxRetained() int {
 		return DefaultMaxRetainedKeys
 	case c.MaxRetainedKeys < 0:
 		return 0
+	case uint64(c.MaxRetainedKeys) > math.MaxUint32:
+		return math.MaxUint32 // no ratchet can skip more
 	}
 	return c.MaxRetainedKeys
 }
