@@ -26,7 +26,7 @@ const MaxLeaves = 1 << 31
 // One SecretTree serves both directions for the whole epoch: [SecretTree.SendKey]
 // for the member's own messages, [SecretTree.ReceiveKey] and
 // [SecretTree.UseReceiveKey] for everyone's. [SecretTree.State] and
-// [RestoreSecretTree] save and load it.
+// [RestoreSecretTree] save and load it; [SecretTree.Clone] copies it.
 type SecretTree struct {
 	suite  *suite.Suite
 	cfg    Config
@@ -276,4 +276,29 @@ func (t *SecretTree) Wipe() {
 		rs[Application].wipe()
 		delete(t.ratchets, l)
 	}
+}
+
+// Clone returns an independent deep copy of the tree, for work that may be
+// abandoned: the copy can consume keys (trial processing of a message that
+// the application may still reject, or protecting and then unprotecting the
+// same message in a test) while t keeps them. Whichever copy is discarded
+// should be wiped.
+func (t *SecretTree) Clone() *SecretTree {
+	c := newTree(t.suite, t.leaves, t.cfg)
+	for x, v := range t.nodes {
+		c.nodes[x] = clone(v)
+	}
+	for l, rs := range t.ratchets {
+		crs := new([2]ratchet)
+		for k := range rs {
+			r := &rs[k]
+			cr := &crs[k]
+			cr.next, cr.floor, cr.secret = r.next, r.floor, clone(r.secret)
+			for _, rk := range r.retained {
+				cr.retained = append(cr.retained, retainedKey{gen: rk.gen, key: clone(rk.key), nonce: clone(rk.nonce)})
+			}
+		}
+		c.ratchets[l] = crs
+	}
+	return c
 }

@@ -449,3 +449,33 @@ func TestSenderDataSample(t *testing.T) {
 		t.Errorf("short ciphertext: %x, %v", k3, err)
 	}
 }
+
+func TestClone(t *testing.T) {
+	tree := newTestTree(t, 8, Config{})
+	if _, _, err := tree.ReceiveKey(2, Application, 3); err != nil {
+		t.Fatal(err)
+	}
+	c := tree.Clone()
+	if !reflect.DeepEqual(c.State(), tree.State()) {
+		t.Fatal("clone differs")
+	}
+	// Consuming in the clone leaves the original untouched, and vice versa.
+	k1, _, err := c.ReceiveKey(2, Application, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, _, err := tree.ReceiveKey(2, Application, 1)
+	if err != nil || !bytes.Equal(k1, k2) {
+		t.Fatalf("original after clone use: %v", err)
+	}
+	if _, _, _, err := c.SendKey(7, Handshake); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tree.ReceiveKey(7, Handshake, 0); err != nil {
+		t.Fatal(err)
+	}
+	c.Wipe()
+	if _, _, err := tree.ReceiveKey(2, Application, 0); err != nil {
+		t.Fatalf("original after wiping the clone: %v", err)
+	}
+}
