@@ -128,3 +128,28 @@ func (m *MLSMessage) UnmarshalMLS(r *wire.Reader) bool {
 	}
 	return r.Fail("unknown wire format")
 }
+
+// Epoch returns the group_id and epoch of a PublicMessage or
+// PrivateMessage, which a receiver uses to route it to a group and epoch
+// before unprotecting it; ok is false for other wire formats.
+func (m *MLSMessage) Epoch() (groupID []byte, epoch uint64, ok bool) {
+	switch {
+	case m.WireFormat == WireFormatPublicMessage && m.PublicMessage != nil:
+		return m.PublicMessage.Content.GroupID, m.PublicMessage.Content.Epoch, true
+	case m.WireFormat == WireFormatPrivateMessage && m.PrivateMessage != nil:
+		return m.PrivateMessage.GroupID, m.PrivateMessage.Epoch, true
+	}
+	return nil, 0, false
+}
+
+// ContentType returns the content type of a PublicMessage or
+// PrivateMessage; ok is false for other wire formats.
+func (m *MLSMessage) ContentType() (ct ContentType, ok bool) {
+	switch {
+	case m.WireFormat == WireFormatPublicMessage && m.PublicMessage != nil:
+		return m.PublicMessage.Content.ContentType, true
+	case m.WireFormat == WireFormatPrivateMessage && m.PrivateMessage != nil:
+		return m.PrivateMessage.ContentType, true
+	}
+	return 0, false
+}

@@ -256,49 +256,57 @@ func ProtectPrivate(s *suite.Suite, ac *AuthenticatedContent, tree *keyschedule.
 	if err != nil {
 		return nil, err
 	}
-	aad, err := pm.contentAAD()
-	if err != nil {
+	defer clear(plaintext)
+	if err := sealPrivate(s, pm, fc.Sender.Leaf, plaintext, tree, senderDataSecret, rand); err != nil {
 		return nil, err
 	}
+	return pm, nil
+}
 
-	sd := SenderData{Leaf: fc.Sender.Leaf}
-	if _, err := io.ReadFull(rand, sd.ReuseGuard[:]); err != nil {
-		return nil, fmt.Errorf("message: reading reuse guard: %w", err)
-	}
-	gen, key, nonce, err := tree.SendKey(fc.Sender.Leaf, contentKind(fc.ContentType))
+// sealPrivate encrypts plaintext, an encoded PrivateMessageContent, into
+// pm, whose header fields are set, for the member at leaf (§6.3.1, §6.3.2).
+func sealPrivate(s *suite.Suite, pm *PrivateMessage, leaf treekem.LeafIndex, plaintext []byte, tree *keyschedule.SecretTree, senderDataSecret []byte, rand io.Reader) error {
+	aad, err := pm.contentAAD()
 	if err != nil {
-		return nil, fmt.Errorf("message: content key: %w", err)
+		return err
+	}
+	sd := SenderData{Leaf: leaf}
+	if _, err := io.ReadFull(rand, sd.ReuseGuard[:]); err != nil {
+		return fmt.Errorf("message: reading reuse guard: %w", err)
+	}
+	gen, key, nonce, err := tree.SendKey(leaf, contentKind(pm.ContentType))
+	if err != nil {
+		return fmt.Errorf("message: content key: %w", err)
 	}
 	sd.Generation = gen
 	applyGuard(nonce, sd.ReuseGuard)
 	pm.Ciphertext, err = s.Seal(key, nonce, aad, plaintext)
 	clear(key)
 	clear(nonce)
-	clear(plaintext)
 	if err != nil {
-		return nil, internalError("content encryption", err)
+		return internalError("content encryption", err)
 	}
 
 	// §6.3.2: sender data, keyed by a sample of the ciphertext.
 	sdKey, sdNonce, err := keyschedule.SenderDataKeyNonce(s, senderDataSecret, pm.Ciphertext)
 	if err != nil {
-		return nil, fmt.Errorf("message: sender data key: %w", err)
+		return fmt.Errorf("message: sender data key: %w", err)
 	}
 	defer clear(sdKey)
 	defer clear(sdNonce)
 	sdAAD, err := pm.senderDataAAD()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	sdBytes, err := wire.Marshal(&sd)
 	if err != nil {
-		return nil, internalError("SenderData", err)
+		return internalError("SenderData", err)
 	}
 	pm.EncryptedSenderData, err = s.Seal(sdKey, sdNonce, sdAAD, sdBytes)
 	if err != nil {
-		return nil, internalError("sender data encryption", err)
+		return internalError("sender data encryption", err)
 	}
-	return pm, nil
+	return nil
 }
 
 // UnprotectPrivate decrypts and verifies a received PrivateMessage and
@@ -380,10 +388,10 @@ func UnprotectPrivate(s *suite.Suite, pm *PrivateMessage, groupContext []byte, t
 		return nil
 	})
 	if err != nil {
-		if plaintext == nil && !isDecryptError(err) {
-			return nil, fmt.Errorf("message: content key of %v generation %d: %w", fc.Sender, sd.Generation, err)
+		if isDecryptError(err) {
+			return nil, err
 		}
-		return nil, err
+		return nil, fmt.Errorf("message: content key of %v generation %d: %w", fc.Sender, sd.Generation, err)
 	}
 	content, err := DecodePrivateMessageContent(plaintext, pm.ContentType)
 	if err != nil {
@@ -392,6 +400,11 @@ func UnprotectPrivate(s *suite.Suite, pm *PrivateMessage, groupContext []byte, t
 	fc.ApplicationData, fc.Proposal, fc.Commit = content.ApplicationData, content.Proposal, content.Commit
 	if err := checkContent(WireFormatPrivateMessage, &fc); err != nil {
 		return nil, err
+	}
+	// Encode the content once for the signature, and later the proposal
+	// reference or transcript hash.
+	if fc.Raw, err = wire.Marshal(&fc); err != nil {
+		return nil, malformed("FramedContent", err)
 	}
 	ac := &AuthenticatedContent{WireFormat: WireFormatPrivateMessage, Content: fc, Auth: content.Auth}
 	if err := ac.VerifySignature(s, pub, groupContext); err != nil {
