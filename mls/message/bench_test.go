@@ -76,4 +76,3 @@ func BenchmarkPrivateMessage(b *testing.B) {
 		})
 	}
 }
-
