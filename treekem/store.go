@@ -1,0 +1,106 @@
+package treekem
+
+// The node store keeps the public tree in fixed-size chunks of nodes that
+// are shared copy-on-write between a Tree and its clones: Clone copies only
+// the table of chunk pointers, and the first write to a shared chunk copies
+// that chunk. A commit touches O(log n) nodes, so staging it on a clone
+// costs O(n/chunkSize) pointer copies plus O(log n) chunk copies.
+
+const (
+	chunkBits = 8
+	chunkSize = 1 << chunkBits
+)
+
+// owner identifies the Tree allowed to write a chunk in place. It has a
+// non-zero size so that each allocation has a distinct address.
+type owner struct{ _ byte }
+
+// node is the public state of one node, 40 bytes on 64-bit platforms.
+type node struct {
+	// data is the node's encoding, nil when the node is blank: a LeafNode
+	// for a leaf, a ParentNode for a parent (the exact bytes that the tree
+	// hash covers, §7.8). It is never modified in place once stored, so it
+	// may be shared by clones.
+	data []byte
+	// leaves counts the non-blank leaves in the subtree under the node,
+	// filled the non-blank nodes (the node included). They make the
+	// filtered direct path O(log n) and let resolution and searches skip
+	// blank subtrees.
+	leaves, filled uint32
+	// hashOK is set when hash holds the node's tree hash. Invariant: a node
+	// whose hash is stale has only stale ancestors.
+	hashOK bool
+}
+
+type chunk struct {
+	owner  *owner
+	nodes  [chunkSize]node
+	hashes []byte // chunkSize tree hashes of nh bytes each
+}
+
+// store is the chunked node array. Nodes past the tree's width are kept
+// blank (with their cached blank-subtree hashes) when the tree shrinks, so
+// that growing back does not rehash them.
+type store struct {
+	chunks []*chunk
+	owner  *owner
+	nh     int
+}
+
+func newStore(nh int) store { return store{owner: new(owner), nh: nh} }
+
+// grow makes room for nodes [0, width).
+func (s *store) grow(width uint32) {
+	need := int((uint64(width) + chunkSize - 1) >> chunkBits)
+	for len(s.chunks) < need {
+		s.chunks = append(s.chunks, &chunk{owner: s.owner, hashes: make([]byte, chunkSize*s.nh)})
+	}
+}
+
+// get returns the node x for reading; it must not be written through.
+func (s *store) get(x NodeIndex) *node {
+	return &s.chunks[x>>chunkBits].nodes[x&(chunkSize-1)]
+}
+
+// mut returns the node x for writing, copying its chunk first if shared.
+func (s *store) mut(x NodeIndex) *node {
+	c := s.own(uint32(x) >> chunkBits)
+	return &c.nodes[x&(chunkSize-1)]
+}
+
+func (s *store) own(i uint32) *chunk {
+	c := s.chunks[i]
+	if c.owner != s.owner {
+		cp := &chunk{owner: s.owner, nodes: c.nodes, hashes: append([]byte(nil), c.hashes...)}
+		s.chunks[i] = cp
+		c = cp
+	}
+	return c
+}
+
+// hash returns the cached tree hash slot of x (read-only).
+func (s *store) hash(x NodeIndex) []byte {
+	o := int(x&(chunkSize-1)) * s.nh
+	return s.chunks[x>>chunkBits].hashes[o : o+s.nh : o+s.nh]
+}
+
+// setHash stores h as x's tree hash and marks it valid.
+func (s *store) setHash(x NodeIndex, h []byte) {
+	c := s.own(uint32(x) >> chunkBits)
+	o := int(x&(chunkSize-1)) * s.nh
+	copy(c.hashes[o:o+s.nh], h)
+	c.nodes[x&(chunkSize-1)].hashOK = true
+}
+
+// clone returns a store sharing every chunk with s; both must copy a chunk
+// before their next write to it.
+func (s *store) clone() store {
+	s.owner = new(owner)
+	return store{chunks: append([]*chunk(nil), s.chunks...), owner: new(owner), nh: s.nh}
+}
+
+// bytes reports the memory held by the store's own structures (not the
+// node data), for memory accounting in tests.
+func (s *store) bytes() int {
+	return len(s.chunks) * (8 + chunkSize*40 + chunkSize*s.nh)
+}

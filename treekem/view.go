@@ -1,0 +1,150 @@
+package treekem
+
+import "github.com/mlsengine/engine/mls/wire"
+
+// Nodes are stored as their encodings; the views below read fields out of
+// an encoding without allocating. The encodings were checked when stored,
+// so a view of a stored node cannot fail.
+
+// leafView is a parsed LeafNode encoding; its slices alias the encoding.
+type leafView struct {
+	enc, sig   []byte
+	credType   CredentialType
+	cred       []byte // the Credential encoding
+	caps       [5][]byte
+	source     LeafNodeSource
+	lifetime   Lifetime
+	parentHash []byte
+	exts       []byte // the contents of extensions<V>
+	content    []byte // the encoding up to the signature: LeafNodeTBS's prefix
+	signature  []byte
+}
+
+// Capability list positions in leafView.caps.
+const (
+	capVersions = iota
+	capSuites
+	capExtensions
+	capProposals
+	capCredentials
+)
+
+// parseLeaf parses a LeafNode encoding that is known to be well formed
+// (see checkLeafEncoding).
+func parseLeaf(d []byte) (v leafView, ok bool) {
+	r := wire.NewReader(d)
+	var src uint8
+	var t uint16
+	if !r.ReadVector(&v.enc) || !r.ReadVector(&v.sig) {
+		return v, false
+	}
+	credStart := r.Rest()
+	var skip []byte
+	// basic: identity<V>; x509: certificates<V>
+	if !r.ReadUint16(&t) || !r.ReadVector(&skip) {
+		return v, false
+	}
+	v.credType = CredentialType(t)
+	v.cred = credStart[:len(credStart)-r.Len()]
+	for i := range v.caps {
+		if !r.ReadVector(&v.caps[i]) {
+			return v, false
+		}
+	}
+	if !r.ReadUint8(&src) {
+		return v, false
+	}
+	v.source = LeafNodeSource(src)
+	switch v.source {
+	case SourceKeyPackage:
+		if !r.ReadUint64(&v.lifetime.NotBefore) || !r.ReadUint64(&v.lifetime.NotAfter) {
+			return v, false
+		}
+	case SourceCommit:
+		if !r.ReadVector(&v.parentHash) {
+			return v, false
+		}
+	}
+	if !r.ReadVector(&v.exts) {
+		return v, false
+	}
+	v.content = d[:len(d)-r.Len()]
+	if !r.ReadVector(&v.signature) || !r.Empty() {
+		return v, false
+	}
+	return v, true
+}
+
+// leafKeys returns the encryption and signature keys of a LeafNode
+// encoding, the first two fields.
+func leafKeys(d []byte) (enc, sig []byte) {
+	r := wire.NewReader(d)
+	r.ReadVector(&enc)
+	r.ReadVector(&sig)
+	return enc, sig
+}
+
+// parentView is a parsed ParentNode encoding.
+type parentView struct {
+	key, parentHash []byte
+	unmerged        []byte // the uint32 entries of unmerged_leaves<V>
+}
+
+func parseParent(d []byte) (v parentView, ok bool) {
+	r := wire.NewReader(d)
+	ok = r.ReadVector(&v.key) && r.ReadVector(&v.parentHash) && r.ReadVector(&v.unmerged) &&
+		r.Empty() && len(v.unmerged)%4 == 0
+	return v, ok
+}
+
+func parentKey(d []byte) []byte {
+	var k []byte
+	wire.NewReader(d).ReadVector(&k)
+	return k
+}
+
+// unmergedAt returns the i-th entry of an unmerged_leaves body.
+func unmergedAt(u []byte, i int) LeafIndex {
+	u = u[4*i:]
+	return LeafIndex(uint32(u[0])<<24 | uint32(u[1])<<16 | uint32(u[2])<<8 | uint32(u[3]))
+}
+
+// encodeParent returns the ParentNode encoding of the given fields.
+func encodeParent(key, parentHash []byte, unmerged []LeafIndex) []byte {
+	b := wire.NewBuilder(make([]byte, 0, len(key)+len(parentHash)+4*len(unmerged)+12))
+	b.AddVector(key)
+	b.AddVector(parentHash)
+	b.AddVectorFunc(func(b *wire.Builder) {
+		for _, l := range unmerged {
+			b.AddUint32(uint32(l))
+		}
+	})
+	out, _ := b.Bytes() // lengths are bounded by the stored encodings
+	return out
+}
+
+// uint16s iterates over the entries of a vector of uint16 values.
+func hasUint16(list []byte, v uint16) bool {
+	for i := 0; i+1 < len(list); i += 2 {
+		if uint16(list[i])<<8|uint16(list[i+1]) == v {
+			return true
+		}
+	}
+	return false
+}
+
+// forExtensions calls f with the type of each extension of an extensions
+// body, stopping at the first false.
+func forExtensions(body []byte, f func(ExtensionType) bool) {
+	r := wire.NewReader(body)
+	for !r.Empty() {
+		var t uint16
+		var d []byte
+		if !r.ReadUint16(&t) || !r.ReadVector(&d) {
+			return
+		}
+		if !f(ExtensionType(t)) {
+			return
+		}
+	}
+}
