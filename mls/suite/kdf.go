@@ -27,9 +27,8 @@ func (s *Suite) Hash(data []byte) []byte {
 func (s *Suite) Extract(salt, ikm []byte) []byte {
 	prk, err := hkdf.Extract(s.newHash, ikm, salt)
 	if err != nil {
-		// crypto/hkdf fails only in GODEBUG=fips140=only mode with a secret
-		// shorter than 112 bits; MLS cannot run in that mode (§17.1 suites
-		// use X25519, X448, Ed448 and zero-length PSK inputs).
+		// Unreachable: crypto/hkdf fails only in GODEBUG=fips140=only mode,
+		// where Lookup returns no Suite.
 		panic(fmt.Sprintf("suite: HKDF-Extract unavailable: %v", err))
 	}
 	return prk

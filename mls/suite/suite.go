@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/ecdh"
 	"crypto/elliptic"
+	"crypto/fips140"
 	"crypto/hpke"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -51,11 +52,20 @@ func IDs() []ID {
 // Lookup returns the suite with the given identifier. It is the only place
 // identifiers are checked; an unknown one yields an error wrapping
 // ErrUnsupportedSuite.
+//
+// With GODEBUG=fips140=only every suite is unsupported: that mode forbids
+// AES-GCM with caller-chosen nonces (RFC 9420 §6.3.1 derives them), HMAC
+// and HKDF keys shorter than 112 bits, X25519, X448, EdDSA over Ed448 and
+// ChaCha20-Poly1305, so no suite could run to completion.
 func Lookup(id ID) (*Suite, error) {
-	if s := suites[id]; s != nil {
-		return s, nil
+	s := suites[id]
+	if s == nil {
+		return nil, fmt.Errorf("%w: 0x%04x", ErrUnsupportedSuite, uint16(id))
 	}
-	return nil, fmt.Errorf("%w: 0x%04x", ErrUnsupportedSuite, uint16(id))
+	if fips140.Enforced() {
+		return nil, fmt.Errorf("%w: %v in FIPS 140-only mode", ErrUnsupportedSuite, id)
+	}
+	return s, nil
 }
 
 // A Suite bundles the primitives of one cipher suite. It is immutable and

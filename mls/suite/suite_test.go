@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/ecdh"
+	"crypto/fips140"
 	"crypto/hpke"
 	"crypto/sha256"
 	"errors"
 	"io"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -708,6 +711,34 @@ func TestX25519Implementations(t *testing.T) {
 			if _, _, err := k.seal(nil, low, nil, nil, nil); !errors.Is(err, ErrInvalidKey) {
 				t.Errorf("%T: seal to low-order point: %v", k, err)
 			}
+		}
+	}
+}
+
+// TestFIPSOnly runs TestLookupFIPSOnlyChild under GODEBUG=fips140=only:
+// Lookup must refuse every suite there instead of failing later.
+func TestFIPSOnly(t *testing.T) {
+	if os.Getenv("SUITE_FIPS_CHILD") != "" {
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLookupFIPSOnlyChild$", "-test.v")
+	cmd.Env = append(os.Environ(), "GODEBUG=fips140=only", "SUITE_FIPS_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("--- PASS: TestLookupFIPSOnlyChild")) {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+func TestLookupFIPSOnlyChild(t *testing.T) {
+	if os.Getenv("SUITE_FIPS_CHILD") == "" {
+		return // run by TestFIPSOnly only
+	}
+	if !fips140.Enforced() {
+		t.Fatal("GODEBUG=fips140=only not in effect")
+	}
+	for _, id := range IDs() {
+		if s, err := Lookup(id); s != nil || !errors.Is(err, ErrUnsupportedSuite) {
+			t.Errorf("Lookup(%v) = %v, %v", id, s, err)
 		}
 	}
 }
