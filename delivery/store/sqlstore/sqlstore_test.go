@@ -1,0 +1,49 @@
+package sqlstore_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/mlsengine/engine/delivery/store"
+	"github.com/mlsengine/engine/delivery/store/sqlstore"
+	"github.com/mlsengine/engine/delivery/store/storetest"
+)
+
+func openSQLite(t *testing.T, path string) store.Store {
+	t.Helper()
+	s, err := sqlstore.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func openPostgres(t testing.TB, url string) *sqlstore.PGStore {
+	t.Helper()
+	s, err := sqlstore.OpenPostgres(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSQLite(t *testing.T) {
+	var path string
+	storetest.Run(t, func(t *testing.T) store.Store {
+		path = filepath.Join(t.TempDir(), "ds.db")
+		return openSQLite(t, path)
+	}, storetest.Options{
+		Reopen: func(t *testing.T) store.Store { return openSQLite(t, path) },
+	})
+}
+
+func TestPostgres(t *testing.T) {
+	var url string
+	storetest.Run(t, func(t *testing.T) store.Store {
+		url = storetest.PostgresURL(t)
+		return openPostgres(t, url)
+	}, storetest.Options{
+		Reopen: func(t *testing.T) store.Store { return openPostgres(t, url) },
+	})
+}
