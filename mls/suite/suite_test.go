@@ -7,6 +7,7 @@ import (
 	"crypto/fips140"
 	"crypto/hpke"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -171,7 +172,16 @@ func TestKDF(t *testing.T) {
 }
 
 func TestMAC(t *testing.T) {
+	// RFC 4231 §4.3 (test case 2), for the suite's hash.
+	rfc4231 := map[int]string{
+		32: "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+		48: "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649",
+		64: "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737",
+	}
 	forEachSuite(t, func(t *testing.T, s *Suite) {
+		if got := hex.EncodeToString(s.MAC([]byte("Jefe"), []byte("what do ya want for nothing?"))); got != rfc4231[s.HashSize()] {
+			t.Errorf("HMAC RFC 4231 case 2: %s", got)
+		}
 		key, data := []byte("key"), []byte("data")
 		tag := s.MAC(key, data)
 		if len(tag) != s.HashSize() || !s.VerifyMAC(key, data, tag) {

@@ -44,12 +44,18 @@ func (h *hexBytes) UnmarshalJSON(data []byte) error {
 
 // TestKeyScheduleExternalPub checks DeriveKeyPair on every suite with an ikm
 // of KDF.Nh bytes (not the KEM's Nsk for X448 and P-521): RFC 9420 §8.3
-// external_pub = DeriveKeyPair(external_secret).pub. It also checks the
-// exporter of §8.5, built from the exported primitives.
+// external_pub = DeriveKeyPair(external_secret).pub. It also checks
+// joiner_secret (§8) and the exporter (§8.5), built from the exported
+// primitives.
 func TestKeyScheduleExternalPub(t *testing.T) {
 	var cases []struct {
-		CipherSuite uint16 `json:"cipher_suite"`
-		Epochs      []struct {
+		CipherSuite       uint16   `json:"cipher_suite"`
+		InitialInitSecret hexBytes `json:"initial_init_secret"`
+		Epochs            []struct {
+			CommitSecret   hexBytes `json:"commit_secret"`
+			GroupContext   hexBytes `json:"group_context"`
+			JoinerSecret   hexBytes `json:"joiner_secret"`
+			InitSecret     hexBytes `json:"init_secret"`
 			ExternalSecret hexBytes `json:"external_secret"`
 			ExternalPub    hexBytes `json:"external_pub"`
 			ExporterSecret hexBytes `json:"exporter_secret"`
@@ -72,7 +78,16 @@ func TestKeyScheduleExternalPub(t *testing.T) {
 		if len(c.Epochs) == 0 {
 			t.Fatalf("%v: no epochs", s)
 		}
+		initSecret := c.InitialInitSecret
 		for i, e := range c.Epochs {
+			// §8: joiner_secret = ExpandWithLabel(Extract(init_secret,
+			// commit_secret), "joiner", GroupContext, Nh); this pins the
+			// argument order of Extract(salt, ikm).
+			joiner, err := s.ExpandWithLabel(s.Extract(initSecret, e.CommitSecret), "joiner", e.GroupContext, s.HashSize())
+			if err != nil || !bytes.Equal(joiner, e.JoinerSecret) {
+				t.Errorf("%v epoch %d: joiner_secret = %x, %v; want %x", s, i, joiner, err, e.JoinerSecret)
+			}
+			initSecret = e.InitSecret
 			if len(e.ExternalSecret) != s.HashSize() {
 				t.Fatalf("%v epoch %d: external_secret of %d bytes", s, i, len(e.ExternalSecret))
 			}
