@@ -1,0 +1,268 @@
+package suite
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdh"
+	"crypto/hpke"
+	"errors"
+	"testing"
+
+	circlhpke "github.com/cloudflare/circl/hpke"
+)
+
+// stdCurves maps each suite to its crypto/ecdh curve (none for X448).
+var stdCurves = map[ID]ecdh.Curve{0x0001: ecdh.X25519(), 0x0002: ecdh.P256(), 0x0003: ecdh.X25519(),
+	0x0005: ecdh.P521(), 0x0007: ecdh.P384()}
+
+// stdDHKEM returns the crypto/hpke KEM of the suite, or nil for X448.
+func stdDHKEM(s *Suite) hpke.KEM {
+	if c := stdCurves[s.ID()]; c != nil {
+		return hpke.DHKEM(c)
+	}
+	return nil
+}
+
+// TestDeriveKeyPairCrossCheck compares DeriveKeyPair with crypto/hpke's for
+// ikm of any length, and with circl's for X448 at the only length circl
+// accepts (Nsk).
+func TestDeriveKeyPairCrossCheck(t *testing.T) {
+	forEachSuite(t, func(t *testing.T, s *Suite) {
+		for _, n := range []int{0, 1, 16, 32, 48, 56, 64, 66, 200} {
+			ikm := bytes.Repeat([]byte{byte(n)}, n)
+			priv, pub, err := s.DeriveKeyPair(ikm)
+			if err != nil {
+				t.Fatalf("DeriveKeyPair(%d bytes): %v", n, err)
+			}
+			if k := stdDHKEM(s); k != nil {
+				sk, err := k.DeriveKeyPair(ikm)
+				if err != nil {
+					t.Fatal(err)
+				}
+				skb, _ := sk.Bytes()
+				want := priv
+				if k.ID() == 0x0020 {
+					// crypto/hpke serializes X25519 keys clamped (RFC 9180
+					// §7.1.2); the MLS vectors, and DeriveKeyPair, do not.
+					want = append([]byte(nil), priv...)
+					want[0] &= 248
+					want[31] = want[31]&127 | 64
+				}
+				if !bytes.Equal(want, skb) || !bytes.Equal(pub, sk.PublicKey().Bytes()) {
+					t.Errorf("ikm %d bytes: differs from crypto/hpke", n)
+				}
+			} else if n == s.HPKEPrivateKeySize() {
+				cpk, csk := circlhpke.KEM_X448_HKDF_SHA512.Scheme().DeriveKeyPair(ikm)
+				cpkb, _ := cpk.MarshalBinary()
+				cskb, _ := csk.MarshalBinary()
+				if !bytes.Equal(priv, cskb) || !bytes.Equal(pub, cpkb) {
+					t.Errorf("ikm %d bytes: differs from circl", n)
+				}
+			}
+			priv2, pub2, _ := s.DeriveKeyPair(ikm)
+			if !bytes.Equal(priv, priv2) || !bytes.Equal(pub, pub2) {
+				t.Error("DeriveKeyPair is not deterministic")
+			}
+		}
+	})
+}
+
+// TestDeriveKeyPairRejection forces the NIST-curve rejection loop: the
+// P-256 candidate for counter 0 is replaced by an out-of-range scalar.
+func TestDeriveKeyPairRejection(t *testing.T) {
+	s, _ := Lookup(MLS_128_DHKEMP256_AES128GCM_SHA256_P256)
+	k := s.kem.(*stdKEM)
+	calls := 0
+	rejectFirst := &rejectingKEM{kemScheme: k, calls: &calls}
+	priv, pub, err := deriveKeyPair(rejectFirst, []byte("ikm"))
+	if err != nil || calls != 2 {
+		t.Fatalf("deriveKeyPair: %v after %d candidates", err, calls)
+	}
+	// The second candidate (counter 1) is what crypto/hpke would not pick.
+	p := k.params()
+	prk, _ := p.labeledExtract(nil, "dkp_prk", []byte("ikm"))
+	want, _ := p.labeledExpand(prk, "candidate", []byte{1}, p.nsk)
+	if !bytes.Equal(priv, want) {
+		t.Errorf("priv %x, want candidate 1 %x", priv, want)
+	}
+	if got, _ := s.HPKEPublicKey(priv); !bytes.Equal(got, pub) {
+		t.Error("public key mismatch")
+	}
+	always := &rejectingKEM{kemScheme: k, calls: new(int), all: true}
+	if _, _, err := deriveKeyPair(always, []byte("ikm")); !errors.Is(err, ErrInternal) || *always.calls != 256 {
+		t.Errorf("never-valid candidates: %v after %d", err, *always.calls)
+	}
+}
+
+type rejectingKEM struct {
+	kemScheme
+	calls *int
+	all   bool
+}
+
+func (r *rejectingKEM) publicKey(priv []byte) ([]byte, error) {
+	*r.calls++
+	if r.all || *r.calls == 1 {
+		return nil, ErrInvalidKey
+	}
+	return r.kemScheme.publicKey(priv)
+}
+
+func TestHPKE(t *testing.T) {
+	forEachSuite(t, func(t *testing.T, s *Suite) {
+		priv, pub, err := s.GenerateKeyPair(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, aad, pt := []byte("info"), []byte("aad"), []byte("hello")
+		enc, ct, err := s.HPKESeal(nil, pub, info, aad, pt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(enc) != s.HPKEPublicKeySize() {
+			t.Errorf("KEM output of %d bytes", len(enc))
+		}
+		if got, err := s.HPKEOpen(priv, enc, info, aad, ct); err != nil || !bytes.Equal(got, pt) {
+			t.Fatalf("HPKEOpen: %q, %v", got, err)
+		}
+		otherPriv, _, _ := s.GenerateKeyPair(nil)
+		badCT := append([]byte(nil), ct...)
+		badCT[len(badCT)-1] ^= 1
+		badEnc := append([]byte(nil), enc...)
+		badEnc[len(badEnc)/2] ^= 1
+		for name, a := range map[string][5][]byte{
+			"private key": {otherPriv, enc, info, aad, ct},
+			"info":        {priv, enc, []byte("infp"), aad, ct},
+			"aad":         {priv, enc, info, nil, ct},
+			"ciphertext":  {priv, enc, info, aad, badCT},
+			"kem output":  {priv, badEnc, info, aad, ct},
+			"short enc":   {priv, enc[1:], info, aad, ct},
+			"empty enc":   {priv, nil, info, aad, ct},
+			"short ct":    {priv, enc, info, aad, ct[:3]},
+		} {
+			if _, err := s.HPKEOpen(a[0], a[1], a[2], a[3], a[4]); !errors.Is(err, ErrDecrypt) {
+				t.Errorf("HPKEOpen with wrong %s: %v", name, err)
+			}
+		}
+		// Labeled encryption binds label and context (§5.1.3).
+		enc, ct, err = s.EncryptWithLabel(nil, pub, "UpdatePathNode", []byte("ctx"), pt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.DecryptWithLabel(priv, "UpdatePathNode", []byte("ctx"), enc, ct); err != nil || !bytes.Equal(got, pt) {
+			t.Fatalf("DecryptWithLabel: %q, %v", got, err)
+		}
+		if _, err := s.DecryptWithLabel(priv, "Welcome", []byte("ctx"), enc, ct); !errors.Is(err, ErrDecrypt) {
+			t.Errorf("wrong label: %v", err)
+		}
+		if _, err := s.DecryptWithLabel(priv, "UpdatePathNode", []byte("ctw"), enc, ct); !errors.Is(err, ErrDecrypt) {
+			t.Errorf("wrong context: %v", err)
+		}
+		// It is SealBase with info = EncryptContext and empty aad.
+		info2, _ := encryptContext("UpdatePathNode", []byte("ctx"))
+		if got, err := s.HPKEOpen(priv, enc, info2, nil, ct); err != nil || !bytes.Equal(got, pt) {
+			t.Errorf("EncryptWithLabel is not SealBase(EncryptContext): %v", err)
+		}
+	})
+}
+
+func TestHPKEExport(t *testing.T) {
+	forEachSuite(t, func(t *testing.T, s *Suite) {
+		priv, pub, _ := s.DeriveKeyPair([]byte("external"))
+		ctx := []byte("MLS 1.0 external init secret")
+		enc, secret, err := s.HPKEExportSender(nil, pub, nil, ctx, s.HashSize())
+		if err != nil || len(secret) != s.HashSize() {
+			t.Fatalf("HPKEExportSender: %x, %v", secret, err)
+		}
+		got, err := s.HPKEExportReceiver(priv, enc, nil, ctx, s.HashSize())
+		if err != nil || !bytes.Equal(got, secret) {
+			t.Fatalf("HPKEExportReceiver: %x, %v", got, err)
+		}
+		if other, _ := s.HPKEExportReceiver(priv, enc, nil, []byte("other"), s.HashSize()); bytes.Equal(other, secret) {
+			t.Error("exporter context ignored")
+		}
+		otherPriv, _, _ := s.DeriveKeyPair([]byte("other"))
+		if other, err := s.HPKEExportReceiver(otherPriv, enc, nil, ctx, s.HashSize()); err == nil && bytes.Equal(other, secret) {
+			t.Error("wrong private key gives the same secret")
+		}
+		for _, n := range []int{-1, 255*s.HashSize() + 1} {
+			if _, _, err := s.HPKEExportSender(nil, pub, nil, ctx, n); !errors.Is(err, ErrInvalidArgument) {
+				t.Errorf("sender length %d: %v", n, err)
+			}
+			if _, err := s.HPKEExportReceiver(priv, enc, nil, ctx, n); !errors.Is(err, ErrInvalidArgument) {
+				t.Errorf("receiver length %d: %v", n, err)
+			}
+		}
+		if out, err := s.HPKEExportReceiver(priv, enc, nil, ctx, 255*s.HashSize()); err != nil || len(out) != 255*s.HashSize() {
+			t.Errorf("export at the limit: %d, %v", len(out), err)
+		}
+		if _, err := s.HPKEExportReceiver(priv, enc[1:], nil, ctx, 32); !errors.Is(err, ErrDecrypt) {
+			t.Errorf("short KEM output: %v", err)
+		}
+	})
+}
+
+// TestKEMImplementations checks which implementation serves each suite.
+func TestKEMImplementations(t *testing.T) {
+	forEachSuite(t, func(t *testing.T, s *Suite) {
+		switch k := s.kem.(type) {
+		case *stdKEM:
+			if k.curve != stdCurves[s.ID()] || (k.curve == ecdh.X25519() && circlX25519Faster) {
+				t.Errorf("crypto/hpke with %v", k.curve)
+			}
+		case *circlKEM:
+			x25519 := stdCurves[s.ID()] == ecdh.X25519()
+			if !(k.npk == 56 && stdCurves[s.ID()] == nil) && !(x25519 && circlX25519Faster) {
+				t.Errorf("circl %s", k.name)
+			}
+		default:
+			t.Errorf("KEM %T", s.kem)
+		}
+	})
+}
+
+// TestX25519Implementations checks that crypto/hpke and circl agree for
+// DHKEM(X25519), whichever one this CPU uses: same keys, and each opens and
+// exports what the other sealed.
+func TestX25519Implementations(t *testing.T) {
+	impls := []kemScheme{
+		newStdKEM(ecdh.X25519(), crypto.SHA256, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305()),
+		newCirclKEM(circlhpke.KEM_X25519_HKDF_SHA256, circlhpke.KDF_HKDF_SHA256, circlhpke.AEAD_ChaCha20Poly1305),
+	}
+	a, b := impls[0].params(), impls[1].params()
+	if a.name != b.name || a.id != b.id || a.nh != b.nh || a.nsk != b.nsk || a.npk != b.npk || a.bitmask != b.bitmask {
+		t.Fatalf("parameters differ: %+v %+v", a, b)
+	}
+	for i := range 20 {
+		ikm := bytes.Repeat([]byte{byte(i)}, i*3)
+		p0, q0, err0 := deriveKeyPair(impls[0], ikm)
+		p1, q1, err1 := deriveKeyPair(impls[1], ikm)
+		if err0 != nil || err1 != nil || !bytes.Equal(p0, p1) || !bytes.Equal(q0, q1) {
+			t.Fatalf("DeriveKeyPair differs: %v %v", err0, err1)
+		}
+		for a, from := range impls {
+			to := impls[1-a]
+			enc, ct, err := from.seal(nil, q0, []byte("info"), []byte("aad"), ikm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pt, err := to.open(p0, enc, []byte("info"), []byte("aad"), ct); err != nil || !bytes.Equal(pt, ikm) {
+				t.Fatalf("impl %d -> %d: %v", a, 1-a, err)
+			}
+			enc, secret, err := from.exportSender(nil, q0, nil, []byte("ctx"), 32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := to.exportReceiver(p0, enc, nil, []byte("ctx"), 32); err != nil || !bytes.Equal(got, secret) {
+				t.Fatalf("export impl %d -> %d: %v", a, 1-a, err)
+			}
+		}
+	}
+	for _, k := range impls {
+		for _, low := range [][]byte{make([]byte, 32), append([]byte{1}, make([]byte, 31)...)} {
+			if _, _, err := k.seal(nil, low, nil, nil, nil); !errors.Is(err, ErrInvalidKey) {
+				t.Errorf("%T: seal to low-order point: %v", k, err)
+			}
+		}
+	}
+}
