@@ -124,7 +124,7 @@ func (c *CryptoBasics) verifySignWithLabel(s *suite.Suite) error {
 	}
 	// VerifyWithLabel(pub, label, content, signature) == true
 	if err := s.VerifyWithLabel(v.Pub, v.Label, v.Content, v.Signature); err != nil {
-		return fmt.Errorf("%w: sign_with_label: vector signature: %v", ErrMismatch, err)
+		return fmt.Errorf("%w: sign_with_label: vector signature: %w", ErrMismatch, err)
 	}
 	// VerifyWithLabel(pub, label, content, SignWithLabel(priv, label, content)) == true
 	signer, err := s.NewSigner(v.Priv)
@@ -136,7 +136,7 @@ func (c *CryptoBasics) verifySignWithLabel(s *suite.Suite) error {
 		return fmt.Errorf("sign_with_label: %w", err)
 	}
 	if err := s.VerifyWithLabel(v.Pub, v.Label, v.Content, sig); err != nil {
-		return fmt.Errorf("%w: sign_with_label: own signature: %v", ErrMismatch, err)
+		return fmt.Errorf("%w: sign_with_label: own signature: %w", ErrMismatch, err)
 	}
 	return nil
 }
@@ -153,7 +153,7 @@ func (c *CryptoBasics) verifyEncryptWithLabel(s *suite.Suite) error {
 	// DecryptWithLabel(priv, label, context, kem_output, ciphertext) == plaintext
 	pt, err := s.DecryptWithLabel(v.Priv, v.Label, v.Context, v.KEMOutput, v.Ciphertext)
 	if err != nil {
-		return fmt.Errorf("%w: encrypt_with_label: vector ciphertext: %v", ErrMismatch, err)
+		return fmt.Errorf("%w: encrypt_with_label: vector ciphertext: %w", ErrMismatch, err)
 	}
 	if err := expectEqual("encrypt_with_label: decrypted plaintext", pt, v.Plaintext); err != nil {
 		return err
@@ -165,7 +165,7 @@ func (c *CryptoBasics) verifyEncryptWithLabel(s *suite.Suite) error {
 	}
 	pt, err = s.DecryptWithLabel(v.Priv, v.Label, v.Context, kemOut, ct)
 	if err != nil {
-		return fmt.Errorf("%w: encrypt_with_label: own ciphertext: %v", ErrMismatch, err)
+		return fmt.Errorf("%w: encrypt_with_label: own ciphertext: %w", ErrMismatch, err)
 	}
 	return expectEqual("encrypt_with_label: round-trip plaintext", pt, v.Plaintext)
 }
