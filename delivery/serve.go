@@ -1,0 +1,117 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mlsengine/engine/delivery/store"
+	"github.com/mlsengine/engine/delivery/store/memstore"
+	"github.com/mlsengine/engine/delivery/store/sqlstore"
+)
+
+// Defaults of `mls ds serve`.
+const (
+	DefaultAddr     = "127.0.0.1:8080"
+	DefaultStoreURL = "sqlite:mls-ds.db"
+)
+
+// OpenStore opens the store a URL names:
+//
+//	memory:                 in memory, lost at exit (package memstore)
+//	sqlite:PATH             an SQLite file, created if missing (package sqlstore)
+//	postgres://...          a PostgreSQL database (also postgresql://), shared
+//	                        by any number of delivery service processes
+func OpenStore(ctx context.Context, url string) (store.Store, error) {
+	switch {
+	case url == "memory:":
+		return memstore.New(), nil
+	case strings.HasPrefix(url, "sqlite:"):
+		return sqlstore.OpenSQLite(ctx, strings.TrimPrefix(url, "sqlite:"))
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return sqlstore.OpenPostgres(ctx, url)
+	}
+	return nil, fmt.Errorf("%w %q: want memory:, sqlite:PATH or postgres://...", ErrStoreURL, url)
+}
+
+// ServeConfig configures ListenAndServe.
+type ServeConfig struct {
+	Addr     string // listen address; default DefaultAddr ("127.0.0.1:0" picks a port)
+	StoreURL string // see OpenStore; default DefaultStoreURL
+
+	// Server configures the HTTP API; its Store is set from StoreURL.
+	Server Config
+
+	// Ready, if set, is called with the listening address once the server
+	// accepts connections.
+	Ready func(addr net.Addr)
+}
+
+// ListenAndServe runs a delivery service, as `mls ds serve` does: it opens
+// the store, listens on the address and serves the HTTP API until ctx is
+// done, then shuts down gracefully (open streams end, requests in flight
+// finish) and closes the store.
+func ListenAndServe(ctx context.Context, cfg ServeConfig) error {
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if cfg.StoreURL == "" {
+		cfg.StoreURL = DefaultStoreURL
+	}
+	st, err := OpenStore(ctx, cfg.StoreURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cfg.Server.Store = st
+	srv, err := NewServer(cfg.Server)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		srv.Close()
+		return fmt.Errorf("delivery: %w", err)
+	}
+	if cfg.Ready != nil {
+		cfg.Ready(ln.Addr())
+	}
+	return srv.Serve(ctx, ln)
+}
+
+// Serve serves the HTTP API on ln until ctx is done, then shuts down
+// gracefully and closes s. It returns nil after a shutdown caused by ctx.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	hs.RegisterOnShutdown(func() { s.Close() })
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		s.Close()
+		return fmt.Errorf("delivery: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if e := <-errc; !errors.Is(e, http.ErrServerClosed) {
+		err = errors.Join(err, e)
+	}
+	s.Close()
+	if err != nil {
+		return fmt.Errorf("delivery: shutting down: %w", err)
+	}
+	return nil
+}
