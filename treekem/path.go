@@ -89,10 +89,8 @@ func (t *Tree) PrepareUpdatePath(p PathParams) (*PendingPath, error) {
 	if err != nil {
 		return nil, err
 	}
-	priv, err := NewPrivateState(t.cs, i, leafPriv)
-	if err != nil {
-		return nil, err
-	}
+	priv := &PrivateState{cs: t.cs, leaf: i}
+	priv.set(i.Node(), leafPriv, leafPub)
 	s := make([]byte, t.nh)
 	if _, err := io.ReadFull(rnd, s); err != nil {
 		return nil, fmt.Errorf("treekem: reading randomness: %w", err)

@@ -1,0 +1,437 @@
+package treekem
+
+import (
+	"bytes"
+	"fmt"
+	"math/bits"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mlsengine/engine/mls/suite"
+	"github.com/mlsengine/engine/mls/wire"
+)
+
+// Benchmarks at n = 10^3 ... 10^6 members (TREEKEM_BENCH_MAX lowers the
+// largest size), cipher suite 0x0001, on fully populated trees: members at
+// leaves 0..n-1 and every parent with members on both sides non-blank.
+
+func benchSizes() []int {
+	max := 1_000_000
+	if s := os.Getenv("TREEKEM_BENCH_MAX"); s != "" {
+		if v, err := strconv.Atoi(s); err == nil {
+			max = v
+		}
+	}
+	var out []int
+	for n := 1000; n <= max; n *= 10 {
+		out = append(out, n)
+	}
+	return out
+}
+
+// future is a value computed by another goroutine.
+type future struct {
+	done chan struct{}
+	v    []byte
+}
+
+func newFuture() *future       { return &future{done: make(chan struct{})} }
+func (f *future) set(v []byte) { f.v = v; close(f.done) }
+func (f *future) get() []byte  { <-f.done; return f.v }
+
+// lazy is a value computed on first use.
+type lazy struct {
+	once sync.Once
+	f    func() []byte
+	v    []byte
+}
+
+func (l *lazy) get() []byte { l.once.Do(func() { l.v = l.f() }); return l.v }
+
+// treeSpec describes a synthetic tree.
+type treeSpec struct {
+	members int
+	signed  bool // real signature keys and signatures, valid parent hashes
+	gid     []byte
+	// realLeaves and realNodes get real HPKE key pairs (returned by
+	// build); realSigners get real signature keys.
+	realNodes   []NodeIndex
+	realSigners []LeafIndex
+}
+
+type builtTree struct {
+	nodes   [][]byte
+	privs   map[NodeIndex][]byte
+	signers map[LeafIndex]suite.Signer
+}
+
+// buildNodes makes the node encodings of a synthetic tree. Without signing
+// it costs about a microsecond per node; signed trees are built on all
+// cores, each independent right subtree in its own goroutine.
+func buildNodes(tb testing.TB, cs *suite.Suite, spec treeSpec) *builtTree {
+	leaves := uint32(1) << bits.Len32(uint32(spec.members-1))
+	if spec.members == 1 {
+		leaves = 1
+	}
+	out := &builtTree{
+		nodes:   make([][]byte, NodeWidth(leaves)),
+		privs:   map[NodeIndex][]byte{},
+		signers: map[LeafIndex]suite.Signer{},
+	}
+	real := map[NodeIndex]bool{}
+	for _, x := range spec.realNodes {
+		real[x] = true
+	}
+	realSig := map[LeafIndex]bool{}
+	for _, i := range spec.realSigners {
+		realSig[i] = true
+	}
+	var mu sync.Mutex
+	caps := testCaps(cs)
+	hasMembers := func(x NodeIndex) bool {
+		lo, _ := subtreeLeaves(x)
+		return int(lo) < spec.members
+	}
+	encKey := func(x NodeIndex, rnd *seededReader) []byte {
+		if real[x] {
+			priv, pub, err := cs.GenerateKeyPair(rnd)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			mu.Lock()
+			out.privs[x] = priv
+			mu.Unlock()
+			return pub
+		}
+		k := make([]byte, 32)
+		rnd.Read(k)
+		return k
+	}
+	hashOf := func(x NodeIndex, l, r []byte) []byte {
+		var in []byte
+		if x.IsLeaf() {
+			in = appendLeafHashInput(nil, x.Leaf(), out.nodes[x])
+		} else {
+			in = appendParentHashInput(nil, out.nodes[x], l, r)
+		}
+		return cs.Hash(in)
+	}
+	var fill func(x NodeIndex, ph *lazy, rnd *seededReader) []byte
+	fill = func(x NodeIndex, ph *lazy, rnd *seededReader) []byte {
+		if x.IsLeaf() {
+			i := x.Leaf()
+			if int(i) >= spec.members {
+				return hashOf(x, nil, nil)
+			}
+			ln := &LeafNode{
+				EncryptionKey: encKey(x, rnd),
+				Credential:    BasicCredential([]byte(fmt.Sprintf("member-%d", i))),
+				Capabilities:  caps,
+				Source:        SourceKeyPackage,
+				Lifetime:      Lifetime{NotAfter: 1 << 62},
+			}
+			var signer suite.Signer
+			if spec.signed || realSig[i] {
+				priv, _, err := cs.GenerateSignatureKey(rnd)
+				if err != nil {
+					tb.Fatal(err)
+				}
+				signer, _ = cs.NewSigner(priv)
+				ln.SignatureKey = signer.Public()
+				if realSig[i] {
+					mu.Lock()
+					out.signers[i] = signer
+					mu.Unlock()
+				}
+			} else {
+				ln.SignatureKey = make([]byte, 32)
+				rnd.Read(ln.SignatureKey)
+			}
+			if ph != nil {
+				ln.Source, ln.ParentHash = SourceCommit, ph.get()
+			}
+			if spec.signed {
+				tbs, _ := ln.TBS(spec.gid, i)
+				ln.Signature, _ = cs.SignWithLabel(signer, labelLeafNodeTBS, tbs)
+			} else {
+				ln.Signature = make([]byte, 64)
+			}
+			enc, err := wire.Marshal(ln)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			out.nodes[x] = enc
+			return hashOf(x, nil, nil)
+		}
+		l, r := x.Left(), x.Right()
+		if !hasMembers(r) { // blank: no member on its right
+			lh := fill(l, nil, rnd)
+			rh := fill(r, nil, rnd)
+			return hashOf(x, lh, rh)
+		}
+		key := encKey(x, rnd)
+		rf := newFuture()
+		if x.Level() >= 10 {
+			sub := newSeeded(uint64(x))
+			go func() { rf.set(fill(r, nil, sub)) }()
+		} else {
+			rf.set(fill(r, nil, rnd))
+		}
+		// The parent_hash of this node: set by its parent's lazy value
+		// when it is the parent's left child, else empty (signed trees)
+		// or random.
+		myPH := func() []byte {
+			switch {
+			case !spec.signed:
+				v := make([]byte, 32)
+				rnd.Read(v)
+				return v
+			case ph != nil:
+				return ph.get()
+			}
+			return []byte{}
+		}
+		var lf *lazy
+		var ownPH []byte
+		if spec.signed {
+			lf = &lazy{f: func() []byte {
+				ownPH = myPH()
+				return cs.Hash(appendVec(appendVec(appendVec(nil, key), ownPH), rf.get()))
+			}}
+		}
+		lh := fill(l, lf, rnd)
+		rh := rf.get()
+		if lf != nil {
+			lf.get()
+		} else {
+			ownPH = myPH()
+		}
+		myPH2 := ownPH
+		out.nodes[x] = encodeParent(key, myPH2, nil)
+		return hashOf(x, lh, rh)
+	}
+	fill(Root(leaves), nil, newSeeded(1))
+	return out
+}
+
+// benchTree builds a Tree from a spec.
+func benchTree(tb testing.TB, cs *suite.Suite, spec treeSpec) (*Tree, *builtTree) {
+	bt := buildNodes(tb, cs, spec)
+	nodes := bt.nodes
+	for len(nodes) > 0 && nodes[len(nodes)-1] == nil {
+		nodes = nodes[:len(nodes)-1]
+	}
+	t, err := buildTree(cs, nodes)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return t, bt
+}
+
+// pathFixture is a tree with a sender (leaf 0), a near receiver (leaf 1,
+// decrypting at the lowest level and deriving the whole path) and a far
+// receiver (leaf n-1, decrypting at the root's child).
+type pathFixture struct {
+	cs          *suite.Suite
+	tree        *Tree
+	gid         []byte
+	signer      suite.Signer
+	near, far   *PrivateState
+	depth       int
+	memPerMembr float64
+}
+
+func newPathFixture(b *testing.B, cs *suite.Suite, n int) *pathFixture {
+	farLeaf := LeafIndex(n - 1)
+	real := []NodeIndex{LeafIndex(1).Node()}
+	real = append(real, farLeaf.Node())
+	leaves := uint32(1) << bits.Len32(uint32(n-1))
+	real = append(real, DirectPath(farLeaf.Node(), leaves)...)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	tree, bt := benchTree(b, cs, treeSpec{members: n, realNodes: real, realSigners: []LeafIndex{0}})
+	bt.nodes = nil
+	tree.TreeHash()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	f := &pathFixture{cs: cs, tree: tree, gid: []byte("bench"), signer: bt.signers[0]}
+	f.memPerMembr = float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+	mk := func(leaf LeafIndex) *PrivateState {
+		p, err := NewPrivateState(cs, leaf, bt.privs[leaf.Node()])
+		if err != nil {
+			b.Fatal(err)
+		}
+		for x, priv := range bt.privs {
+			if !x.IsLeaf() && isUnder(leaf, x) {
+				pub, _ := cs.HPKEPublicKey(priv)
+				p.set(x, priv, pub)
+			}
+		}
+		if err := p.Check(tree); err != nil {
+			b.Fatal(err)
+		}
+		return p
+	}
+	f.near, f.far = mk(1), mk(farLeaf)
+	f.depth = len(tree.FilteredDirectPath(0))
+	return f
+}
+
+func (f *pathFixture) create(b testing.TB, rnd *seededReader) (*Tree, *PendingPath, *UpdatePath, []byte) {
+	t := f.tree.Clone()
+	pp, err := t.PrepareUpdatePath(PathParams{Sender: 0, GroupID: f.gid, Signer: f.signer, Rand: rnd})
+	if err != nil {
+		b.Fatal(err)
+	}
+	gc := append([]byte("group context|"), t.TreeHash()...)
+	up, err := pp.Encrypt(rnd, gc, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return t, pp, up, gc
+}
+
+func BenchmarkUpdatePath(b *testing.B) {
+	cs := testSuite(b)
+	for _, n := range benchSizes() {
+		f := newPathFixture(b, cs, n)
+		rnd := newSeeded(7)
+		b.Run(fmt.Sprintf("n=%d/create", n), func(b *testing.B) {
+			b.ReportMetric(float64(f.depth), "depth")
+			for b.Loop() {
+				f.create(b, rnd)
+			}
+		})
+		b.Run(fmt.Sprintf("n=%d/floor", n), func(b *testing.B) {
+			// depth x (one DeriveKeyPair + one HPKE seal), the crypto a
+			// path creation cannot avoid.
+			ikm := make([]byte, 32)
+			gc := make([]byte, 100)
+			for b.Loop() {
+				for range f.depth {
+					rnd.Read(ikm)
+					_, pub, _ := cs.DeriveKeyPair(ikm)
+					cs.EncryptWithLabel(rnd, pub, labelUpdatePathNode, gc, ikm)
+				}
+			}
+		})
+		_, pp, up, gc := f.create(b, rnd)
+		for _, r := range []struct {
+			name string
+			p    *PrivateState
+		}{{"apply-near", f.near}, {"apply-far", f.far}} {
+			b.Run(fmt.Sprintf("n=%d/%s", n, r.name), func(b *testing.B) {
+				for b.Loop() {
+					t := f.tree.Clone()
+					if err := t.MergeUpdatePath(0, up, f.gid, nil); err != nil {
+						b.Fatal(err)
+					}
+					t.TreeHash()
+					dp, err := r.p.DecryptPath(t, 0, up, gc, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if !bytes.Equal(dp.CommitSecret, pp.CommitSecret()) {
+						b.Fatal("commit secret mismatch")
+					}
+				}
+			})
+		}
+		b.Run(fmt.Sprintf("n=%d/treehash", n), func(b *testing.B) {
+			// One leaf's content changes (an Update: new leaf, blank path),
+			// then the root hash is recomputed.
+			t := f.tree.Clone()
+			i := LeafIndex(n / 2)
+			var alt [2]*LeafNode
+			for k := range alt {
+				ln, _ := t.Leaf(i)
+				ln.EncryptionKey = bytes.Repeat([]byte{byte(k + 1)}, 32)
+				ln.Source = SourceUpdate
+				alt[k] = ln
+			}
+			t.TreeHash()
+			k := 0
+			for b.Loop() {
+				if err := t.UpdateLeaf(i, alt[k]); err != nil {
+					b.Fatal(err)
+				}
+				t.TreeHash()
+				k ^= 1
+			}
+		})
+		b.Run(fmt.Sprintf("n=%d/memory", n), func(b *testing.B) {
+			for b.Loop() {
+			}
+			b.ReportMetric(f.memPerMembr, "B/member")
+			b.ReportMetric(f.memPerMembr*float64(n)/(1<<20), "MiB")
+		})
+		f = nil
+		runtime.GC()
+	}
+}
+
+func BenchmarkValidate(b *testing.B) {
+	cs := testSuite(b)
+	for _, n := range benchSizes() {
+		gid := []byte("bench")
+		start := time.Now()
+		tree, _ := benchTree(b, cs, treeSpec{members: n, signed: true, gid: gid})
+		data, err := tree.RatchetTree()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := tree.Validate(gid, nil); err != nil {
+			b.Fatalf("synthetic tree invalid: %v", err)
+		}
+		b.Logf("n=%d: tree built in %v (%d bytes encoded)", n, time.Since(start), len(data))
+		// Inputs for the floor: a sample of the tree's leaf signatures.
+		type sig struct{ pub, tbs, sig []byte }
+		var sample []sig
+		for i := range tree.Members() {
+			if len(sample) == 2000 {
+				break
+			}
+			v, _ := parseLeaf(tree.LeafEncoding(i))
+			tbs := append([]byte(nil), v.content...)
+			if v.source == SourceCommit {
+				tbs = appendUint32(appendVec(tbs, gid), uint32(i))
+			}
+			sample = append(sample, sig{v.sig, tbs, v.signature})
+		}
+		tree = nil
+		runtime.GC()
+		b.Run(fmt.Sprintf("n=%d/join", n), func(b *testing.B) {
+			for b.Loop() {
+				t, err := UnmarshalTree(cs, data)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := t.Validate(gid, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("n=%d/floor", n), func(b *testing.B) {
+			// n signature verifications / GOMAXPROCS, from the serial cost
+			// of verifying a sample.
+			var per time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				for _, s := range sample {
+					if err := cs.VerifyWithLabel(s.pub, labelLeafNodeTBS, s.tbs, s.sig); err != nil {
+						b.Fatal(err)
+					}
+				}
+				per = time.Since(t0) / time.Duration(len(sample))
+			}
+			b.ReportMetric(float64(per)*float64(n)/float64(runtime.GOMAXPROCS(0))/1e9, "floor-s")
+		})
+		data = nil
+		runtime.GC()
+	}
+}
