@@ -99,9 +99,9 @@ func TestMalformedTrees(t *testing.T) {
 			return l
 		}()}},
 		"parent key equals a leaf's": {good[0], {Parent: &ParentNode{EncryptionKey: leaf(0).EncryptionKey}}, good[2]},
-		"unmerged not sorted": {good[0], {Parent: &ParentNode{EncryptionKey: parent.EncryptionKey, UnmergedLeaves: []LeafIndex{1, 0}}}, good[2]},
-		"unmerged outside":    {good[0], {Parent: &ParentNode{EncryptionKey: parent.EncryptionKey, UnmergedLeaves: []LeafIndex{2}}}, good[2], nil, good[4]},
-		"unmerged blank":      {good[0], {Parent: &ParentNode{EncryptionKey: parent.EncryptionKey, UnmergedLeaves: []LeafIndex{1}}}, nil, nil, good[4]},
+		"unmerged not sorted":        {good[0], {Parent: &ParentNode{EncryptionKey: parent.EncryptionKey, UnmergedLeaves: []LeafIndex{1, 0}}}, good[2]},
+		"unmerged outside":           {good[0], {Parent: &ParentNode{EncryptionKey: parent.EncryptionKey, UnmergedLeaves: []LeafIndex{2}}}, good[2], nil, good[4]},
+		"unmerged blank":             {good[0], {Parent: &ParentNode{EncryptionKey: parent.EncryptionKey, UnmergedLeaves: []LeafIndex{1}}}, nil, nil, good[4]},
 		"unmerged not listed below": {good[0], {Parent: &ParentNode{EncryptionKey: parent.EncryptionKey}}, good[2],
 			{Parent: &ParentNode{EncryptionKey: bytes.Repeat([]byte{8}, 32), UnmergedLeaves: []LeafIndex{1}}}, good[4]},
 	}
