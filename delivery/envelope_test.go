@@ -1,0 +1,193 @@
+package delivery
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/mlsengine/engine/delivery/store"
+	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/mls/suite"
+	"github.com/mlsengine/engine/testvectors"
+)
+
+// vectorFile reads an official test-vector file, failing (never skipping)
+// when the vectors are missing.
+func vectorFile(t testing.TB, name string, v any) {
+	t.Helper()
+	dir := os.Getenv(testvectors.EnvDir)
+	if dir == "" {
+		dir = filepath.Join("..", testvectors.DefaultDir)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatalf("official RFC 9420 test vectors: %v (set %s or run .ci/test)", err, testvectors.EnvDir)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+type messagesVector struct {
+	Welcome      testvectors.HexBytes `json:"mls_welcome"`
+	GroupInfo    testvectors.HexBytes `json:"mls_group_info"`
+	KeyPackage   testvectors.HexBytes `json:"mls_key_package"`
+	PublicApp    testvectors.HexBytes `json:"public_message_application"`
+	PublicProp   testvectors.HexBytes `json:"public_message_proposal"`
+	PublicCommit testvectors.HexBytes `json:"public_message_commit"`
+	Private      testvectors.HexBytes `json:"private_message"`
+}
+
+// TestEnvelopeVectors decodes every MLSMessage of the official messages
+// vectors, and checks that no strict prefix and no extension decodes.
+func TestEnvelopeVectors(t *testing.T) {
+	var vs []messagesVector
+	vectorFile(t, "messages.json", &vs)
+	if len(vs) == 0 {
+		t.Fatal("no vectors")
+	}
+	for i, v := range vs {
+		if _, _, err := parseGroupInfo(v.GroupInfo); err != nil {
+			t.Fatalf("%d: GroupInfo: %v", i, err)
+		}
+		for name, data := range map[string][]byte{"proposal": v.PublicProp, "commit": v.PublicCommit, "private": v.Private} {
+			m, err := parseGroupMessage(name, data, nil)
+			// The vectors' messages have their own group ids: a mismatch
+			// with nil must be the only complaint.
+			if err == nil || !errors.Is(err, ErrMalformed) {
+				t.Fatalf("%d: %s posted to another group: %v", i, name, err)
+			}
+			pm, err := parseMLSMessage(name, data, message.WireFormatPublicMessage, message.WireFormatPrivateMessage)
+			if err != nil {
+				t.Fatalf("%d: %s: %v", i, name, err)
+			}
+			g, _, _ := pm.Epoch()
+			if m, err = parseGroupMessage(name, data, g); err != nil {
+				t.Fatalf("%d: %s: %v", i, name, err)
+			}
+			if !bytes.Equal(m.Data, data) {
+				t.Fatalf("%d: %s: stored bytes differ from the posted ones", i, name)
+			}
+		}
+		app, err := parseMLSMessage("application", v.PublicApp, message.WireFormatPublicMessage)
+		if err != nil {
+			t.Fatalf("%d: public application message: %v", i, err)
+		}
+		appGroup, _, _ := app.Epoch()
+		if _, err := parseGroupMessage("application", v.PublicApp, appGroup); !errors.Is(err, message.ErrApplicationPublic) {
+			t.Fatalf("%d: public application message: %v, want ErrApplicationPublic", i, err)
+		}
+		if _, _, err := parseKeyPackage(v.KeyPackage); err != nil {
+			t.Fatalf("%d: KeyPackage: %v", i, err)
+		}
+		if _, err := parseWelcome(v.Welcome); err != nil {
+			t.Fatalf("%d: Welcome: %v", i, err)
+		}
+		if i < 20 {
+			for name, data := range map[string][]byte{"welcome": v.Welcome, "group_info": v.GroupInfo,
+				"key_package": v.KeyPackage, "commit": v.PublicCommit, "private": v.Private} {
+				checkStrict(t, name, data)
+			}
+		}
+	}
+}
+
+// checkStrict checks that no strict prefix of data and no extension of it by
+// one byte decodes as an MLSMessage.
+func checkStrict(t *testing.T, name string, data []byte) {
+	t.Helper()
+	all := []message.WireFormat{1, 2, 3, 4, 5}
+	for n := range len(data) {
+		if _, err := parseMLSMessage(name, data[:n], all...); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("%s: prefix of %d of %d bytes: %v, want ErrMalformed", name, n, len(data), err)
+		}
+	}
+	if _, err := parseMLSMessage(name, append(bytes.Clone(data), 0), all...); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("%s with a trailing byte: %v, want ErrMalformed", name, err)
+	}
+}
+
+// TestKeyPackageRefVectors checks the KeyPackageRef the service computes
+// against the official welcome vectors, whose Welcome names the KeyPackage
+// by reference.
+func TestKeyPackageRefVectors(t *testing.T) {
+	var vs []struct {
+		CipherSuite uint16               `json:"cipher_suite"`
+		KeyPackage  testvectors.HexBytes `json:"key_package"`
+		Welcome     testvectors.HexBytes `json:"welcome"`
+	}
+	vectorFile(t, "welcome.json", &vs)
+	for i, v := range vs {
+		cs, ref, err := parseKeyPackage(v.KeyPackage)
+		if err != nil || uint16(cs) != v.CipherSuite {
+			t.Fatalf("%d: parseKeyPackage = suite %v, %v", i, cs, err)
+		}
+		m, err := parseMLSMessage("welcome", v.Welcome, message.WireFormatWelcome)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Welcome.Find(ref); err != nil {
+			t.Fatalf("%d: the Welcome has no entry for KeyPackageRef %x: %v", i, ref, err)
+		}
+	}
+}
+
+func TestParseGroupMessage(t *testing.T) {
+	gid := groupID()
+	for _, tt := range []struct {
+		name string
+		data []byte
+		ct   store.ContentType
+		wf   uint16
+	}{
+		{"private application", privateMsg(t, gid, 7, message.ContentApplication), store.ContentApplication, 2},
+		{"private proposal", privateMsg(t, gid, 7, message.ContentProposal), store.ContentProposal, 2},
+		{"private commit", privateMsg(t, gid, 7, message.ContentCommit), store.ContentCommit, 2},
+		{"public commit", publicCommit(t, gid, 7), store.ContentCommit, 1},
+		{"member proposal", publicProposal(t, gid, 7, message.MemberSender(3)), store.ContentProposal, 1},
+		{"external remove", publicProposal(t, gid, 7, message.ExternalSenderAt(0)), store.ContentProposal, 1},
+	} {
+		m, err := parseGroupMessage("message", tt.data, gid)
+		if err != nil || m.Epoch != 7 || m.ContentType != tt.ct || m.WireFormat != tt.wf {
+			t.Errorf("%s: %+v, %v", tt.name, m, err)
+		}
+	}
+	bad := map[string][]byte{
+		"other group":                privateMsg(t, groupID(), 7, message.ContentApplication),
+		"welcome":                    welcomeMsg(t, 1),
+		"group info":                 groupInfoMsg(t, gid, 1),
+		"key package":                keyPackageMsg(t, 1, "x"),
+		"new_member_proposal remove": publicProposal(t, gid, 7, message.Sender{Type: message.SenderNewMemberProposal}),
+		"new_member_commit proposal": publicProposal(t, gid, 7, message.Sender{Type: message.SenderNewMemberCommit}),
+		"empty":                      nil,
+		"version 2":                  append([]byte{0, 2}, privateMsg(t, gid, 7, 1)[2:]...),
+		"wire format 6":              append([]byte{0, 1, 0, 6}, privateMsg(t, gid, 7, 1)[4:]...),
+	}
+	for name, data := range bad {
+		if _, err := parseGroupMessage("message", data, gid); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v, want ErrMalformed", name, err)
+		}
+	}
+}
+
+func TestParseKeyPackage(t *testing.T) {
+	for _, cs := range suite.IDs() {
+		data := keyPackageMsg(t, cs, "alice")
+		got, ref, err := parseKeyPackage(data)
+		if err != nil || got != cs {
+			t.Fatalf("suite %v: %v, %v", cs, got, err)
+		}
+		m, _ := parseMLSMessage("kp", data, message.WireFormatKeyPackage)
+		s, _ := suite.Lookup(cs)
+		want := s.RefHash("MLS 1.0 KeyPackage Reference", data[4:])
+		if !bytes.Equal(ref, want) || !bytes.Equal(m.KeyPackage.Raw, data[4:]) {
+			t.Fatalf("suite %v: ref %x, want %x", cs, ref, want)
+		}
+	}
+	if _, _, err := parseKeyPackage(keyPackageMsg(t, 0x0a0a, "grease")); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("unknown suite: %v, want ErrMalformed", err)
+	}
+}
