@@ -3,6 +3,9 @@ package treekem
 import (
 	"bytes"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/mls/wire"
@@ -11,17 +14,22 @@ import (
 // UnmarshalTree builds a tree from a ratchet_tree encoding
 // (`optional<Node> ratchet_tree<V>`, §12.4.3.3), copying data.
 //
-// It checks the tree's structure: node types at leaf and parent
-// positions, a non-blank last node, key sizes, the unmerged_leaves rules of
-// §7.1 and §12.4.3.1, and the uniqueness of every encryption and signature
-// key. It does not verify signatures, parent hashes or credentials: a tree
-// received from another party must also pass Validate; a tree loaded from
-// trusted storage need not.
+// It checks the tree's structure: strict decoding of every node, node types
+// at leaf and parent positions, a non-blank last node, key sizes, the
+// unmerged_leaves rules of §7.1 and §12.4.3.1, and the uniqueness of every
+// encryption and signature key. It does not verify signatures, parent
+// hashes or credentials: a tree received from another party must also pass
+// Validate; a tree loaded from trusted storage need not.
+//
+// Memory use is linear in the number of nodes, blank ones included: callers
+// should bound the size of trees they accept from the network.
 func UnmarshalTree(cs *suite.Suite, data []byte) (*Tree, error) {
 	if cs == nil {
 		return nil, fmt.Errorf("%w: nil cipher suite", ErrInvalidArgument)
 	}
 	data = bytes.Clone(data) // the nodes alias this private copy
+	// First find each node's bytes, then decode the nodes strictly, on all
+	// cores for a large tree.
 	r := wire.NewReader(data)
 	var nodes [][]byte
 	ok := r.ReadList(func(r *wire.Reader) bool {
@@ -35,11 +43,11 @@ func UnmarshalTree(cs *suite.Suite, data []byte) (*Tree, error) {
 			}
 			switch {
 			case NodeType(nt) == NodeTypeLeaf && leaf:
-				var ln LeafNode
-				return r.ReadRaw(&raw, ln.UnmarshalMLS)
+				var v leafView
+				return r.ReadRaw(&raw, func(r *wire.Reader) bool { return readLeafView(r, &v) })
 			case NodeType(nt) == NodeTypeParent && !leaf:
-				var pn ParentNode
-				return r.ReadRaw(&raw, pn.UnmarshalMLS)
+				var v parentView
+				return r.ReadRaw(&raw, func(r *wire.Reader) bool { return readParentView(r, &v) })
 			default:
 				return r.Fail("node type does not match its position")
 			}
@@ -56,7 +64,73 @@ func UnmarshalTree(cs *suite.Suite, data []byte) (*Tree, error) {
 		}
 		return nil, fmt.Errorf("%w: %w", ErrMalformedTree, &wire.DecodeError{Type: "ratchet_tree", Reason: reason})
 	}
+	if err := decodeNodes(nodes); err != nil {
+		return nil, err
+	}
 	return buildTree(cs, nodes)
+}
+
+// decodeNodes decodes every node strictly, as LeafNode and ParentNode
+// would, returning the error of the first node in order that fails.
+func decodeNodes(nodes [][]byte) error {
+	return forBlocks(len(nodes), func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			var err error
+			switch {
+			case nodes[i] == nil:
+				continue
+			case i%2 == 0:
+				var ln LeafNode
+				err = wire.Unmarshal(nodes[i], &ln)
+			default:
+				var pn ParentNode
+				err = wire.Unmarshal(nodes[i], &pn)
+			}
+			if err != nil {
+				return &NodeError{Node: NodeIndex(i), Reason: "malformed node", Err: fmt.Errorf("%w: %w", ErrMalformedTree, err)}
+			}
+		}
+		return nil
+	})
+}
+
+// forBlocks calls f on blocks [lo, hi) covering [0, n), on up to
+// GOMAXPROCS goroutines, and returns the error of the lowest failing block.
+// f must be safe to run concurrently on disjoint blocks.
+func forBlocks(n int, f func(lo, hi int) error) error {
+	const block = 512
+	workers := min(runtime.GOMAXPROCS(0), (n+block-1)/block)
+	if workers <= 1 {
+		return f(0, n)
+	}
+	var (
+		next   atomic.Int64
+		mu     sync.Mutex
+		first  error
+		firstB = n
+		wg     sync.WaitGroup
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(block) - block)
+				if lo >= n {
+					return
+				}
+				if err := f(lo, min(lo+block, n)); err != nil {
+					mu.Lock()
+					if lo < firstB {
+						first, firstB = err, lo
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 // NewTreeFromNodes builds a tree from a decoded ratchet tree, with the

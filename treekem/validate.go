@@ -3,9 +3,6 @@ package treekem
 import (
 	"errors"
 	"fmt"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mlsengine/engine/mls/wire"
@@ -236,48 +233,15 @@ func (t *Tree) Validate(groupID []byte, pol *Policy) error {
 		pol = &Policy{}
 	}
 	t.refresh(Root(t.n)) // hashes all stale nodes on all cores
-	w := NodeWidth(t.n)
-	const block = 512
-	workers := runtime.GOMAXPROCS(0)
-	if blocks := int((w + block - 1) / block); workers > blocks {
-		workers = blocks
-	}
-	var (
-		next   atomic.Uint32
-		mu     sync.Mutex
-		first  error
-		firstX = NodeIndex(w)
-		wg     sync.WaitGroup
-	)
-	fail := func(x NodeIndex, err error) {
-		mu.Lock()
-		if x < firstX {
-			first, firstX = err, x
-		}
-		mu.Unlock()
-	}
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf []byte
-			for {
-				lo := next.Add(block) - block
-				if lo >= w {
-					return
-				}
-				hi := min(lo+block, w)
-				for x := NodeIndex(lo); x < NodeIndex(hi); x++ {
-					if err := t.validateNode(x, groupID, pol, &buf); err != nil {
-						fail(x, err)
-						break
-					}
-				}
+	return forBlocks(int(NodeWidth(t.n)), func(lo, hi int) error {
+		var buf []byte
+		for x := NodeIndex(lo); x < NodeIndex(hi); x++ {
+			if err := t.validateNode(x, groupID, pol, &buf); err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	return first
+		}
+		return nil
+	})
 }
 
 func (t *Tree) validateNode(x NodeIndex, groupID []byte, pol *Policy, buf *[]byte) error {

@@ -30,49 +30,64 @@ const (
 )
 
 // parseLeaf parses a LeafNode encoding that is known to be well formed
-// (see checkLeafEncoding).
+// (stored encodings were decoded by LeafNode.UnmarshalMLS first).
 func parseLeaf(d []byte) (v leafView, ok bool) {
 	r := wire.NewReader(d)
+	ok = readLeafView(r, &v) && r.Empty()
+	return v, ok
+}
+
+// readLeafView reads the fields of one LeafNode into v. It checks the
+// layout only (lengths, known credential and source values), not the
+// contents of lists: UnmarshalTree uses it to find node boundaries, then
+// decodes each node strictly.
+func readLeafView(r *wire.Reader, v *leafView) bool {
+	start := r.Rest()
 	var src uint8
 	var t uint16
 	if !r.ReadVector(&v.enc) || !r.ReadVector(&v.sig) {
-		return v, false
+		return false
 	}
 	credStart := r.Rest()
 	var skip []byte
 	// basic: identity<V>; x509: certificates<V>
 	if !r.ReadUint16(&t) || !r.ReadVector(&skip) {
-		return v, false
+		return false
 	}
 	v.credType = CredentialType(t)
 	v.cred = credStart[:len(credStart)-r.Len()]
 	for i := range v.caps {
 		if !r.ReadVector(&v.caps[i]) {
-			return v, false
+			return false
 		}
 	}
 	if !r.ReadUint8(&src) {
-		return v, false
+		return false
 	}
 	v.source = LeafNodeSource(src)
 	switch v.source {
 	case SourceKeyPackage:
 		if !r.ReadUint64(&v.lifetime.NotBefore) || !r.ReadUint64(&v.lifetime.NotAfter) {
-			return v, false
+			return false
 		}
+	case SourceUpdate:
 	case SourceCommit:
 		if !r.ReadVector(&v.parentHash) {
-			return v, false
+			return false
 		}
+	default:
+		return r.Fail("invalid leaf_node_source")
 	}
 	if !r.ReadVector(&v.exts) {
-		return v, false
+		return false
 	}
-	v.content = d[:len(d)-r.Len()]
-	if !r.ReadVector(&v.signature) || !r.Empty() {
-		return v, false
-	}
-	return v, true
+	v.content = start[:len(start)-r.Len()]
+	return r.ReadVector(&v.signature)
+}
+
+// readParentView reads the fields of one ParentNode into v.
+func readParentView(r *wire.Reader, v *parentView) bool {
+	return r.ReadVector(&v.key) && r.ReadVector(&v.parentHash) && r.ReadVector(&v.unmerged)
 }
 
 // leafKeys returns the encryption and signature keys of a LeafNode
@@ -92,8 +107,7 @@ type parentView struct {
 
 func parseParent(d []byte) (v parentView, ok bool) {
 	r := wire.NewReader(d)
-	ok = r.ReadVector(&v.key) && r.ReadVector(&v.parentHash) && r.ReadVector(&v.unmerged) &&
-		r.Empty() && len(v.unmerged)%4 == 0
+	ok = readParentView(r, &v) && r.Empty() && len(v.unmerged)%4 == 0
 	return v, ok
 }
 
