@@ -1,0 +1,465 @@
+package mls
+
+import (
+	"errors"
+
+	"github.com/mlsengine/engine/mls/keyschedule"
+	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/treekem"
+)
+
+// CommitOptions are the options of Group.Commit.
+type CommitOptions struct {
+	// Proposals are committed by value (§12.4), after the pending
+	// proposals covered by reference. An Update cannot be among them
+	// (§12.2: the committer's own Update is invalid; its path updates its
+	// leaf).
+	Proposals []*message.Proposal
+	// References selects the pending proposals to cover. Nil selects every
+	// pending proposal that is valid, preferring Removes to Updates of the
+	// same member, the most recent Update of a member, and other proposals
+	// to a ReInit (§12.2, §12.4's SHOULDs); invalid and rejected ones are
+	// left out.
+	References []message.ProposalRef
+	// NoPending covers no pending proposal (References is ignored).
+	NoPending bool
+	// ForcePath includes an UpdatePath even if no proposal requires one
+	// (§12.4), refreshing the committer's keys.
+	ForcePath bool
+	// OutOfBandTree leaves the ratchet_tree extension out of the Welcome's
+	// GroupInfo: new members then get the tree from Group.RatchetTree by
+	// other means (§12.4.3.3) and pass it in JoinOptions.RatchetTree.
+	OutOfBandTree bool
+	// GroupInfo are the options of the GroupInfo of the new epoch returned
+	// in PendingCommit.GroupInfo.
+	GroupInfo GroupInfoOptions
+	// AuthenticatedData is the commit's authenticated_data (§6).
+	AuthenticatedData []byte
+}
+
+// Change is a commit ready to be applied with Group.Apply: a *PendingCommit
+// the member created or a *StagedCommit it received.
+type Change interface {
+	change()
+}
+
+// PendingCommit is a commit the member created. The group is unchanged
+// until the application applies it with Group.Apply, which it does once the
+// delivery service accepted Commit; if the delivery service refuses it,
+// the application drops it and the group stays in its epoch (§14).
+type PendingCommit struct {
+	// Commit is the commit, an MLSMessage to send to the group.
+	Commit []byte
+	// Welcome is the Welcome for the added members (§12.4.3.1), an
+	// MLSMessage to deliver to them once the commit is accepted; nil if
+	// the commit adds no one.
+	Welcome []byte
+	// GroupInfo is the signed GroupInfo of the new epoch (§12.4.3), an
+	// MLSMessage to publish for external joiners.
+	GroupInfo []byte
+	// Adds, Updates and Removes list the membership changes, Proposals
+	// every proposal covered, in the commit's order.
+	Adds, Updates, Removes []MemberChange
+	Proposals              []*Proposal
+	// Epoch is the epoch the commit starts.
+	Epoch uint64
+
+	g       *Group
+	base    *epochState
+	next    *epochState
+	changed changedLeaves
+}
+
+func (*PendingCommit) change() {}
+
+// Commit creates a commit of the pending proposals selected by opts, and
+// of opts.Proposals by value (§12.4.1). The group is unchanged: apply the
+// result with Group.Apply once the delivery service accepted it. (A commit
+// sent as a PrivateMessage uses a key of the current epoch, which is
+// consumed at once so that it is never reused.)
+func (g *Group) Commit(opts *CommitOptions) (*PendingCommit, error) {
+	if err := g.checkActive(); err != nil {
+		return nil, err
+	}
+	if opts == nil {
+		opts = &CommitOptions{}
+	}
+	cc := &commitContext{committer: message.MemberSender(g.ep.leaf()), sending: true}
+	list, err := g.selectProposals(opts, cc)
+	if err != nil {
+		return nil, err
+	}
+	s, err := g.applyList(list, cc)
+	if err != nil {
+		return nil, err
+	}
+	return g.createCommit(list, s, cc, opts, nil)
+}
+
+// selectProposals returns the commit's list: the pending proposals
+// selected by opts, then opts.Proposals by value.
+func (g *Group) selectProposals(opts *CommitOptions, cc *commitContext) ([]entry, error) {
+	var byValue []entry
+	for _, p := range opts.Proposals {
+		if p == nil || p.Body == nil {
+			return nil, errorf(ErrInvalidArgument, "nil proposal")
+		}
+		byValue = append(byValue, entry{p: p, sender: cc.committer})
+	}
+	var pending []entry
+	switch {
+	case opts.NoPending:
+	case opts.References != nil:
+		for _, ref := range opts.References {
+			c := findProposal(g.ep.proposals, ref)
+			if c == nil {
+				return nil, errorf(ErrInvalidArgument, "no pending proposal with reference %x", ref)
+			}
+			pending = append(pending, entry{p: c.proposal, sender: c.sender, ref: c.ref, leafPriv: c.leafPriv})
+		}
+	default:
+		pending = g.preferredPending(cc)
+	}
+	list := append(pending, byValue...)
+	for i := range list {
+		list[i].index = i
+	}
+	if opts.References != nil || opts.NoPending {
+		return list, nil
+	}
+	// Leave out the pending proposals that make the list invalid, one at a
+	// time; an invalid proposal of the caller's is an error.
+	for range len(pending) + 1 {
+		_, err := g.applyList(list, cc)
+		var pe *ProposalError
+		if err == nil || !errors.As(err, &pe) || pe.Index < 0 || list[pe.Index].ref == nil {
+			return list, nil // applyList reports the error again
+		}
+		list = append(list[:pe.Index:pe.Index], list[pe.Index+1:]...)
+		for i := range list {
+			list[i].index = i
+		}
+	}
+	return list, nil
+}
+
+// preferredPending returns the pending proposals a committer includes by
+// default, following the SHOULDs of §12.2: a Remove rather than an Update
+// of the same member, the latest Update of a member, no ReInit if there are
+// other proposals; and never what the committer may not commit (its own
+// Update or removal, an ExternalInit, a duplicate).
+func (g *Group) preferredPending(cc *commitContext) []entry {
+	self := g.ep.leaf()
+	removed := map[treekem.LeafIndex]bool{}
+	lastUpdate := map[treekem.LeafIndex]int{}
+	for i, c := range g.ep.proposals {
+		switch b := c.proposal.Body.(type) {
+		case *message.Remove:
+			removed[b.Removed] = true
+		case *message.Update:
+			lastUpdate[c.sender.Leaf] = i
+		}
+	}
+	var out []entry
+	var reinit *entry
+	seen := map[string]bool{}
+	gce := false
+	for i, c := range g.ep.proposals {
+		e := entry{p: c.proposal, sender: c.sender, ref: c.ref, leafPriv: c.leafPriv}
+		switch b := c.proposal.Body.(type) {
+		case *message.Update:
+			if c.sender.Leaf == self || removed[c.sender.Leaf] || lastUpdate[c.sender.Leaf] != i {
+				continue
+			}
+		case *message.Remove:
+			k := "remove" + string(rune(b.Removed))
+			if b.Removed == self || seen[k] {
+				continue
+			}
+			seen[k] = true
+		case *message.Add:
+			k := "add" + string(b.KeyPackage.LeafNode.SignatureKey)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		case *message.PreSharedKey:
+			k := "psk" + pskIDKey(&b.PSK)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		case *message.GroupContextExtensions:
+			if gce {
+				continue
+			}
+			gce = true
+		case *message.ReInit:
+			if reinit == nil {
+				reinit = &e
+			}
+			continue
+		case *message.ExternalInit:
+			continue
+		}
+		out = append(out, e)
+	}
+	if len(out) == 0 && reinit != nil {
+		out = append(out, *reinit)
+	}
+	return out
+}
+
+// createCommit builds the commit of list, already applied in s (§12.4.1),
+// and the new epoch. externalInit is set for an external commit: the
+// init_secret and the joiner's leaf template.
+func (g *Group) createCommit(list []entry, s *staged, cc *commitContext, opts *CommitOptions, ext *externalCommit) (*PendingCommit, error) {
+	cf, base := g.cf, g.ep
+	if s.selfRemoved {
+		return nil, internalErr("committer removes itself")
+	}
+	withPath := ext != nil || opts.ForcePath || pathRequired(list)
+	gc := message.GroupContext{
+		Version:                 base.gc.Version,
+		CipherSuite:             base.gc.CipherSuite,
+		GroupID:                 base.gc.GroupID,
+		Epoch:                   base.gc.Epoch + 1,
+		ConfirmedTranscriptHash: base.gc.ConfirmedTranscriptHash,
+		Extensions:              s.exts,
+	}
+	commit := &message.Commit{}
+	for _, e := range list {
+		if e.ref != nil {
+			commit.Proposals = append(commit.Proposals, message.ProposalOrRef{Reference: e.ref})
+		} else {
+			commit.Proposals = append(commit.Proposals, message.ProposalOrRef{Proposal: e.p})
+		}
+	}
+	var (
+		commitSecret []byte
+		priv         *treekem.PrivateState
+		pp           *treekem.PendingPath
+		self         = cc.committer.Leaf
+	)
+	if withPath {
+		tmpl := cf.leafTemplate()
+		if cf.GREASE {
+			if err := cf.greaseLeaf(&tmpl); err != nil {
+				return nil, err
+			}
+		}
+		if ext != nil {
+			var err error
+			if self, err = s.tree.FreeLeaf(); err != nil {
+				return nil, wrapErr(ErrInvalidArgument, "placing the joiner", err)
+			}
+		}
+		var err error
+		pp, err = s.tree.PrepareUpdatePath(treekem.PathParams{
+			Sender: self, GroupID: gc.GroupID, Signer: cf.Signer, Leaf: &tmpl, Rand: cf.rand(),
+		})
+		if err != nil {
+			return nil, wrapErr(ErrInvalidArgument, "update path", err)
+		}
+		gc.TreeHash = s.tree.TreeHash()
+		provisional, err := gc.Bytes()
+		if err != nil {
+			return nil, internalErr("provisional GroupContext: %v", err)
+		}
+		if commit.Path, err = pp.Encrypt(cf.rand(), provisional, s.addedLeaves()); err != nil {
+			return nil, wrapErr(ErrInvalidArgument, "encrypting the update path", err)
+		}
+		commitSecret = pp.CommitSecret()
+		priv = pp.PrivateState()
+		s.changed.note(base.tree, self)
+	} else {
+		gc.TreeHash = s.tree.TreeHash()
+		priv = base.priv.Clone()
+		priv.Prune(s.tree)
+	}
+	defer clear(commitSecret)
+
+	psks := &pskSource{cf: cf, self: g}
+	if ext != nil {
+		psks = &pskSource{cf: cf, others: ext.resumption}
+	}
+	pskSecret, err := psks.pskSecret(s.psks)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(pskSecret)
+
+	fc := &message.FramedContent{
+		GroupID:           base.gc.GroupID,
+		Epoch:             base.gc.Epoch,
+		Sender:            cc.committer,
+		AuthenticatedData: opts.AuthenticatedData,
+		ContentType:       message.ContentCommit,
+		Commit:            commit,
+	}
+	wf := g.handshakeFormat()
+	if ext != nil {
+		wf = message.WireFormatPublicMessage // §12.1.8: external senders cannot encrypt
+	}
+	ac, err := g.sign(wf, fc)
+	if err != nil {
+		return nil, err
+	}
+	initSecret := base.secrets.Init
+	if ext != nil {
+		initSecret = ext.initSecret
+	}
+	next, ks, err := g.deriveEpoch(&gc, ac, s.tree, priv, initSecret, commitSecret, pskSecret, false)
+	if err != nil {
+		return nil, err
+	}
+	defer ks.Wipe()
+	next.reinit = s.reinit
+
+	pc := &PendingCommit{
+		Adds: s.adds, Updates: s.updates, Removes: s.removes, Proposals: s.proposals,
+		Epoch: gc.Epoch, g: g, base: base, next: next, changed: s.changed,
+	}
+	// The GroupInfo is signed by the committer at its (new) leaf.
+	gi, err := g.makeGroupInfo(next, &opts.GroupInfo)
+	if err != nil {
+		return nil, err
+	}
+	if pc.GroupInfo, err = encodeMLS(gi); err != nil {
+		return nil, err
+	}
+	if len(s.adds) > 0 {
+		wopts := opts.GroupInfo
+		wopts.RatchetTree = !opts.OutOfBandTree
+		wgi := gi
+		if wopts.RatchetTree != opts.GroupInfo.RatchetTree {
+			if wgi, err = g.makeGroupInfo(next, &wopts); err != nil {
+				return nil, err
+			}
+		}
+		if pc.Welcome, err = g.welcome(wgi, ks, s, pp); err != nil {
+			return nil, err
+		}
+	}
+	// Last, as it may consume a key of the current epoch.
+	if pc.Commit, err = g.protect(ac); err != nil {
+		return nil, err
+	}
+	return pc, nil
+}
+
+// deriveEpoch completes a commit whose content ac is signed (§12.4.1,
+// §12.4.2): it updates the confirmed transcript hash, sets it in gc (whose
+// other fields are those of the new epoch), runs the key schedule, and
+// computes the confirmation tag and interim transcript hash. A sender gets
+// the tag set in ac; a receiver checks it against ac.
+func (g *Group) deriveEpoch(gc *message.GroupContext, ac *message.AuthenticatedContent, tree *treekem.Tree,
+	priv *treekem.PrivateState, initSecret, commitSecret, pskSecret []byte, receiving bool) (*epochState, *keyschedule.Epoch, error) {
+	cs := g.cf.cs
+	confirmed, err := message.ConfirmedTranscriptHash(cs, g.ep.interim, ac)
+	if err != nil {
+		return nil, nil, internalErr("confirmed transcript hash: %v", err)
+	}
+	gc.ConfirmedTranscriptHash = confirmed
+	gcBytes, err := gc.Bytes()
+	if err != nil {
+		return nil, nil, internalErr("GroupContext: %v", err)
+	}
+	ks, err := keyschedule.Derive(cs, initSecret, commitSecret, pskSecret, gcBytes)
+	if err != nil {
+		return nil, nil, internalErr("key schedule: %v", err)
+	}
+	tag := message.ConfirmationTag(cs, ks.Confirmation, confirmed)
+	if !receiving {
+		ac.Auth.ConfirmationTag = tag
+	} else if err := message.VerifyConfirmationTag(cs, ks.Confirmation, confirmed, ac.Auth.ConfirmationTag); err != nil {
+		ks.Wipe()
+		return nil, nil, wrapErr(ErrAuthentication, "confirmation tag (§12.4.2)", err)
+	}
+	interim, err := message.InterimTranscriptHash(cs, confirmed, tag)
+	if err != nil {
+		ks.Wipe()
+		return nil, nil, internalErr("interim transcript hash: %v", err)
+	}
+	secrets := ks.Secrets
+	ks.Secrets = keyschedule.Secrets{} // moved into the epoch
+	next, err := newEpoch(g.cf, gc, tree, priv, &secrets, interim, tag)
+	if err != nil {
+		secrets.Wipe()
+		ks.Wipe()
+		return nil, nil, err
+	}
+	return next, ks, nil
+}
+
+// welcome builds the Welcome for the members added by a commit
+// (§12.4.3.1), with gi the signed GroupInfo of the new epoch.
+func (g *Group) welcome(gi *message.GroupInfo, ks *keyschedule.Epoch, s *staged, pp *treekem.PendingPath) ([]byte, error) {
+	cs := g.cf.cs
+	encGI, err := message.EncryptGroupInfo(cs, ks.WelcomeSecret, gi)
+	if err != nil {
+		return nil, internalErr("encrypting the GroupInfo: %v", err)
+	}
+	w := &message.Welcome{CipherSuite: cs.ID(), EncryptedGroupInfo: encGI}
+	for _, a := range s.adds {
+		gs := &message.GroupSecrets{JoinerSecret: ks.JoinerSecret, PSKs: s.psks}
+		if gs.PSKs == nil {
+			gs.PSKs = []keyschedule.PreSharedKeyID{}
+		}
+		if pp != nil {
+			if ps, ok := pp.PathSecretFor(a.Leaf); ok {
+				gs.PathSecret = ps
+				defer clear(ps)
+			}
+		}
+		ct, err := message.EncryptGroupSecrets(cs, g.cf.rand(), a.KeyPackage.InitKey, encGI, gs)
+		if err != nil {
+			return nil, wrapErr(ErrInvalidProposal, "encrypting GroupSecrets to a KeyPackage", err)
+		}
+		ref, err := a.KeyPackage.Ref(cs)
+		if err != nil {
+			return nil, internalErr("KeyPackageRef: %v", err)
+		}
+		w.Secrets = append(w.Secrets, message.EncryptedGroupSecrets{NewMember: ref, EncryptedGroupSecrets: ct})
+	}
+	return encodeMLS(w)
+}
+
+// Apply applies a commit: a PendingCommit the member created, once the
+// delivery service accepted it, or a StagedCommit it received and
+// inspected. The group moves to the commit's epoch; the old epoch's message
+// keys are kept for late messages (Config.PastEpochs). A commit made
+// for another epoch or another group fails with ErrStale and leaves the
+// group unchanged. After a StagedCommit that removes the member, the group
+// is inactive (Group.Removed).
+func (g *Group) Apply(c Change) error {
+	switch c := c.(type) {
+	case *PendingCommit:
+		if c == nil || c.g != g {
+			return errorf(ErrInvalidArgument, "commit of another group")
+		}
+		if c.base != g.ep {
+			return errorf(ErrStale, "commit for epoch %d, group is at epoch %d", c.Epoch-1, g.ep.gc.Epoch)
+		}
+		g.advance(c.next, c.changed)
+		return nil
+	case *StagedCommit:
+		if c == nil || c.g != g {
+			return errorf(ErrInvalidArgument, "commit of another group")
+		}
+		if c.base != g.ep {
+			return errorf(ErrStale, "commit for epoch %d, group is at epoch %d", c.Epoch-1, g.ep.gc.Epoch)
+		}
+		if c.opened != nil {
+			c.opened.consume()
+		}
+		if c.SelfRemoved {
+			g.removed = true
+			return nil
+		}
+		g.advance(c.next, c.changed)
+		return nil
+	}
+	return errorf(ErrInvalidArgument, "unknown change")
+}
+

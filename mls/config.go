@@ -1,0 +1,279 @@
+package mls
+
+import (
+	"bytes"
+	"crypto/rand"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/mlsengine/engine/mls/keyschedule"
+	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/mls/suite"
+	"github.com/mlsengine/engine/mls/wire"
+	"github.com/mlsengine/engine/treekem"
+)
+
+// Defaults of Config.
+const (
+	DefaultKeyPackageLifetime = 90 * 24 * time.Hour
+	DefaultPastEpochs         = 3
+	DefaultResumptionEpochs   = 16
+)
+
+// Config describes a client: its cipher suite and identity, where it gets
+// randomness and time, and the policy it applies to what it receives. The
+// same Config is passed to every function that creates or loads a Group; the
+// zero value of each field selects a documented default.
+type Config struct {
+	// Suite is the cipher suite of the groups this client creates and of
+	// its KeyPackages. Joining takes the suite from the Welcome or
+	// GroupInfo, which must be this one.
+	Suite suite.ID
+	// Signer signs with the client's signature key; its public key goes in
+	// the client's LeafNodes. It may live in an HSM.
+	Signer suite.Signer
+	// Credential binds the client's identity to the signature key (§5.3).
+	Credential treekem.Credential
+	// Capabilities are advertised in the client's LeafNodes (§7.2). Nil
+	// selects: protocol version mls10, all seven cipher suites, the
+	// extension and proposal types of SupportedExtensions and
+	// SupportedProposals, and the basic credential type plus that of
+	// Credential (and X.509 when Credentials is set).
+	Capabilities *treekem.Capabilities
+	// LeafExtensions are put in the client's LeafNodes. Their types must
+	// be listed in the capabilities (default ones excepted).
+	LeafExtensions treekem.Extensions
+	// SupportedExtensions lists the non-default extension types the
+	// application implements. A group whose GroupContext carries an
+	// extension of another type cannot be joined (§13.4).
+	SupportedExtensions []treekem.ExtensionType
+	// SupportedProposals lists the custom proposal types the application
+	// implements; they are handed to AcceptProposal.
+	SupportedProposals []message.ProposalType
+
+	// Rand is the source of all key material and nonces; nil means
+	// crypto/rand.
+	Rand io.Reader
+	// Now is the clock for KeyPackage lifetimes; nil means time.Now.
+	Now func() time.Time
+	// KeyPackageLifetime is the validity of the KeyPackages NewKeyPackage
+	// creates; 0 means DefaultKeyPackageLifetime.
+	KeyPackageLifetime time.Duration
+	// MaxLifetime is the longest lifetime accepted in a received
+	// KeyPackage (§7.2); 0 means no limit.
+	MaxLifetime time.Duration
+
+	// Credentials validates every credential received (§5.3.1). Nil
+	// accepts basic credentials and rejects all others.
+	Credentials treekem.CredentialValidator
+	// SameIdentity reports whether two credentials present the same
+	// identity (§11.2, §11.3, §12.2 resync). Nil compares the credentials'
+	// encodings.
+	SameIdentity func(a, b *treekem.Credential) bool
+	// AcceptProposal is the application's policy for proposals: it is
+	// called for every proposal received on its own and every proposal of
+	// a commit created or received, after the checks of RFC 9420, and a
+	// non-nil error rejects the proposal (or the commit) with ErrRejected.
+	// Custom proposal types are only ever accepted here. Nil accepts all.
+	AcceptProposal func(p *Proposal) error
+	// ExternalPSK returns the secret of an external pre-shared key (§8.4),
+	// or an error if it is unknown. Nil knows none.
+	ExternalPSK func(id []byte) ([]byte, error)
+
+	// Padding chooses the padding of the PrivateMessages this client
+	// sends (§6.3.1, §15.1); nil adds none. See message.PadToMultiple.
+	Padding message.Padding
+	// EncryptHandshake sends proposals and commits as PrivateMessages
+	// instead of PublicMessages.
+	EncryptHandshake bool
+	// MaxForwardDistance bounds how many generations a received message may
+	// skip ahead in a sender's ratchet (§15.3); 0 means
+	// keyschedule.DefaultMaxForwardDistance.
+	MaxForwardDistance int
+	// MaxRetainedKeys bounds how many keys of skipped generations each
+	// sender ratchet keeps for late messages; 0 means
+	// keyschedule.DefaultMaxRetainedKeys, negative keeps none.
+	MaxRetainedKeys int
+	// PastEpochs is how many past epochs are kept to decrypt late
+	// application messages; 0 means DefaultPastEpochs, negative keeps none.
+	PastEpochs int
+	// ResumptionEpochs is how many epochs' resumption_psk are kept (§8.6);
+	// 0 means DefaultResumptionEpochs, negative keeps only the current one.
+	ResumptionEpochs int
+	// GREASE adds random GREASE values (§13.5) to the capabilities and
+	// extensions of the LeafNodes, KeyPackages and GroupInfos this client
+	// creates. Received GREASE values are always accepted.
+	GREASE bool
+}
+
+// config is a Config with its suite looked up and defaults applied.
+type config struct {
+	Config
+	cs *suite.Suite
+}
+
+func (c *Config) resolve() (*config, error) {
+	cs, err := suite.Lookup(c.Suite)
+	if err != nil {
+		return nil, wrapErr(ErrUnsupported, "cipher suite", err)
+	}
+	return &config{Config: *c, cs: cs}, nil
+}
+
+// resolveFor is resolve for an operation that signs: Signer is required.
+func (c *Config) resolveFor() (*config, error) {
+	cf, err := c.resolve()
+	if err != nil {
+		return nil, err
+	}
+	if cf.Signer == nil {
+		return nil, errorf(ErrInvalidArgument, "Config.Signer is nil")
+	}
+	if err := cf.cs.CheckSignaturePublicKey(cf.Signer.Public()); err != nil {
+		return nil, wrapErr(ErrInvalidArgument, "signer's public key", err)
+	}
+	return cf, nil
+}
+
+func (c *config) rand() io.Reader {
+	if c.Rand != nil {
+		return c.Rand
+	}
+	return rand.Reader
+}
+
+func (c *config) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *config) keyPackageLifetime() time.Duration {
+	if c.KeyPackageLifetime > 0 {
+		return c.KeyPackageLifetime
+	}
+	return DefaultKeyPackageLifetime
+}
+
+func (c *config) pastEpochs() int {
+	switch {
+	case c.PastEpochs < 0:
+		return 0
+	case c.PastEpochs == 0:
+		return DefaultPastEpochs
+	}
+	return c.PastEpochs
+}
+
+func (c *config) resumptionEpochs() int {
+	switch {
+	case c.ResumptionEpochs < 0:
+		return 0
+	case c.ResumptionEpochs == 0:
+		return DefaultResumptionEpochs
+	}
+	return c.ResumptionEpochs
+}
+
+func (c *config) ratchetConfig() keyschedule.Config {
+	return keyschedule.Config{MaxForwardDistance: c.MaxForwardDistance, MaxRetainedKeys: c.MaxRetainedKeys}
+}
+
+// policy returns the leaf validation policy (§7.3) for a group whose
+// GroupContext extensions are exts. checkTime selects whether lifetimes are
+// checked against the clock, which RFC 9420 §7.3 requires for LeafNodes the
+// client sends and recommends for those it receives in proposals; the
+// leaves of a tree a client joins are not checked (they may be old
+// key_package leaves that legitimately outlived their lifetime).
+func (c *config) policy(exts treekem.Extensions, checkTime bool) (*treekem.Policy, error) {
+	rc, err := treekem.RequiredCapabilitiesOf(exts)
+	if err != nil {
+		return nil, wrapErr(ErrMalformed, "required_capabilities extension", err)
+	}
+	p := &treekem.Policy{RequiredCapabilities: rc, Credentials: c.Credentials, MaxLifetime: c.MaxLifetime}
+	if checkTime {
+		p.Now = c.now
+	}
+	return p, nil
+}
+
+func (c *config) sameIdentity(a, b *treekem.Credential) bool {
+	if c.SameIdentity != nil {
+		return c.SameIdentity(a, b)
+	}
+	ea, err1 := wire.Marshal(a)
+	eb, err2 := wire.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ea, eb)
+}
+
+// capabilities returns the capabilities of the client's LeafNodes, without
+// GREASE values: they represent what the client supports (§13.5).
+func (c *config) capabilities() treekem.Capabilities {
+	if c.Capabilities != nil {
+		cp := *c.Capabilities
+		cp.Versions = slices.Clone(cp.Versions)
+		cp.CipherSuites = slices.Clone(cp.CipherSuites)
+		cp.Extensions = slices.Clone(cp.Extensions)
+		cp.Proposals = slices.Clone(cp.Proposals)
+		cp.Credentials = slices.Clone(cp.Credentials)
+		return cp
+	}
+	caps := treekem.Capabilities{Versions: []treekem.ProtocolVersion{treekem.MLS10}}
+	for _, id := range suite.IDs() {
+		caps.CipherSuites = append(caps.CipherSuites, uint16(id))
+	}
+	for _, e := range c.SupportedExtensions {
+		if !e.IsDefault() && !slices.Contains(caps.Extensions, e) {
+			caps.Extensions = append(caps.Extensions, e)
+		}
+	}
+	for _, e := range c.LeafExtensions {
+		if !e.Type.IsDefault() && !slices.Contains(caps.Extensions, e.Type) {
+			caps.Extensions = append(caps.Extensions, e.Type)
+		}
+	}
+	for _, p := range c.SupportedProposals {
+		if !isDefaultProposal(p) && !slices.Contains(caps.Proposals, uint16(p)) {
+			caps.Proposals = append(caps.Proposals, uint16(p))
+		}
+	}
+	caps.Credentials = []treekem.CredentialType{treekem.CredentialBasic}
+	if c.Credential.Type != treekem.CredentialBasic {
+		caps.Credentials = append(caps.Credentials, c.Credential.Type)
+	}
+	if c.Credentials != nil && !slices.Contains(caps.Credentials, treekem.CredentialX509) {
+		caps.Credentials = append(caps.Credentials, treekem.CredentialX509)
+	}
+	return caps
+}
+
+// supportsExtension reports whether the client implements extension type t
+// (in a GroupContext).
+func (c *config) supportsExtension(t treekem.ExtensionType) bool {
+	if t.IsDefault() {
+		return true
+	}
+	if c.Capabilities != nil {
+		return slices.Contains(c.Capabilities.Extensions, t)
+	}
+	return slices.Contains(c.SupportedExtensions, t)
+}
+
+// supportsProposal reports whether the client implements proposal type t.
+func (c *config) supportsProposal(t message.ProposalType) bool {
+	if isDefaultProposal(t) {
+		return true
+	}
+	if c.Capabilities != nil {
+		return slices.Contains(c.Capabilities.Proposals, uint16(t))
+	}
+	return slices.Contains(c.SupportedProposals, t)
+}
+
+// isDefaultProposal reports whether t is one of the proposal types of RFC
+// 9420 that every client implements (§7.2).
+func isDefaultProposal(t message.ProposalType) bool {
+	return t >= message.ProposalAdd && t <= message.ProposalGroupContextExtensions
+}

@@ -1,0 +1,150 @@
+package mls
+
+import (
+	"bytes"
+	"slices"
+
+	"github.com/mlsengine/engine/mls/keyschedule"
+	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/treekem"
+)
+
+// epochState is everything a member knows about the current epoch. A
+// commit builds a new epochState on a copy-on-write clone of the tree and
+// swaps it in only when it is applied, so the current one is never
+// modified by a commit that fails or is discarded.
+type epochState struct {
+	gc      message.GroupContext
+	gcBytes []byte
+	tree    *treekem.Tree
+	priv    *treekem.PrivateState // the member's private keys; its leaf is the member's
+	secrets keyschedule.Secrets   // Encryption is nil: it seeded stree (§9.2)
+	stree   *keyschedule.SecretTree
+	// interim is the interim transcript hash, the input of the next
+	// commit's confirmed transcript hash (§8.2); confirmationTag is the
+	// tag of the commit that started the epoch, for GroupInfos (§12.4.3).
+	interim         []byte
+	confirmationTag []byte
+	// proposals are the proposals received or sent in the epoch, in
+	// order of arrival (§12.1).
+	proposals []*cachedProposal
+	// reinit is the ReInit proposal of the commit that started the epoch:
+	// the group is then closed (§11.2, §12.4.2).
+	reinit *message.ReInit
+}
+
+// leaf returns the member's leaf, or noLeaf for an external joiner that
+// has none yet.
+func (e *epochState) leaf() treekem.LeafIndex {
+	if e.priv == nil {
+		return noLeaf
+	}
+	return e.priv.Leaf()
+}
+
+// noLeaf is a leaf index no tree has.
+const noLeaf = treekem.LeafIndex(1<<32 - 1)
+
+// newEpoch builds the state of an epoch from its key schedule output,
+// taking ownership of the secrets.
+func newEpoch(cf *config, gc *message.GroupContext, tree *treekem.Tree, priv *treekem.PrivateState,
+	secrets *keyschedule.Secrets, interim, confirmationTag []byte) (*epochState, error) {
+	gcBytes, err := gc.Bytes()
+	if err != nil {
+		return nil, internalErr("encoding GroupContext: %v", err)
+	}
+	stree, err := keyschedule.NewSecretTree(cf.cs, secrets.Encryption, tree.LeafCount(), cf.ratchetConfig())
+	if err != nil {
+		return nil, internalErr("secret tree: %v", err)
+	}
+	clear(secrets.Encryption)
+	ep := &epochState{
+		gc:              *gc,
+		gcBytes:         gcBytes,
+		tree:            tree,
+		priv:            priv,
+		secrets:         *secrets,
+		stree:           stree,
+		interim:         interim,
+		confirmationTag: confirmationTag,
+	}
+	ep.secrets.Encryption = nil
+	return ep, nil
+}
+
+// wipe deletes the epoch's secrets once the epoch is over, apart from the
+// secret tree and sender-data secret, which the caller may keep in a
+// pastEpoch for late messages.
+func (e *epochState) wipeKeepingTree() {
+	st := e.secrets
+	st.SenderData = nil
+	st.Wipe()
+	for _, c := range e.proposals {
+		clear(c.leafPriv)
+	}
+}
+
+// pastEpoch is what is kept of an epoch after it ended, to decrypt late
+// application messages (§15.3, "A client might keep the secret tree for a
+// short time to decrypt late messages in the previous epoch"): no tree, only
+// the secrets of message protection and the signature keys that changed
+// since.
+type pastEpoch struct {
+	epoch      uint64
+	gcBytes    []byte
+	senderData []byte
+	stree      *keyschedule.SecretTree
+	// sigKeys holds the signature key, in this epoch, of each leaf that the
+	// commit ending this epoch changed (nil for a leaf that was blank). A
+	// leaf absent from the maps of this epoch and all later ones has the
+	// key it has in the current tree.
+	sigKeys map[treekem.LeafIndex][]byte
+}
+
+func (p *pastEpoch) wipe() {
+	clear(p.senderData)
+	if p.stree != nil {
+		p.stree.Wipe()
+	}
+}
+
+// resumptionPSK is the resumption_psk of a past epoch (§8.6).
+type resumptionPSK struct {
+	epoch uint64
+	psk   []byte
+}
+
+// changedLeaves records the signature keys, in the old tree, of the leaves
+// a commit changes.
+type changedLeaves map[treekem.LeafIndex][]byte
+
+func (c changedLeaves) note(old *treekem.Tree, i treekem.LeafIndex) {
+	if _, ok := c[i]; ok {
+		return
+	}
+	c[i] = bytes.Clone(old.SignatureKey(i))
+}
+
+// pastSignatureKey returns the signature key of leaf in past epoch k of
+// past, using the current tree for leaves unchanged since.
+func pastSignatureKey(past []*pastEpoch, k int, current *treekem.Tree, leaf treekem.LeafIndex) []byte {
+	for _, p := range past[k:] {
+		if key, ok := p.sigKeys[leaf]; ok {
+			return key
+		}
+	}
+	return current.SignatureKey(leaf)
+}
+
+// findPast returns the index of the past epoch with the given number.
+func findPast(past []*pastEpoch, epoch uint64) (int, bool) {
+	return slices.BinarySearchFunc(past, epoch, func(p *pastEpoch, e uint64) int {
+		switch {
+		case p.epoch < e:
+			return -1
+		case p.epoch > e:
+			return 1
+		}
+		return 0
+	})
+}

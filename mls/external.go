@@ -1,0 +1,207 @@
+package mls
+
+import (
+	"bytes"
+
+	"github.com/mlsengine/engine/mls/keyschedule"
+	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/mls/wire"
+	"github.com/mlsengine/engine/treekem"
+)
+
+// ExternalJoinOptions are the options of JoinExternal.
+type ExternalJoinOptions struct {
+	JoinOptions
+	// Remove, if set, is the leaf of the joiner's previous appearance in
+	// the group, removed by the same commit: a "resync" (§12.4.3.2). The
+	// joiner's credential must present the same identity
+	// (Config.SameIdentity).
+	Remove *treekem.LeafIndex
+	// PSKs are pre-shared keys to inject (§12.2 allows PreSharedKey
+	// proposals in an external commit); fresh nonces are chosen for them.
+	PSKs []keyschedule.PreSharedKeyID
+	// AuthenticatedData is the commit's authenticated_data.
+	AuthenticatedData []byte
+	// GroupInfo are the options of the GroupInfo of the new epoch, which
+	// Group.GroupInfo can also produce later.
+	GroupInfo GroupInfoOptions
+}
+
+// externalCommit is what an external commit adds to a regular one.
+type externalCommit struct {
+	initSecret []byte
+	resumption []*Group
+}
+
+// JoinExternal joins a group by external commit (§12.4.3.2) from its
+// GroupInfo (an MLSMessage), which must carry the external_pub extension,
+// and the tree (in the GroupInfo or opts.RatchetTree). It returns the
+// joiner's group in the new epoch and the commit to send. If the delivery
+// service refuses the commit, the application drops the group and tries
+// again with a newer GroupInfo.
+func JoinExternal(cfg Config, groupInfo []byte, opts *ExternalJoinOptions) (g *Group, commit []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			g, commit, err = nil, nil, internalErr("panic joining: %v", p)
+		}
+	}()
+	if opts == nil {
+		opts = &ExternalJoinOptions{}
+	}
+	gi, err := parseGroupInfo(groupInfo)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Suite == 0 {
+		cfg.Suite = gi.GroupContext.CipherSuite
+	}
+	cf, err := cfg.resolveFor()
+	if err != nil {
+		return nil, nil, err
+	}
+	cs := cf.cs
+	if gi.GroupContext.CipherSuite != cs.ID() {
+		return nil, nil, errorf(ErrUnsupported, "group of suite %v, Config of suite %v", gi.GroupContext.CipherSuite, cs.ID())
+	}
+	tree, err := groupTree(cf, gi, opts.RatchetTree)
+	if err != nil {
+		return nil, nil, err
+	}
+	own := cf.leafTemplate()
+	if err := checkJoinedGroup(cf, gi, tree, &own); err != nil {
+		return nil, nil, err
+	}
+	ep, ok, err := gi.ExternalPub()
+	if err != nil || !ok {
+		return nil, nil, errorf(ErrInvalidWelcome, "GroupInfo without a valid external_pub extension (§12.4.3.2)")
+	}
+	kemOutput, initSecret, err := keyschedule.ExternalInit(cs, cf.rand(), ep.ExternalPub)
+	if err != nil {
+		return nil, nil, wrapErr(ErrInvalidWelcome, "external_pub", err)
+	}
+	defer clear(initSecret)
+	interim, err := message.InterimTranscriptHash(cs, gi.GroupContext.ConfirmedTranscriptHash, gi.ConfirmationTag)
+	if err != nil {
+		return nil, nil, wrapErr(ErrInvalidWelcome, "interim transcript hash", err)
+	}
+	gcBytes, err := gi.GroupContext.Bytes()
+	if err != nil {
+		return nil, nil, internalErr("GroupContext: %v", err)
+	}
+	// The joiner's view of the epoch it joins: the public state only.
+	outsider := &Group{cf: cf, ep: &epochState{gc: gi.GroupContext, gcBytes: gcBytes, tree: tree, interim: interim}}
+
+	committer := message.Sender{Type: message.SenderNewMemberCommit}
+	list := []entry{{p: &message.Proposal{Body: &message.ExternalInit{KEMOutput: kemOutput}}, sender: committer}}
+	if opts.Remove != nil {
+		old, ok := tree.Leaf(*opts.Remove)
+		if !ok {
+			return nil, nil, errorf(ErrInvalidArgument, "leaf %d to remove is blank", *opts.Remove)
+		}
+		if !cf.sameIdentity(&old.Credential, &cf.Credential) {
+			return nil, nil, errorf(ErrInvalidArgument, "leaf %d has another identity (§12.2)", *opts.Remove)
+		}
+		list = append(list, entry{p: NewRemove(*opts.Remove), sender: committer})
+	}
+	for _, id := range opts.PSKs {
+		nonce, err := cf.pskNonce()
+		if err != nil {
+			return nil, nil, err
+		}
+		id.Nonce = nonce
+		list = append(list, entry{p: &message.Proposal{Body: &message.PreSharedKey{PSK: id}}, sender: committer})
+	}
+	for i := range list {
+		list[i].index = i
+	}
+	cc := &commitContext{committer: committer, sending: true}
+	s, err := outsider.applyList(list, cc)
+	if err != nil {
+		return nil, nil, err
+	}
+	copts := &CommitOptions{AuthenticatedData: opts.AuthenticatedData, GroupInfo: opts.GroupInfo}
+	pc, err := outsider.createCommit(list, s, cc, copts, &externalCommit{initSecret: initSecret, resumption: opts.Resumption})
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Group{cf: cf, ep: pc.next}, pc.Commit, nil
+}
+
+// parseGroupInfo decodes a GroupInfo from an MLSMessage or a bare GroupInfo
+// encoding. The result does not alias data.
+func parseGroupInfo(data []byte) (*message.GroupInfo, error) {
+	data = bytes.Clone(data)
+	var m message.MLSMessage
+	if err := wire.Unmarshal(data, &m); err == nil {
+		if m.WireFormat != message.WireFormatGroupInfo {
+			return nil, errorf(ErrMalformed, "an MLSMessage of wire format %v, not a GroupInfo", m.WireFormat)
+		}
+		return m.GroupInfo, nil
+	}
+	gi := new(message.GroupInfo)
+	if err := wire.Unmarshal(data, gi); err != nil {
+		return nil, wrapErr(ErrMalformed, "GroupInfo", err)
+	}
+	return gi, nil
+}
+
+// ExternalProposal creates a proposal from an external sender (§12.1.8):
+// the party at index senderIndex of the group's external_senders extension,
+// signing with cfg.Signer. Only Add, Remove, PreSharedKey, ReInit and
+// GroupContextExtensions proposals may be sent this way. It returns the
+// PublicMessage (as an MLSMessage) to send to the group in the given epoch.
+func ExternalProposal(cfg Config, groupID []byte, epoch uint64, senderIndex uint32, p *message.Proposal, opts *SendOptions) ([]byte, error) {
+	return outsideProposal(cfg, groupID, epoch, message.ExternalSenderAt(senderIndex), p, opts)
+}
+
+// NewMemberProposal creates the proposal of a client to add itself with
+// the KeyPackage kp (§12.1.8, sender type new_member_proposal), signed with
+// cfg.Signer, which must hold the KeyPackage's signature key. groupInfo (an
+// MLSMessage) gives the group and epoch. Members accept it if the
+// application's policy (Config.AcceptProposal) authorizes it.
+func NewMemberProposal(cfg Config, groupInfo []byte, kp []byte, opts *SendOptions) ([]byte, error) {
+	gi, err := parseGroupInfo(groupInfo)
+	if err != nil {
+		return nil, err
+	}
+	add, err := NewAdd(kp)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Suite == 0 {
+		cfg.Suite = gi.GroupContext.CipherSuite
+	}
+	sender := message.Sender{Type: message.SenderNewMemberProposal}
+	return outsideProposal(cfg, gi.GroupContext.GroupID, gi.GroupContext.Epoch, sender, add, opts)
+}
+
+func outsideProposal(cfg Config, groupID []byte, epoch uint64, sender message.Sender, p *message.Proposal, opts *SendOptions) ([]byte, error) {
+	cf, err := cfg.resolveFor()
+	if err != nil {
+		return nil, err
+	}
+	if p == nil || p.Body == nil {
+		return nil, errorf(ErrInvalidArgument, "nil proposal")
+	}
+	if opts == nil {
+		opts = &SendOptions{}
+	}
+	fc := &message.FramedContent{
+		GroupID:           groupID,
+		Epoch:             epoch,
+		Sender:            sender,
+		AuthenticatedData: opts.AuthenticatedData,
+		ContentType:       message.ContentProposal,
+		Proposal:          p,
+	}
+	// The FramedContentTBS of these senders has no GroupContext (§6.1).
+	ac, err := message.SignContent(cf.cs, cf.Signer, message.WireFormatPublicMessage, fc, nil)
+	if err != nil {
+		return nil, wrapErr(ErrInvalidArgument, "signing the proposal", err)
+	}
+	pm, err := message.ProtectPublic(cf.cs, ac, nil, nil)
+	if err != nil {
+		return nil, wrapErr(ErrInvalidArgument, "protecting the proposal", err)
+	}
+	return encodeMLS(pm)
+}

@@ -1,0 +1,247 @@
+package mls
+
+import (
+	"bytes"
+	"slices"
+	"time"
+
+	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/mls/suite"
+	"github.com/mlsengine/engine/mls/wire"
+	"github.com/mlsengine/engine/treekem"
+)
+
+// ExtensionLastResort is the last_resort KeyPackage extension
+// (draft-ietf-mls-extensions, IANA "MLS Extension Types" 0x000A): it marks a
+// KeyPackage that the directory may hand out more than once when the
+// client's other KeyPackages are exhausted (RFC 9420 §16.8). Its data is
+// empty.
+const ExtensionLastResort treekem.ExtensionType = 0x000A
+
+// labelLeafNodeTBS is the SignWithLabel label of a LeafNode (§7.2).
+const labelLeafNodeTBS = "LeafNodeTBS"
+
+// KeyPackageOptions are the options of NewKeyPackage.
+type KeyPackageOptions struct {
+	// LastResort marks the KeyPackage with the last_resort extension, so
+	// that its private part survives a Join (see JoinWithStorage).
+	LastResort bool
+	// Extensions are added to KeyPackage.extensions.
+	Extensions treekem.Extensions
+}
+
+// KeyPackagePrivate is the private part of a KeyPackage, which its client
+// keeps until the KeyPackage is used (RFC 9420 §10): the private keys of the
+// init_key and of the leaf's encryption_key. The signature key stays with
+// Config.Signer. It holds secrets: store it as such (see Storage).
+type KeyPackagePrivate struct {
+	// KeyPackage is the bare encoding of the public KeyPackage.
+	KeyPackage []byte
+	// InitKey and EncryptionKey are the HPKE private keys.
+	InitKey       []byte
+	EncryptionKey []byte
+	// LastResort reports whether the KeyPackage is a last-resort one.
+	LastResort bool
+}
+
+// Ref returns the KeyPackageRef of the KeyPackage (§5.2).
+func (k *KeyPackagePrivate) Ref() ([]byte, error) {
+	kp, err := ParseKeyPackage(k.KeyPackage)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := suite.Lookup(kp.CipherSuite)
+	if err != nil {
+		return nil, wrapErr(ErrUnsupported, "KeyPackage cipher suite", err)
+	}
+	ref, err := kp.Ref(cs)
+	if err != nil {
+		return nil, internalErr("KeyPackageRef: %v", err)
+	}
+	return ref, nil
+}
+
+// Wipe zeroes the private keys.
+func (k *KeyPackagePrivate) Wipe() {
+	clear(k.InitKey)
+	clear(k.EncryptionKey)
+}
+
+// NewKeyPackage creates a KeyPackage for cfg's suite, credential and signer
+// (RFC 9420 §10). It returns the public part, encoded as an MLSMessage ready
+// to upload to a KeyPackage directory, and the private part, which the
+// client keeps until a Welcome for the KeyPackage arrives.
+func NewKeyPackage(cfg Config, opts *KeyPackageOptions) ([]byte, *KeyPackagePrivate, error) {
+	cf, err := cfg.resolveFor()
+	if err != nil {
+		return nil, nil, err
+	}
+	if opts == nil {
+		opts = &KeyPackageOptions{}
+	}
+	rnd := cf.rand()
+	initPriv, initPub, err := cf.cs.GenerateKeyPair(rnd)
+	if err != nil {
+		return nil, nil, wrapErr(ErrInvalidArgument, "generating the init key", err)
+	}
+	leafPriv, leafPub, err := cf.cs.GenerateKeyPair(rnd)
+	if err != nil {
+		return nil, nil, wrapErr(ErrInvalidArgument, "generating the leaf key", err)
+	}
+	now := cf.now()
+	ln := cf.leafTemplate()
+	ln.EncryptionKey = leafPub
+	ln.Source = treekem.SourceKeyPackage
+	// Allow for clocks behind ours; §7.2 leaves the bounds to the client.
+	ln.Lifetime = treekem.Lifetime{
+		NotBefore: uint64(max(now.Add(-time.Hour).Unix(), 0)),
+		NotAfter:  uint64(max(now.Add(cf.keyPackageLifetime()).Unix(), 0)),
+	}
+	exts := cloneExtensions(opts.Extensions)
+	if opts.LastResort {
+		if !slices.Contains(ln.Capabilities.Extensions, ExtensionLastResort) {
+			ln.Capabilities.Extensions = append(ln.Capabilities.Extensions, ExtensionLastResort)
+		}
+		if !exts.Has(ExtensionLastResort) {
+			exts = append(exts, treekem.Extension{Type: ExtensionLastResort, Data: []byte{}})
+		}
+	}
+	if cf.GREASE {
+		if err := cf.greaseLeaf(&ln); err != nil {
+			return nil, nil, err
+		}
+		if exts, err = cf.greaseExtensions(exts); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := signLeaf(cf.cs, cf.Signer, &ln, nil, 0); err != nil {
+		return nil, nil, err
+	}
+	kp := &message.KeyPackage{
+		Version:     message.MLS10,
+		CipherSuite: cf.cs.ID(),
+		InitKey:     initPub,
+		LeafNode:    ln,
+		Extensions:  exts,
+	}
+	if err := kp.Sign(cf.cs, cf.Signer); err != nil {
+		return nil, nil, wrapErr(ErrInvalidArgument, "signing the KeyPackage", err)
+	}
+	bare, err := wire.Marshal(kp)
+	if err != nil {
+		return nil, nil, wrapErr(ErrInvalidArgument, "encoding the KeyPackage", err)
+	}
+	msg, err := wire.Marshal(message.NewMLSMessage(kp))
+	if err != nil {
+		return nil, nil, internalErr("encoding the KeyPackage message: %v", err)
+	}
+	return msg, &KeyPackagePrivate{KeyPackage: bare, InitKey: initPriv, EncryptionKey: leafPriv, LastResort: opts.LastResort}, nil
+}
+
+// leafTemplate returns the client's LeafNode fields that do not depend on
+// where it is used: signature key, credential, capabilities, extensions.
+func (c *config) leafTemplate() treekem.LeafNode {
+	return treekem.LeafNode{
+		SignatureKey: bytes.Clone(c.Signer.Public()),
+		Credential:   c.Credential,
+		Capabilities: c.capabilities(),
+		Extensions:   cloneExtensions(c.LeafExtensions),
+	}
+}
+
+// signLeaf signs ln (§7.2): for the update and commit sources the
+// signature binds the group and the leaf index.
+func signLeaf(cs *suite.Suite, signer suite.Signer, ln *treekem.LeafNode, groupID []byte, leaf treekem.LeafIndex) error {
+	ln.Signature = nil
+	tbs, err := ln.TBS(groupID, leaf)
+	if err != nil {
+		return wrapErr(ErrInvalidArgument, "encoding the LeafNode", err)
+	}
+	sig, err := cs.SignWithLabel(signer, labelLeafNodeTBS, tbs)
+	if err != nil {
+		return wrapErr(ErrInvalidArgument, "signing the LeafNode", err)
+	}
+	ln.Signature = sig
+	return nil
+}
+
+// ParseKeyPackage decodes a KeyPackage from an MLSMessage or a bare
+// KeyPackage encoding, without validating it. The result does not alias
+// data.
+func ParseKeyPackage(data []byte) (*message.KeyPackage, error) {
+	data = bytes.Clone(data)
+	var m message.MLSMessage
+	if err := wire.Unmarshal(data, &m); err == nil {
+		if m.WireFormat != message.WireFormatKeyPackage {
+			return nil, errorf(ErrMalformed, "an MLSMessage of wire format %v, not a KeyPackage", m.WireFormat)
+		}
+		return m.KeyPackage, nil
+	}
+	kp := new(message.KeyPackage)
+	if err := wire.Unmarshal(data, kp); err != nil {
+		return nil, wrapErr(ErrMalformed, "KeyPackage", err)
+	}
+	return kp, nil
+}
+
+// IsLastResort reports whether kp carries the last_resort extension.
+func IsLastResort(kp *message.KeyPackage) bool { return kp.Extensions.Has(ExtensionLastResort) }
+
+// ValidateKeyPackage decodes and validates a KeyPackage on its own, as a
+// client does before using a KeyPackage downloaded from a directory (RFC
+// 9420 §10.1): its version and suite (cfg.Suite), its signature, that its
+// init_key differs from its encryption_key, and its LeafNode (§7.3:
+// source, credential with cfg.Credentials, signature, lifetime against
+// cfg.Now, extensions listed in the capabilities). Checks against a group's
+// members and parameters happen when it is added.
+func ValidateKeyPackage(cfg Config, data []byte) (*message.KeyPackage, error) {
+	cf, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	kp, err := ParseKeyPackage(data)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := treekem.NewTree(cf.cs)
+	if err != nil {
+		return nil, internalErr("empty tree: %v", err)
+	}
+	pol, err := cf.policy(nil, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateKeyPackage(cf, kp, message.MLS10, tree, nil, pol); err != nil {
+		return nil, err
+	}
+	return kp, nil
+}
+
+// validateKeyPackage checks a KeyPackage for a group of the given version
+// and GroupContext extensions, whose tree is tree (§10.1, §12.1.1, §13.4).
+func validateKeyPackage(cf *config, kp *message.KeyPackage, version message.ProtocolVersion, tree *treekem.Tree,
+	groupExts treekem.Extensions, pol *treekem.Policy) error {
+	if kp.Version != version {
+		return errorf(ErrInvalidProposal, "KeyPackage of version %d in a group of version %d (§10.1)", kp.Version, version)
+	}
+	if kp.CipherSuite != cf.cs.ID() {
+		return errorf(ErrInvalidProposal, "KeyPackage of suite %v in a group of suite %v (§10.1)", kp.CipherSuite, cf.cs.ID())
+	}
+	if err := kp.Verify(cf.cs); err != nil {
+		return wrapErr(ErrInvalidProposal, "KeyPackage (§10.1)", err)
+	}
+	if err := cf.cs.CheckHPKEPublicKey(kp.InitKey); err != nil {
+		return wrapErr(ErrInvalidProposal, "KeyPackage init_key (§10)", err)
+	}
+	if err := tree.ValidateLeaf(&kp.LeafNode, treekem.LeafContext{Role: treekem.RoleKeyPackage}, pol); err != nil {
+		return wrapErr(ErrInvalidProposal, "KeyPackage leaf node (§7.3)", err)
+	}
+	// §13.4: "The capabilities field MUST indicate support for each
+	// extension in the GroupContext."
+	for _, e := range groupExts {
+		if !e.Type.IsDefault() && !slices.Contains(kp.LeafNode.Capabilities.Extensions, e.Type) {
+			return errorf(ErrInvalidProposal, "KeyPackage does not support GroupContext extension 0x%04x (§13.4)", uint16(e.Type))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,243 @@
+package mls
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/mls/wire"
+	"github.com/mlsengine/engine/treekem"
+)
+
+// Received is the outcome of processing a message: application data, a
+// proposal (now pending in the group) or a commit to inspect and apply.
+type Received struct {
+	// ContentType says which of ApplicationData, Proposal and Commit is
+	// set.
+	ContentType message.ContentType
+	// WireFormat is the message's: PublicMessage or PrivateMessage.
+	WireFormat message.WireFormat
+	// Sender is the message's sender.
+	Sender message.Sender
+	// Epoch is the epoch the message was sent in: the current one, or for
+	// a late application message a past one.
+	Epoch uint64
+	// AuthenticatedData is the message's authenticated_data (§6).
+	AuthenticatedData []byte
+
+	ApplicationData []byte
+	Proposal        *Proposal
+	Commit          *StagedCommit
+}
+
+// Process verifies and processes a message received for the group: an
+// MLSMessage carrying a PublicMessage or a PrivateMessage (§6).
+//
+//   - Application data (a PrivateMessage of the current epoch, or of a past
+//     epoch still kept) is decrypted and returned; its key is deleted, so a
+//     replay fails with ErrReplay.
+//   - A proposal is validated (§12.1) and cached until the epoch ends
+//     (§12.1: "the Proposal should be cached"), to be committed by
+//     reference.
+//   - A commit is validated and applied to a copy of the group's state
+//     (§12.4.2); the returned StagedCommit lists its changes, and the group
+//     moves to the new epoch only when the application calls Group.Apply.
+//
+// Nothing in data can make Process panic, and on error the group is
+// unchanged.
+func (g *Group) Process(data []byte) (r *Received, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r, err = nil, internalErr("panic processing a message: %v", p)
+		}
+	}()
+	data = bytes.Clone(data) // decoded values alias it
+	var m message.MLSMessage
+	if err := wire.Unmarshal(data, &m); err != nil {
+		return nil, wrapErr(ErrMalformed, "MLSMessage", err)
+	}
+	switch m.WireFormat {
+	case message.WireFormatPublicMessage:
+		return g.processPublic(m.PublicMessage)
+	case message.WireFormatPrivateMessage:
+		return g.processPrivate(m.PrivateMessage)
+	}
+	return nil, errorf(ErrMalformed, "an MLSMessage of wire format %v, not a PublicMessage or PrivateMessage", m.WireFormat)
+}
+
+func (g *Group) processPublic(pm *message.PublicMessage) (*Received, error) {
+	if !bytes.Equal(pm.Content.GroupID, g.ep.gc.GroupID) {
+		return nil, ErrWrongGroup
+	}
+	// §6: handshake messages are processed in their epoch only.
+	if pm.Content.Epoch != g.ep.gc.Epoch {
+		return nil, &EpochError{Got: pm.Content.Epoch, Current: g.ep.gc.Epoch}
+	}
+	if err := g.checkActive(); err != nil {
+		return nil, err
+	}
+	ac, err := message.UnprotectPublic(g.cf.cs, pm, g.ep.gcBytes, g.ep.secrets.Membership, g.senderKey)
+	if err != nil {
+		return nil, messageErr(err)
+	}
+	return g.dispatch(ac, nil)
+}
+
+func (g *Group) processPrivate(pm *message.PrivateMessage) (*Received, error) {
+	if !bytes.Equal(pm.GroupID, g.ep.gc.GroupID) {
+		return nil, ErrWrongGroup
+	}
+	if pm.Epoch == g.ep.gc.Epoch {
+		if pm.ContentType != message.ContentApplication {
+			if err := g.checkActive(); err != nil {
+				return nil, err
+			}
+		}
+		tree := g.ep.tree
+		op, err := openPrivate(g.cf.cs, pm, g.ep.gcBytes, g.ep.stree, g.ep.secrets.SenderData, tree.SignatureKey, g.ep.leaf())
+		if err != nil {
+			return nil, err
+		}
+		return g.dispatch(op.ac, op)
+	}
+	// §15.3: late application messages of a past epoch still kept.
+	k, ok := findPast(g.past, pm.Epoch)
+	if !ok || pm.ContentType != message.ContentApplication {
+		return nil, &EpochError{Got: pm.Epoch, Current: g.ep.gc.Epoch}
+	}
+	p := g.past[k]
+	sigKey := func(leaf treekem.LeafIndex) []byte { return pastSignatureKey(g.past, k, g.ep.tree, leaf) }
+	op, err := openPrivate(g.cf.cs, pm, p.gcBytes, p.stree, p.senderData, sigKey, g.ep.leaf())
+	if err != nil {
+		return nil, err
+	}
+	return g.dispatch(op.ac, op)
+}
+
+// dispatch processes verified content by type. op is set for a
+// PrivateMessage, whose key is consumed once the content is accepted.
+func (g *Group) dispatch(ac *message.AuthenticatedContent, op *openedPrivate) (*Received, error) {
+	fc := &ac.Content
+	r := &Received{
+		ContentType:       fc.ContentType,
+		WireFormat:        ac.WireFormat,
+		Sender:            fc.Sender,
+		Epoch:             fc.Epoch,
+		AuthenticatedData: fc.AuthenticatedData,
+	}
+	switch fc.ContentType {
+	case message.ContentApplication:
+		r.ApplicationData = fc.ApplicationData
+	case message.ContentProposal:
+		p, err := g.processProposal(ac)
+		if err != nil {
+			return nil, err
+		}
+		r.Proposal = p
+	case message.ContentCommit:
+		sc, err := g.processCommit(ac, op)
+		if err != nil {
+			return nil, err
+		}
+		r.Commit = sc
+		return r, nil // the key is consumed when the commit is applied
+	default:
+		return nil, errorf(ErrMalformed, "content type %v", fc.ContentType)
+	}
+	if op != nil {
+		op.consume()
+	}
+	return r, nil
+}
+
+// processProposal validates a proposal received on its own (§12.1) and
+// caches it.
+func (g *Group) processProposal(ac *message.AuthenticatedContent) (*Proposal, error) {
+	fc := &ac.Content
+	ref, err := message.MakeProposalRef(g.cf.cs, ac)
+	if err != nil {
+		return nil, wrapErr(ErrMalformed, "proposal reference", err)
+	}
+	if c := findProposal(g.ep.proposals, ref); c != nil {
+		return c.view(), nil // a copy of a proposal already received (or sent)
+	}
+	c := &cachedProposal{ref: ref, sender: fc.Sender, proposal: fc.Proposal}
+	if err := g.checkProposal(c); err != nil {
+		return nil, err
+	}
+	view := c.view()
+	if err := g.cf.accept(view); err != nil {
+		return nil, proposalErr(-1, c.proposal.Type(), RulePolicy, err)
+	}
+	g.ep.proposals = append(g.ep.proposals, c)
+	return view, nil
+}
+
+// checkProposal checks what RFC 9420 §12.1 requires of a proposal on its
+// own, against the current epoch. What depends on the rest of the commit
+// covering it is checked when the commit is processed.
+func (g *Group) checkProposal(c *cachedProposal) error {
+	ep := g.ep
+	p := c.proposal
+	t := p.Type()
+	switch body := p.Body.(type) {
+	case *message.Add:
+		pol, err := g.cf.policy(ep.gc.Extensions, false)
+		if err != nil {
+			return err
+		}
+		if err := validateKeyPackage(g.cf, &body.KeyPackage, ep.gc.Version, ep.tree, ep.gc.Extensions, pol); err != nil {
+			return proposalErr(-1, t, "invalid KeyPackage (§12.1.1)", err)
+		}
+	case *message.Update:
+		if c.sender.Type != message.SenderMember {
+			return proposalErr(-1, t, RuleUpdateSender, nil)
+		}
+		pol, err := g.cf.policy(ep.gc.Extensions, false)
+		if err != nil {
+			return err
+		}
+		lc := treekem.LeafContext{Role: treekem.RoleUpdate, Index: c.sender.Leaf, GroupID: ep.gc.GroupID}
+		if err := ep.tree.ValidateLeaf(&body.LeafNode, lc, pol); err != nil {
+			return proposalErr(-1, t, "update leaf node (§7.3)", err)
+		}
+	case *message.Remove:
+		if !ep.tree.IsMember(body.Removed) {
+			return proposalErr(-1, t, fmt.Sprintf("leaf %d is blank (§12.1.3)", body.Removed), nil)
+		}
+	case *message.PreSharedKey:
+		return g.checkPSKID(-1, &body.PSK, 0)
+	case *message.ReInit:
+		if body.Version < ep.gc.Version {
+			return proposalErr(-1, t, "ReInit to an older protocol version (§12.1.5)", nil)
+		}
+	case *message.ExternalInit:
+		return proposalErr(-1, t, "ExternalInit outside an external commit (§12.1.6)", nil)
+	case *message.GroupContextExtensions:
+		return checkGroupExtensions(-1, body.Extensions)
+	default:
+		if !g.cf.supportsProposal(t) {
+			return proposalErr(-1, t, RuleUnsupportedType, nil)
+		}
+	}
+	return nil
+}
+
+// messageErr maps an error of package message to this package's
+// sentinels, keeping the cause.
+func messageErr(err error) error {
+	switch {
+	case errors.Is(err, message.ErrWrongGroup):
+		return wrapErr(ErrWrongGroup, "message", err)
+	case errors.Is(err, message.ErrWrongEpoch):
+		return wrapErr(ErrWrongEpoch, "message", err)
+	case errors.Is(err, message.ErrSignature), errors.Is(err, message.ErrMembershipTag),
+		errors.Is(err, message.ErrConfirmationTag), errors.Is(err, message.ErrInvalidSender),
+		errors.Is(err, message.ErrDecrypt), errors.Is(err, ErrAuthentication):
+		return wrapErr(ErrAuthentication, "message", err)
+	case errors.Is(err, message.ErrInternal):
+		return wrapErr(ErrInternal, "message", err)
+	}
+	return wrapErr(ErrMalformed, "message", err)
+}

@@ -1,0 +1,117 @@
+package mls
+
+import (
+	"bytes"
+
+	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/mls/wire"
+	"github.com/mlsengine/engine/treekem"
+)
+
+// Proposal is a proposal as the application sees it: received on its own
+// (Received.Proposal), pending in the group (Group.PendingProposals),
+// or covered by a commit (StagedCommit.Proposals), and handed to
+// Config.AcceptProposal.
+type Proposal struct {
+	// Body is the proposal: *message.Add, *message.Update, *message.Remove,
+	// *message.PreSharedKey, *message.ReInit, *message.ExternalInit,
+	// *message.GroupContextExtensions or *CustomProposal.
+	Body message.ProposalBody
+	// Sender is who proposed it; for a proposal carried by value in a
+	// commit, the committer.
+	Sender message.Sender
+	// Ref is the proposal's reference (§5.2), nil for a proposal carried
+	// by value in a commit.
+	Ref message.ProposalRef
+}
+
+// Type returns the proposal's type.
+func (p *Proposal) Type() message.ProposalType {
+	if p.Body == nil {
+		return 0
+	}
+	return p.Body.ProposalType()
+}
+
+// CustomProposal is a proposal of a type outside RFC 9420 (§13.3), which
+// the application implements: its body is carried as opaque data<V>, the
+// encoding every implementation uses for proposal types it defines. Only
+// types listed in Config.SupportedProposals are accepted, and they are
+// handed to Config.AcceptProposal; the group applies no change of its own
+// for them. A custom proposal type requires a path (§17.4) unless the
+// application commits it with CommitOptions.ForcePath.
+//
+// Receiving: the message package cannot decode unknown proposal types yet
+// (their body has no length prefix in RFC 9420's Proposal struct), so a
+// commit carrying a custom proposal from another client is rejected as
+// malformed until it does.
+type CustomProposal struct {
+	Type message.ProposalType
+	Data []byte
+}
+
+// ProposalType returns the custom type.
+func (c *CustomProposal) ProposalType() message.ProposalType { return c.Type }
+
+// MarshalMLS encodes the body as opaque data<V>.
+func (c *CustomProposal) MarshalMLS(b *wire.Builder) { b.AddVector(c.Data) }
+
+// UnmarshalMLS decodes the body.
+func (c *CustomProposal) UnmarshalMLS(r *wire.Reader) bool { return r.ReadVector(&c.Data) }
+
+// cachedProposal is a proposal received (or sent) in the current epoch,
+// kept until the epoch ends so that a commit can cover it by reference
+// (§12.1).
+type cachedProposal struct {
+	ref      message.ProposalRef
+	sender   message.Sender
+	proposal *message.Proposal
+	// leafPriv is the private key of the LeafNode of the member's own
+	// Update proposal, used if a commit covers it.
+	leafPriv []byte
+}
+
+func (c *cachedProposal) view() *Proposal {
+	return &Proposal{Body: c.proposal.Body, Sender: c.sender, Ref: c.ref}
+}
+
+// findProposal returns the cached proposal with reference ref.
+func findProposal(cache []*cachedProposal, ref []byte) *cachedProposal {
+	for _, c := range cache {
+		if bytes.Equal(c.ref, ref) {
+			return c
+		}
+	}
+	return nil
+}
+
+// Proposal constructors. A proposal is either sent on its own with
+// Group.Propose (and later committed by reference) or committed by value
+// with CommitOptions.Proposals.
+
+// NewAdd returns an Add proposal for the KeyPackage kp, an MLSMessage or a
+// bare KeyPackage encoding (§12.1.1). The KeyPackage is validated when the
+// proposal is sent or committed.
+func NewAdd(kp []byte) (*message.Proposal, error) {
+	k, err := ParseKeyPackage(kp)
+	if err != nil {
+		return nil, err
+	}
+	return &message.Proposal{Body: &message.Add{KeyPackage: *k}}, nil
+}
+
+// NewRemove returns a proposal to remove the member at leaf (§12.1.3).
+func NewRemove(leaf treekem.LeafIndex) *message.Proposal {
+	return &message.Proposal{Body: &message.Remove{Removed: leaf}}
+}
+
+// NewGroupContextExtensions returns a proposal to replace the GroupContext
+// extensions with exts (§12.1.7).
+func NewGroupContextExtensions(exts treekem.Extensions) *message.Proposal {
+	return &message.Proposal{Body: &message.GroupContextExtensions{Extensions: exts}}
+}
+
+// NewCustom returns a proposal of a custom type (see CustomProposal).
+func NewCustom(t message.ProposalType, data []byte) *message.Proposal {
+	return &message.Proposal{Body: &CustomProposal{Type: t, Data: data}}
+}
