@@ -278,19 +278,9 @@ func (c *MessageProtection) verifyContent(env *mpEnv, ct message.ContentType, ra
 	return checkBody("own priv", back, ct, raw)
 }
 
-// vectorSigner returns a signer for priv, whose public key must be pub. An
-// ECDSA private key is a big-endian integer; some generators drop its
-// leading zero bytes (a P-521 key of 65 bytes in message-protection.json),
-// so a key the suite refuses is retried left-padded with zeros.
+// vectorSigner returns a signer for priv, whose public key must be pub.
 func vectorSigner(s *suite.Suite, priv, pub []byte) (suite.Signer, error) {
 	signer, err := s.NewSigner(priv)
-	for pad := 1; err != nil && errors.Is(err, suite.ErrInvalidKey) && pad <= 2; pad++ {
-		var perr error
-		signer, perr = s.NewSigner(append(make([]byte, pad), priv...))
-		if perr == nil {
-			err = nil
-		}
-	}
 	if err != nil {
 		return nil, err
 	}

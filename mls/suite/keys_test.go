@@ -88,7 +88,18 @@ func TestMalformedKeys(t *testing.T) {
 				t.Errorf("HPKEPublicKey of %d bytes: %v", len(k), err)
 			}
 		}
-		for _, k := range [][]byte{nil, sigPriv[1:], append(sigPriv, 0)} {
+		tooShort := sigPriv[1:]
+		if isECDSA(s.ID()) {
+			// An ECDSA scalar with its leading zero bytes dropped is the
+			// same integer: accepted, and it must give the same key.
+			shortKey := sigPriv[1:]
+			full, _ := s.SignaturePublicKey(append([]byte{0}, shortKey...))
+			if signer, err := s.NewSigner(shortKey); err != nil || !bytes.Equal(signer.Public(), full) {
+				t.Errorf("NewSigner of a scalar without its leading zero: %v", err)
+			}
+			tooShort = nil
+		}
+		for _, k := range [][]byte{nil, tooShort, append(sigPriv, 0)} {
 			if _, err := s.NewSigner(k); !errors.Is(err, ErrInvalidKey) {
 				t.Errorf("NewSigner of %d bytes: %v", len(k), err)
 			}
@@ -146,4 +157,12 @@ func TestInvalidPoints(t *testing.T) {
 			t.Errorf("off-curve ECDSA key: %v", err)
 		}
 	})
+}
+
+func isECDSA(id ID) bool {
+	switch id {
+	case MLS_128_DHKEMP256_AES128GCM_SHA256_P256, MLS_256_DHKEMP521_AES256GCM_SHA512_P521, MLS_256_DHKEMP384_AES256GCM_SHA384_P384:
+		return true
+	}
+	return false
 }

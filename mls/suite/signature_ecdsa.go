@@ -59,9 +59,16 @@ func (e *ecdsaScheme) generate(rnd io.Reader) (priv, pub []byte, err error) {
 	return nil, nil, fmt.Errorf("%w: %s: no valid scalar in 256 tries", ErrRandom, e.label)
 }
 
+// newSigner parses an ECDSA private key: a big-endian scalar of the curve's
+// size. A shorter encoding (leading zero bytes dropped, as some generators
+// do: a P-521 key of 65 bytes in the official message-protection vectors)
+// is the same integer and is accepted, left-padded.
 func (e *ecdsaScheme) newSigner(priv []byte) (Signer, error) {
-	if len(priv) != e.scalarLen {
+	if len(priv) == 0 || len(priv) > e.scalarLen {
 		return nil, fmt.Errorf("%w: %s private key of %d bytes, want %d", ErrInvalidKey, e.label, len(priv), e.scalarLen)
+	}
+	if len(priv) < e.scalarLen {
+		priv = append(make([]byte, e.scalarLen-len(priv)), priv...)
 	}
 	k, err := ecdsa.ParseRawPrivateKey(e.curve, priv)
 	if err != nil {
