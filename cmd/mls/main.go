@@ -5,6 +5,9 @@
 // Usage:
 //
 //	mls vectors verify [--json] [--kind KIND] PATH...
+//	mls sim [--members N] [--suite ID] [--epochs E] [--observers K] [--seed S] [--json]
+//	mls ds serve [--listen ADDR] [--store URL]
+//	mls client [--dir DIR] [--ds URL] COMMAND ...
 //
 // Run `mls help` for every command.
 package main
@@ -24,6 +27,10 @@ const (
 
 commands:
   vectors verify [--json] [--kind KIND] PATH...   check official RFC 9420 test vectors
+  sim [--members N] [--suite ID] [--epochs E] [--observers K] [--seed S] [--json]
+                                                  simulate a large group
+  ds serve [--listen ADDR] [--store URL]          run a delivery service
+  client [--dir DIR] [--ds URL] COMMAND ...       drive real groups through a delivery service
   help                                            this text
 `
 )
@@ -41,6 +48,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "vectors":
 		return runVectors(args[1:], stdout, stderr)
+	case "sim":
+		return runSim(args[1:], stdout, stderr)
+	case "ds":
+		return runDS(args[1:], stdout, stderr)
+	case "client":
+		return runClient(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageHeader)
 		return exitOK
