@@ -84,7 +84,11 @@ func (g *Group) Commit(opts *CommitOptions) (*PendingCommit, error) {
 	if opts == nil {
 		opts = &CommitOptions{}
 	}
-	cc := &commitContext{committer: message.MemberSender(g.ep.leaf()), sending: true}
+	return g.commit(opts, &commitContext{committer: message.MemberSender(g.ep.leaf()), sending: true})
+}
+
+// commit is Commit in a given context.
+func (g *Group) commit(opts *CommitOptions, cc *commitContext) (*PendingCommit, error) {
 	list, err := g.selectProposals(opts, cc)
 	if err != nil {
 		return nil, err
@@ -279,9 +283,9 @@ func (g *Group) createCommit(list []entry, s *staged, cc *commitContext, opts *C
 	}
 	defer clear(commitSecret)
 
-	psks := &pskSource{cf: cf, self: g}
+	psks := &pskSource{cf: cf, self: g, others: cc.resumption}
 	if ext != nil {
-		psks = &pskSource{cf: cf, others: ext.resumption}
+		psks.self = nil // the joiner's view has no secrets
 	}
 	pskSecret, err := psks.pskSecret(s.psks)
 	if err != nil {
@@ -462,4 +466,3 @@ func (g *Group) Apply(c Change) error {
 	}
 	return errorf(ErrInvalidArgument, "unknown change")
 }
-

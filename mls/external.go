@@ -30,7 +30,6 @@ type ExternalJoinOptions struct {
 // externalCommit is what an external commit adds to a regular one.
 type externalCommit struct {
 	initSecret []byte
-	resumption []*Group
 }
 
 // JoinExternal joins a group by external commit (§12.4.3.2) from its
@@ -114,13 +113,13 @@ func JoinExternal(cfg Config, groupInfo []byte, opts *ExternalJoinOptions) (g *G
 	for i := range list {
 		list[i].index = i
 	}
-	cc := &commitContext{committer: committer, sending: true}
+	cc := &commitContext{committer: committer, sending: true, resumption: opts.Resumption}
 	s, err := outsider.applyList(list, cc)
 	if err != nil {
 		return nil, nil, err
 	}
 	copts := &CommitOptions{AuthenticatedData: opts.AuthenticatedData, GroupInfo: opts.GroupInfo}
-	pc, err := outsider.createCommit(list, s, cc, copts, &externalCommit{initSecret: initSecret, resumption: opts.Resumption})
+	pc, err := outsider.createCommit(list, s, cc, copts, &externalCommit{initSecret: initSecret})
 	if err != nil {
 		return nil, nil, err
 	}

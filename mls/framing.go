@@ -196,7 +196,7 @@ func openPrivate(cs *suite.Suite, pm *message.PrivateMessage, gcBytes []byte, tr
 	default:
 		return nil, wrapErr(ErrMalformed, "message key", err)
 	}
-	defer clear(plaintext)
+	// The decoded content aliases plaintext, which is the application's.
 	content, err := message.DecodePrivateMessageContent(plaintext, pm.ContentType)
 	if err != nil {
 		return nil, wrapErr(ErrMalformed, "PrivateMessageContent", err)

@@ -51,6 +51,9 @@ type commitContext struct {
 	// sending is set when the member creates the commit: the lifetimes of
 	// the LeafNodes it sends MUST then be checked (§7.3).
 	sending bool
+	// resumption are other groups whose resumption PSKs the commit may
+	// inject (reinitialization, branching).
+	resumption []*Group
 }
 
 func (c *commitContext) external() bool { return c.committer.Type == message.SenderNewMemberCommit }

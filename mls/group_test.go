@@ -1,0 +1,88 @@
+package mls
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/mls/suite"
+)
+
+func TestCreateAddJoinSend(t *testing.T) {
+	w := newWorld(t, 5, nil)
+	if got := w.groups[0].MemberCount(); got != 5 {
+		t.Fatalf("%d members, want 5", got)
+	}
+	for i := range w.groups {
+		msg, err := w.groups[i].Encrypt([]byte("hello from "+w.clients[i].name), &SendOptions{AuthenticatedData: []byte("aad")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range w.deliver(i, msg) {
+			if r.ContentType != message.ContentApplication || string(r.ApplicationData) != "hello from "+w.clients[i].name {
+				t.Fatalf("got %v %q", r.ContentType, r.ApplicationData)
+			}
+			if string(r.AuthenticatedData) != "aad" || r.Sender.Leaf != w.groups[i].LeafIndex() {
+				t.Fatalf("sender %v aad %q", r.Sender, r.AuthenticatedData)
+			}
+		}
+	}
+	// An empty commit from every member in turn.
+	for i := range w.groups {
+		w.commit(i, nil)
+		w.agree()
+	}
+	e1, err := w.groups[1].Export("test", []byte("ctx"), 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e3, _ := w.groups[3].Export("test", []byte("ctx"), 32)
+	if !bytes.Equal(e1, e3) {
+		t.Fatal("exporters differ")
+	}
+}
+
+func TestAllSuites(t *testing.T) {
+	for _, id := range suite.IDs() {
+		t.Run(id.String(), func(t *testing.T) {
+			a, b, c := newClientSuite(t, "a", id), newClientSuite(t, "b", id), newClientSuite(t, "c", id)
+			w := &world{t: t, clients: []*client{a}}
+			g, err := NewGroup(a.cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.groups = []*Group{g}
+			w.addMembers(0, b, c)
+			w.commit(2, nil)
+			w.agree()
+			msg, err := w.groups[1].Encrypt([]byte("x"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.deliver(1, msg)
+		})
+	}
+}
+
+func TestRemove(t *testing.T) {
+	w := newWorld(t, 6, nil)
+	removed := w.groups[3]
+	w.commit(1, &CommitOptions{Proposals: []*message.Proposal{NewRemove(w.groups[3].LeafIndex())}})
+	if !removed.Removed() || removed.Active() {
+		t.Fatal("removed member still active")
+	}
+	if _, err := removed.Encrypt([]byte("x"), nil); !errors.Is(err, ErrInactive) {
+		t.Fatalf("Encrypt after removal: %v", err)
+	}
+	if w.groups[0].MemberCount() != 5 {
+		t.Fatal("member count")
+	}
+	w.agree()
+	// Removing the last leaves truncates the tree.
+	w.commit(0, &CommitOptions{Proposals: []*message.Proposal{NewRemove(w.groups[5].LeafIndex()), NewRemove(w.groups[4].LeafIndex())}})
+	w.agree()
+	if n := w.groups[0].Tree().LeafCount(); n != 4 {
+		t.Fatalf("%d leaves after truncation, want 4", n)
+	}
+}

@@ -1,0 +1,150 @@
+package mls
+
+import (
+	"bytes"
+
+	"github.com/mlsengine/engine/mls/keyschedule"
+	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/treekem"
+)
+
+// Simulation support. A simulator of a large group keeps one public view of
+// the group (a *Group) and makes any simulated member commit, deriving that
+// member's keys from a seed, through the library's own code path:
+//
+//	view := ...                                // the group's current state
+//	m, _ := view.ViewAs(cfgOf(i), i, leafKeyOf(i), nil)
+//	pc, _ := m.Commit(&mls.CommitOptions{...}) // member i commits
+//	_ = m.Apply(pc)
+//	view = m                                   // m's state is the new view
+//
+// Observed members keep full states of their own and Process every commit.
+// ViewAs and GroupFromTree share the tree with their source copy-on-write
+// (treekem.Tree.Clone): no per-member copy of the tree is made.
+
+// ViewAs returns the group as seen by another member in the current epoch,
+// for simulations, tests and state restoration: the member at leaf, whose
+// Config is cfg (cfg.Signer must hold that leaf's signature key), with its
+// leaf's HPKE private key leafPriv and, optionally, the path secrets of
+// nodes on its direct path (keyed by node), from which the private keys of
+// those nodes are derived (§7.4). g is unchanged.
+//
+// The view shares g's public state and copies its epoch secrets, secret
+// tree and pending proposals (without the private keys of g's own Update
+// proposals); it keeps no past epochs. Its member can commit at once;
+// processing others' commits needs the private keys of its direct path
+// that the UpdatePaths encrypt to, which leafPriv and pathSecrets provide.
+func (g *Group) ViewAs(cfg Config, leaf treekem.LeafIndex, leafPriv []byte, pathSecrets map[treekem.NodeIndex][]byte) (*Group, error) {
+	if cfg.Suite == 0 {
+		cfg.Suite = g.cf.cs.ID()
+	}
+	cf, err := cfg.resolveFor()
+	if err != nil {
+		return nil, err
+	}
+	if cf.cs.ID() != g.cf.cs.ID() {
+		return nil, errorf(ErrInvalidArgument, "Config of suite %v for a group of suite %v", cf.cs.ID(), g.cf.cs.ID())
+	}
+	src := g.ep
+	if !src.tree.IsMember(leaf) {
+		return nil, errorf(ErrInvalidArgument, "leaf %d is blank", leaf)
+	}
+	if !bytes.Equal(src.tree.SignatureKey(leaf), cf.Signer.Public()) {
+		return nil, errorf(ErrInvalidArgument, "Config.Signer does not hold leaf %d's signature key", leaf)
+	}
+	priv, err := privateStateFor(cf, src.tree, leaf, leafPriv, pathSecrets)
+	if err != nil {
+		return nil, err
+	}
+	ep := &epochState{
+		gc:              src.gc,
+		gcBytes:         src.gcBytes,
+		tree:            src.tree.Clone(),
+		priv:            priv,
+		secrets:         cloneSecrets(&src.secrets),
+		stree:           src.stree.Clone(),
+		interim:         src.interim,
+		confirmationTag: src.confirmationTag,
+		reinit:          src.reinit,
+	}
+	for _, c := range src.proposals {
+		ep.proposals = append(ep.proposals, &cachedProposal{ref: c.ref, sender: c.sender, proposal: c.proposal})
+	}
+	v := &Group{cf: cf, ep: ep, removed: g.removed}
+	for _, r := range g.resumption {
+		v.resumption = append(v.resumption, resumptionPSK{epoch: r.epoch, psk: bytes.Clone(r.psk)})
+	}
+	return v, nil
+}
+
+// GroupFromTree starts a group at epoch 0 on a tree built by the caller,
+// with a fresh random epoch secret, for simulations and tests: a group of
+// any size without a commit per member. The member of cfg is at leaf, with
+// the leaf's HPKE private key leafPriv; other members' views come from
+// ViewAs. The tree is used as is (not validated, not copied): the caller
+// must not modify it afterwards.
+func GroupFromTree(cfg Config, groupID []byte, exts treekem.Extensions, tree *treekem.Tree, leaf treekem.LeafIndex, leafPriv []byte) (*Group, error) {
+	if tree == nil {
+		return nil, errorf(ErrInvalidArgument, "nil tree")
+	}
+	if cfg.Suite == 0 {
+		cfg.Suite = tree.Suite().ID()
+	}
+	cf, err := cfg.resolveFor()
+	if err != nil {
+		return nil, err
+	}
+	if tree.Suite().ID() != cf.cs.ID() {
+		return nil, errorf(ErrInvalidArgument, "tree of suite %v, Config of suite %v", tree.Suite().ID(), cf.cs.ID())
+	}
+	if !bytes.Equal(tree.SignatureKey(leaf), cf.Signer.Public()) {
+		return nil, errorf(ErrInvalidArgument, "Config.Signer does not hold leaf %d's signature key", leaf)
+	}
+	if err := checkGroupExtensions(-1, exts); err != nil {
+		return nil, err
+	}
+	priv, err := privateStateFor(cf, tree, leaf, leafPriv, nil)
+	if err != nil {
+		return nil, err
+	}
+	gc := &message.GroupContext{
+		Version:                 message.MLS10,
+		CipherSuite:             cf.cs.ID(),
+		GroupID:                 bytes.Clone(groupID),
+		TreeHash:                tree.TreeHash(),
+		ConfirmedTranscriptHash: []byte{},
+		Extensions:              cloneExtensions(exts),
+	}
+	return startGroup(cf, gc, tree, priv)
+}
+
+// privateStateFor builds and checks a member's private state.
+func privateStateFor(cf *config, tree *treekem.Tree, leaf treekem.LeafIndex, leafPriv []byte, pathSecrets map[treekem.NodeIndex][]byte) (*treekem.PrivateState, error) {
+	priv, err := treekem.NewPrivateState(cf.cs, leaf, leafPriv)
+	if err != nil {
+		return nil, wrapErr(ErrInvalidArgument, "leaf private key", err)
+	}
+	for x, s := range pathSecrets {
+		if err := priv.SetPathSecret(x, s); err != nil {
+			return nil, wrapErr(ErrInvalidArgument, "path secret", err)
+		}
+	}
+	if err := priv.Check(tree); err != nil {
+		return nil, wrapErr(ErrInvalidArgument, "private keys do not match the tree", err)
+	}
+	return priv, nil
+}
+
+func cloneSecrets(s *keyschedule.Secrets) keyschedule.Secrets {
+	return keyschedule.Secrets{
+		SenderData:         bytes.Clone(s.SenderData),
+		Encryption:         bytes.Clone(s.Encryption),
+		Exporter:           bytes.Clone(s.Exporter),
+		External:           bytes.Clone(s.External),
+		Confirmation:       bytes.Clone(s.Confirmation),
+		Membership:         bytes.Clone(s.Membership),
+		Resumption:         bytes.Clone(s.Resumption),
+		EpochAuthenticator: bytes.Clone(s.EpochAuthenticator),
+		Init:               bytes.Clone(s.Init),
+	}
+}
