@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -11,34 +12,47 @@ import (
 	"github.com/mlsengine/engine/delivery/store"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
-	"github.com/mlsengine/engine/testvectors"
 )
 
-// vectorFile reads an official test-vector file, failing (never skipping)
-// when the vectors are missing.
+// vectorFile reads an official test-vector file from $MLS_TEST_VECTORS, else
+// ../../shared/mls-test-vectors (as package testvectors does), failing
+// (never skipping) when the vectors are missing.
 func vectorFile(t testing.TB, name string, v any) {
 	t.Helper()
-	dir := os.Getenv(testvectors.EnvDir)
+	dir := os.Getenv("MLS_TEST_VECTORS")
 	if dir == "" {
-		dir = filepath.Join("..", testvectors.DefaultDir)
+		dir = filepath.Join("..", "..", "shared", "mls-test-vectors")
 	}
 	data, err := os.ReadFile(filepath.Join(dir, name))
 	if err != nil {
-		t.Fatalf("official RFC 9420 test vectors: %v (set %s or run .ci/test)", err, testvectors.EnvDir)
+		t.Fatalf("official RFC 9420 test vectors: %v (set MLS_TEST_VECTORS or run .ci/test)", err)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 }
 
+// hexBytes is a hex string of a vector file.
+type hexBytes []byte
+
+func (h *hexBytes) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return err
+	}
+	b, err := hex.DecodeString(s)
+	*h = b
+	return err
+}
+
 type messagesVector struct {
-	Welcome      testvectors.HexBytes `json:"mls_welcome"`
-	GroupInfo    testvectors.HexBytes `json:"mls_group_info"`
-	KeyPackage   testvectors.HexBytes `json:"mls_key_package"`
-	PublicApp    testvectors.HexBytes `json:"public_message_application"`
-	PublicProp   testvectors.HexBytes `json:"public_message_proposal"`
-	PublicCommit testvectors.HexBytes `json:"public_message_commit"`
-	Private      testvectors.HexBytes `json:"private_message"`
+	Welcome      hexBytes `json:"mls_welcome"`
+	GroupInfo    hexBytes `json:"mls_group_info"`
+	KeyPackage   hexBytes `json:"mls_key_package"`
+	PublicApp    hexBytes `json:"public_message_application"`
+	PublicProp   hexBytes `json:"public_message_proposal"`
+	PublicCommit hexBytes `json:"public_message_commit"`
+	Private      hexBytes `json:"private_message"`
 }
 
 // TestEnvelopeVectors decodes every MLSMessage of the official messages
@@ -115,9 +129,9 @@ func checkStrict(t *testing.T, name string, data []byte) {
 // by reference.
 func TestKeyPackageRefVectors(t *testing.T) {
 	var vs []struct {
-		CipherSuite uint16               `json:"cipher_suite"`
-		KeyPackage  testvectors.HexBytes `json:"key_package"`
-		Welcome     testvectors.HexBytes `json:"welcome"`
+		CipherSuite uint16   `json:"cipher_suite"`
+		KeyPackage  hexBytes `json:"key_package"`
+		Welcome     hexBytes `json:"welcome"`
 	}
 	vectorFile(t, "welcome.json", &vs)
 	for i, v := range vs {
