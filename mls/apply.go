@@ -66,12 +66,13 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 	// §12.3: "If there is a GroupContextExtensions proposal, replace the
 	// extensions ... The new extensions MUST be used when evaluating other
 	// proposals in this list."
+	gceIndex := -1
 	for _, e := range list {
 		if gce, ok := e.p.Body.(*message.GroupContextExtensions); ok {
 			if err := checkGroupExtensions(e.index, gce.Extensions); err != nil {
 				return nil, err
 			}
-			s.exts, s.gce = gce.Extensions, true
+			s.exts, s.gce, gceIndex = gce.Extensions, true, e.index
 		}
 	}
 	// §7.3: lifetimes MUST be checked in what the member sends, and are
@@ -79,7 +80,7 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 	// transit; received ones are not checked.
 	pol, err := g.cf.policy(s.exts, cc.sending)
 	if err != nil {
-		return nil, proposalErr(-1, message.ProposalGroupContextExtensions, RuleInvalidProposal, err)
+		return nil, proposalErr(gceIndex, message.ProposalGroupContextExtensions, RuleInvalidProposal, err)
 	}
 	groupID := base.gc.GroupID
 
@@ -190,7 +191,7 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 	// §12.1.7: the new extensions must be supported by every member,
 	// counting those added and not those removed.
 	if s.gce {
-		if err := checkGroupSupport(s.tree, s.exts); err != nil {
+		if err := checkGroupSupport(gceIndex, s.tree, s.exts); err != nil {
 			return nil, err
 		}
 	}
@@ -239,14 +240,14 @@ func checkGroupExtensions(index int, exts treekem.Extensions) error {
 // checkGroupSupport checks that every member of tree supports the
 // GroupContext extensions exts: their non-default types (§13.4) and the
 // required capabilities (§11.1, §12.1.7).
-func checkGroupSupport(tree *treekem.Tree, exts treekem.Extensions) error {
+func checkGroupSupport(index int, tree *treekem.Tree, exts treekem.Extensions) error {
 	t := message.ProposalGroupContextExtensions
 	rc, err := treekem.RequiredCapabilitiesOf(exts)
 	if err != nil {
-		return proposalErr(-1, t, "malformed required_capabilities (§11.1)", err)
+		return proposalErr(index, t, "malformed required_capabilities (§11.1)", err)
 	}
 	if !tree.SupportsAll(rc) {
-		return proposalErr(-1, t, "required capabilities not supported by all members (§12.1.7)", nil)
+		return proposalErr(index, t, "required capabilities not supported by all members (§12.1.7)", nil)
 	}
 	var types []treekem.ExtensionType
 	for _, e := range exts {
@@ -255,7 +256,7 @@ func checkGroupSupport(tree *treekem.Tree, exts treekem.Extensions) error {
 		}
 	}
 	if !tree.SupportsAll(&treekem.RequiredCapabilities{Extensions: types}) {
-		return proposalErr(-1, t, "GroupContext extension not supported by all members (§13.4)", nil)
+		return proposalErr(index, t, "GroupContext extension not supported by all members (§13.4)", nil)
 	}
 	return nil
 }

@@ -89,62 +89,60 @@ func (g *Group) Commit(opts *CommitOptions) (*PendingCommit, error) {
 
 // commit is Commit in a given context.
 func (g *Group) commit(opts *CommitOptions, cc *commitContext) (*PendingCommit, error) {
-	list, err := g.selectProposals(opts, cc)
-	if err != nil {
-		return nil, err
-	}
-	s, err := g.applyList(list, cc)
+	list, s, err := g.selectProposals(opts, cc)
 	if err != nil {
 		return nil, err
 	}
 	return g.createCommit(list, s, cc, opts, nil)
 }
 
-// selectProposals returns the commit's list: the pending proposals
-// selected by opts, then opts.Proposals by value.
-func (g *Group) selectProposals(opts *CommitOptions, cc *commitContext) ([]entry, error) {
+// selectProposals returns the commit's list, applied: the pending
+// proposals selected by opts, then opts.Proposals by value.
+func (g *Group) selectProposals(opts *CommitOptions, cc *commitContext) ([]entry, *staged, error) {
 	var byValue []entry
 	for _, p := range opts.Proposals {
 		if p == nil || p.Body == nil {
-			return nil, errorf(ErrInvalidArgument, "nil proposal")
+			return nil, nil, errorf(ErrInvalidArgument, "nil proposal")
 		}
 		byValue = append(byValue, entry{p: p, sender: cc.committer})
 	}
 	var pending []entry
+	choose := false
 	switch {
 	case opts.NoPending:
 	case opts.References != nil:
 		for _, ref := range opts.References {
 			c := findProposal(g.ep.proposals, ref)
 			if c == nil {
-				return nil, errorf(ErrInvalidArgument, "no pending proposal with reference %x", ref)
+				return nil, nil, errorf(ErrInvalidArgument, "no pending proposal with reference %x", ref)
 			}
 			pending = append(pending, entry{p: c.proposal, sender: c.sender, ref: c.ref, leafPriv: c.leafPriv})
 		}
 	default:
 		pending = g.preferredPending(cc)
+		choose = true
 	}
 	list := append(pending, byValue...)
 	for i := range list {
 		list[i].index = i
 	}
-	if opts.References != nil || opts.NoPending {
-		return list, nil
-	}
-	// Leave out the pending proposals that make the list invalid, one at a
-	// time; an invalid proposal of the caller's is an error.
-	for range len(pending) + 1 {
-		_, err := g.applyList(list, cc)
+	// When choosing, leave out the pending proposals that make the list
+	// invalid, one at a time; an invalid proposal of the caller's is an
+	// error.
+	for {
+		s, err := g.applyList(list, cc)
+		if err == nil {
+			return list, s, nil
+		}
 		var pe *ProposalError
-		if err == nil || !errors.As(err, &pe) || pe.Index < 0 || list[pe.Index].ref == nil {
-			return list, nil // applyList reports the error again
+		if !choose || !errors.As(err, &pe) || pe.Index < 0 || list[pe.Index].ref == nil {
+			return nil, nil, err
 		}
 		list = append(list[:pe.Index:pe.Index], list[pe.Index+1:]...)
 		for i := range list {
 			list[i].index = i
 		}
 	}
-	return list, nil
 }
 
 // preferredPending returns the pending proposals a committer includes by
@@ -191,6 +189,9 @@ func (g *Group) preferredPending(cc *commitContext) []entry {
 			k := "psk" + pskIDKey(&b.PSK)
 			if seen[k] {
 				continue
+			}
+			if _, err := (&pskSource{cf: g.cf, self: g, others: cc.resumption}).secret(&b.PSK); err != nil {
+				continue // §12.4.2: PSKs must be available to be committed
 			}
 			seen[k] = true
 		case *message.GroupContextExtensions:

@@ -81,7 +81,7 @@ func NewGroup(cfg Config, opts *GroupOptions) (*Group, error) {
 	if err != nil {
 		return nil, internalErr("adding the creator: %v", err)
 	}
-	if err := checkGroupSupport(tree, opts.Extensions); err != nil {
+	if err := checkGroupSupport(-1, tree, opts.Extensions); err != nil {
 		return nil, err
 	}
 	priv, err := treekem.NewPrivateState(cf.cs, leaf, leafPriv)
