@@ -180,5 +180,3 @@ func (ix *keyIndex) clone() keyIndex {
 	c.owner = new(owner)
 	return c
 }
-
-func (ix *keyIndex) bytes() int { return (int(ix.mask) + 1) * 4 }

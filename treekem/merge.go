@@ -118,6 +118,9 @@ func (p *PrivateState) DecryptPath(t *Tree, sender LeafIndex, path *UpdatePath, 
 		if !bytes.Equal(nodePub, path.Nodes[m].EncryptionKey) {
 			return nil, nodeErr(fdp[m], ErrInvalidPath, "derived public key differs from the path's (§12.4.2)")
 		}
+		if !bytes.Equal(nodePub, t.EncryptionKey(fdp[m])) {
+			return nil, nodeErr(fdp[m], ErrInvalidArgument, "the path is not merged into the tree")
+		}
 		out.Private.set(fdp[m], nodePriv, nodePub)
 		if s, err = t.cs.DeriveSecret(s, labelPath); err != nil {
 			return nil, err

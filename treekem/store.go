@@ -98,9 +98,3 @@ func (s *store) clone() store {
 	s.owner = new(owner)
 	return store{chunks: append([]*chunk(nil), s.chunks...), owner: new(owner), nh: s.nh}
 }
-
-// bytes reports the memory held by the store's own structures (not the
-// node data), for memory accounting in tests.
-func (s *store) bytes() int {
-	return len(s.chunks) * (8 + chunkSize*40 + chunkSize*s.nh)
-}

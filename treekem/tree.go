@@ -198,7 +198,7 @@ func subtreeLeaves(x NodeIndex) (lo, hi LeafIndex) {
 	return lo, lo + LeafIndex(uint32(1)<<k)
 }
 
-// isAncestorOrSelf reports whether leaf l is under node x.
+// isUnder reports whether leaf l is in the subtree under node x.
 func isUnder(l LeafIndex, x NodeIndex) bool {
 	lo, hi := subtreeLeaves(x)
 	return l >= lo && l < hi

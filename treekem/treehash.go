@@ -172,8 +172,9 @@ func contains(sorted []LeafIndex, l LeafIndex) bool {
 	return anyInRange(sorted, l, l+1)
 }
 
-// checkHash compares the root tree hash with want.
-func (t *Tree) checkHash(want []byte) error {
+// CheckTreeHash compares the root tree hash with want, as a joiner does
+// with the GroupInfo's tree_hash (§12.4.3.1).
+func (t *Tree) CheckTreeHash(want []byte) error {
 	if got := t.TreeHash(); !bytes.Equal(got, want) {
 		return fmt.Errorf("%w: got %x, want %x", ErrTreeHash, got, want)
 	}

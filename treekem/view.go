@@ -137,7 +137,7 @@ func encodeParent(key, parentHash []byte, unmerged []LeafIndex) []byte {
 	return out
 }
 
-// uint16s iterates over the entries of a vector of uint16 values.
+// hasUint16 reports whether a vector of uint16 values holds v.
 func hasUint16(list []byte, v uint16) bool {
 	for i := 0; i+1 < len(list); i += 2 {
 		if uint16(list[i])<<8|uint16(list[i+1]) == v {
