@@ -35,10 +35,10 @@
 //
 // Every change happens in place, so stage a commit on a [Tree.Clone]: the
 // clone shares the tree's storage copy-on-write (the node array and key
-// indexes are kept in 256-node chunks; Clone copies the chunk pointers and
-// a write copies one chunk), so staging costs O(n/256) pointer copies plus
-// O(log n) chunk copies, and the original tree is unchanged until the
-// caller replaces it with the clone. DecryptPath likewise returns a new
+// indexes are kept in chunks of 128 nodes or 1024 index slots; Clone copies
+// the chunk pointers and a write copies one chunk), so staging costs
+// O(n/128) pointer copies plus O(log n) chunk copies, and the original tree
+// is unchanged until the caller replaces it with the clone. DecryptPath likewise returns a new
 // PrivateState. Operations check everything before changing anything, so a
 // failed operation leaves its tree unchanged.
 //

@@ -7,7 +7,7 @@ package treekem
 // costs O(n/chunkSize) pointer copies plus O(log n) chunk copies.
 
 const (
-	chunkBits = 8
+	chunkBits = 7
 	chunkSize = 1 << chunkBits
 )
 

@@ -46,7 +46,7 @@ func NewTree(cs *suite.Suite) (*Tree, error) {
 }
 
 // Clone returns a copy of t that shares storage with t copy-on-write: it
-// costs O(n/256) pointer copies, and each tree copies a 256-node chunk the
+// costs O(n/128) pointer copies, and each tree copies a 128-node chunk the
 // first time it writes to it. Neither tree sees the other's later changes.
 func (t *Tree) Clone() *Tree {
 	c := *t
