@@ -6,6 +6,7 @@ import (
 
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/mls/wire"
 	"github.com/mlsengine/engine/treekem"
 )
@@ -38,7 +39,8 @@ type staged struct {
 	extInit     *message.ExternalInit
 	changed     changedLeaves
 	selfRemoved bool
-	ownLeafPriv []byte // the new leaf key, if the member's own Update is applied
+	ownLeafPriv []byte       // the new leaf key, if the member's own Update is applied
+	ownSigner   suite.Signer // and its new signer, if it has one
 	proposals   []*Proposal
 }
 
@@ -106,7 +108,7 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 			if e.leafPriv == nil {
 				return nil, proposalErr(e.index, e.p.Type(), "update of this member that it did not send", nil)
 			}
-			s.ownLeafPriv = e.leafPriv
+			s.ownLeafPriv, s.ownSigner = e.leafPriv, e.signer
 		}
 		ln := u.LeafNode
 		s.updates = append(s.updates, MemberChange{Leaf: leaf, LeafNode: &ln, Sender: e.sender})

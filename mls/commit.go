@@ -116,7 +116,7 @@ func (g *Group) selectProposals(opts *CommitOptions, cc *commitContext) ([]entry
 			if c == nil {
 				return nil, nil, errorf(ErrInvalidArgument, "no pending proposal with reference %x", ref)
 			}
-			pending = append(pending, entry{p: c.proposal, sender: c.sender, ref: c.ref, leafPriv: c.leafPriv})
+			pending = append(pending, entry{p: c.proposal, sender: c.sender, ref: c.ref, leafPriv: c.leafPriv, signer: c.signer})
 		}
 	default:
 		pending = g.preferredPending(cc)
@@ -167,7 +167,7 @@ func (g *Group) preferredPending(cc *commitContext) []entry {
 	seen := map[string]bool{}
 	gce := false
 	for i, c := range g.ep.proposals {
-		e := entry{p: c.proposal, sender: c.sender, ref: c.ref, leafPriv: c.leafPriv}
+		e := entry{p: c.proposal, sender: c.sender, ref: c.ref, leafPriv: c.leafPriv, signer: c.signer}
 		switch b := c.proposal.Body.(type) {
 		case *message.Update:
 			if c.sender.Leaf == self || removed[c.sender.Leaf] || lastUpdate[c.sender.Leaf] != i {
@@ -463,6 +463,11 @@ func (g *Group) Apply(c Change) error {
 			return nil
 		}
 		g.advance(c.next, c.changed)
+		if c.signer != nil {
+			cf := *g.cf
+			cf.Signer = c.signer
+			g.cf = &cf
+		}
 		return nil
 	}
 	return errorf(ErrInvalidArgument, "unknown change")

@@ -1,6 +1,7 @@
 package mls
 
 import (
+	"bytes"
 	"errors"
 
 	"github.com/mlsengine/engine/mls/keyschedule"
@@ -35,6 +36,9 @@ func (g *Group) framed(ct message.ContentType, aad []byte) *message.FramedConten
 
 // sign signs content of the current epoch for wire format wf (§6.1).
 func (g *Group) sign(wf message.WireFormat, fc *message.FramedContent) (*message.AuthenticatedContent, error) {
+	if fc.Sender.Type == message.SenderMember && !bytes.Equal(g.ep.tree.SignatureKey(fc.Sender.Leaf), g.cf.Signer.Public()) {
+		return nil, errorf(ErrInvalidArgument, "Config.Signer does not hold the member's signature key")
+	}
 	ac, err := message.SignContent(g.cf.cs, g.cf.Signer, wf, fc, g.ep.gcBytes)
 	if err != nil {
 		return nil, wrapErr(ErrInvalidArgument, "signing content", err)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -43,6 +44,7 @@ type StagedCommit struct {
 	next    *epochState // nil if SelfRemoved
 	changed changedLeaves
 	opened  *openedPrivate
+	signer  suite.Signer // the member's new signer, from its own Update
 }
 
 func (*StagedCommit) change() {}
@@ -87,7 +89,7 @@ func (g *Group) processCommit(ac *message.AuthenticatedContent, op *openedPrivat
 		if c == nil {
 			return nil, errorf(ErrInvalidCommit, "unknown proposal reference %x (§12.4)", por.Reference)
 		}
-		list[i] = entry{index: i, p: c.proposal, sender: c.sender, ref: c.ref, leafPriv: c.leafPriv}
+		list[i] = entry{index: i, p: c.proposal, sender: c.sender, ref: c.ref, leafPriv: c.leafPriv, signer: c.signer}
 	}
 	cc := &commitContext{committer: sender}
 	s, err := g.applyList(list, cc)
@@ -105,7 +107,7 @@ func (g *Group) processCommit(ac *message.AuthenticatedContent, op *openedPrivat
 		Adds: s.adds, Updates: s.updates, Removes: s.removes, Proposals: s.proposals,
 		PSKs: s.psks, ReInit: s.reinit, Extensions: s.exts, ExtensionsChanged: s.gce,
 		SelfRemoved: s.selfRemoved, Epoch: base.gc.Epoch + 1,
-		g: g, base: base, changed: s.changed, opened: op,
+		g: g, base: base, changed: s.changed, opened: op, signer: s.ownSigner,
 	}
 	gc := message.GroupContext{
 		Version:                 base.gc.Version,

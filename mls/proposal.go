@@ -4,6 +4,7 @@ import (
 	"bytes"
 
 	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/mls/wire"
 	"github.com/mlsengine/engine/treekem"
 )
@@ -69,6 +70,9 @@ type cachedProposal struct {
 	// leafPriv is the private key of the LeafNode of the member's own
 	// Update proposal, used if a commit covers it.
 	leafPriv []byte
+	// signer is the new signer of the member's own Update, if it changes
+	// the signature key; it is not part of snapshots.
+	signer suite.Signer
 }
 
 func (c *cachedProposal) view() *Proposal {

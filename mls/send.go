@@ -2,6 +2,7 @@ package mls
 
 import (
 	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -50,7 +51,7 @@ func (g *Group) Propose(p *message.Proposal, opts *SendOptions) ([]byte, error) 
 	if _, ok := p.Body.(*message.Update); ok {
 		return nil, errorf(ErrInvalidArgument, "use ProposeUpdate for an Update")
 	}
-	return g.propose(p, nil, opts)
+	return g.propose(p, nil, nil, opts)
 }
 
 // UpdateOptions are the options of ProposeUpdate.
@@ -59,6 +60,10 @@ type UpdateOptions struct {
 	// Credential, if set, replaces the member's credential; it must keep
 	// the member's identity as the application sees it.
 	Credential *treekem.Credential
+	// Signer, if set, holds a new signature key for the new LeafNode: once
+	// a commit covering the Update is applied, the group signs with it.
+	// (The proposal itself is signed with the current key.)
+	Signer suite.Signer
 }
 
 // ProposeUpdate proposes to replace the member's LeafNode with a fresh one
@@ -69,30 +74,47 @@ func (g *Group) ProposeUpdate(opts *UpdateOptions) ([]byte, error) {
 	if opts == nil {
 		opts = &UpdateOptions{}
 	}
+	p, priv, err := g.newUpdate(opts.Credential, opts.Signer)
+	if err != nil {
+		return nil, err
+	}
+	return g.propose(p, priv, opts.Signer, &opts.SendOptions)
+}
+
+// newUpdate returns an Update proposal with a fresh leaf key, and the key.
+func (g *Group) newUpdate(cred *treekem.Credential, signer suite.Signer) (*message.Proposal, []byte, error) {
 	cf := g.cf
+	if signer != nil {
+		c := *cf
+		c.Signer = signer
+		cf = &c
+		if err := cf.cs.CheckSignaturePublicKey(signer.Public()); err != nil {
+			return nil, nil, wrapErr(ErrInvalidArgument, "new signer's public key", err)
+		}
+	}
 	priv, pub, err := cf.cs.GenerateKeyPair(cf.rand())
 	if err != nil {
-		return nil, wrapErr(ErrInvalidArgument, "generating the leaf key", err)
+		return nil, nil, wrapErr(ErrInvalidArgument, "generating the leaf key", err)
 	}
 	ln := cf.leafTemplate()
-	if opts.Credential != nil {
-		ln.Credential = *opts.Credential
+	if cred != nil {
+		ln.Credential = *cred
 	}
 	ln.EncryptionKey = pub
 	ln.Source = treekem.SourceUpdate
 	if cf.GREASE {
 		if err := cf.greaseLeaf(&ln); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if err := signLeaf(cf.cs, cf.Signer, &ln, g.ep.gc.GroupID, g.ep.leaf()); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return g.propose(&message.Proposal{Body: &message.Update{LeafNode: ln}}, priv, &opts.SendOptions)
+	return &message.Proposal{Body: &message.Update{LeafNode: ln}}, priv, nil
 }
 
 // propose validates, signs, protects and caches a proposal of the member.
-func (g *Group) propose(p *message.Proposal, leafPriv []byte, opts *SendOptions) ([]byte, error) {
+func (g *Group) propose(p *message.Proposal, leafPriv []byte, signer suite.Signer, opts *SendOptions) ([]byte, error) {
 	if err := g.checkActive(); err != nil {
 		return nil, err
 	}
@@ -109,7 +131,7 @@ func (g *Group) propose(p *message.Proposal, leafPriv []byte, opts *SendOptions)
 	if err != nil {
 		return nil, wrapErr(ErrInvalidArgument, "proposal reference", err)
 	}
-	c := &cachedProposal{ref: ref, sender: fc.Sender, proposal: p, leafPriv: leafPriv}
+	c := &cachedProposal{ref: ref, sender: fc.Sender, proposal: p, leafPriv: leafPriv, signer: signer}
 	if err := g.checkProposal(c); err != nil {
 		return nil, err
 	}

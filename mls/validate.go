@@ -3,6 +3,7 @@ package mls
 import (
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -37,6 +38,7 @@ type entry struct {
 	sender   message.Sender
 	ref      message.ProposalRef // nil if by value
 	leafPriv []byte              // the private key of the member's own Update
+	signer   suite.Signer        // its new signer, if it changes the signature key
 }
 
 // commitContext describes the commit a list belongs to.
