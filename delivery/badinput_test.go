@@ -64,31 +64,31 @@ func TestBadInput(t *testing.T) {
 	newClient(t, url, "bob")
 	gid := groupID()
 	g := EncodeGroupID(gid)
-	c0 := privateMsg(t, gid, 0, message.ContentCommit)
-	loser := privateMsg(t, gid, 0, message.ContentCommit)
-	if _, err := alice.PostCommit(bg, gid, &CommitBundle{Commit: c0, GroupInfo: groupInfoMsg(t, gid, 1)}); err != nil {
+	c0 := privateMsg(gid, 0, message.ContentCommit)
+	loser := privateMsg(gid, 0, message.ContentCommit)
+	if _, err := alice.PostCommit(bg, gid, &CommitBundle{Commit: c0, GroupInfo: groupInfoMsg(gid, 1)}); err != nil {
 		t.Fatal(err)
 	}
-	app := privateMsg(t, gid, 1, message.ContentApplication)
+	app := privateMsg(gid, 1, message.ContentApplication)
 	if _, err := alice.Post(bg, gid, app); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := alice.Post(bg, gid, loser); err == nil {
 		t.Fatal("a second commit for epoch 0 won")
 	}
-	if _, err := alice.UploadKeyPackage(bg, keyPackageMsg(t, 1, "alice"), false); err != nil {
+	if _, err := alice.UploadKeyPackage(bg, keyPackageMsg(1, "alice"), false); err != nil {
 		t.Fatal(err)
 	}
 
 	msgs := "/v1/groups/{g}/messages"
-	good := privateMsg(t, gid, 1, message.ContentApplication)
-	goodBundle := bundle(t, &CommitBundle{Commit: privateMsg(t, gid, 1, message.ContentCommit), Welcome: welcomeMsg(t, 2),
-		Recipients: []string{"bob", "carol"}, GroupInfo: groupInfoMsg(t, gid, 2)})
+	good := privateMsg(gid, 1, message.ContentApplication)
+	goodBundle := bundle(&CommitBundle{Commit: privateMsg(gid, 1, message.ContentCommit), Welcome: welcomeMsg(2),
+		Recipients: []string{"bob", "carol"}, GroupInfo: groupInfoMsg(gid, 2)})
 	withBundle := func(b CommitBundle) []byte {
 		if b.Commit == nil {
-			b.Commit = privateMsg(t, gid, 1, message.ContentCommit)
+			b.Commit = privateMsg(gid, 1, message.ContentCommit)
 		}
-		return bundle(t, &b)
+		return bundle(&b)
 	}
 	reqs := []rawRequest{
 		{name: "empty", body: nil, want: 400},
@@ -99,42 +99,42 @@ func TestBadInput(t *testing.T) {
 		{name: "oversized", body: make([]byte, 2049), want: 413},
 		{name: "oversized, chunked", body: make([]byte, 5000), chunked: true, want: 413},
 		{name: "oversized bundle", contentType: MediaTypeCommitBundle, body: make([]byte, 4097), want: 413},
-		{name: "other group's message", body: privateMsg(t, groupID(), 1, message.ContentApplication), want: 400},
+		{name: "other group's message", body: privateMsg(groupID(), 1, message.ContentApplication), want: 400},
 		{name: "bad group id", path: "/v1/groups/a+b/messages", body: good, want: 400},
 		{name: "padded group id", path: "/v1/groups/" + g + "=/messages", body: good, want: 400},
 		{name: "long group id", path: "/v1/groups/" + EncodeGroupID(make([]byte, 256)) + "/messages", body: good, want: 400},
-		{name: "public application", body: publicAppMsg(t, gid, 1), want: 400},
-		{name: "Welcome as message", body: welcomeMsg(t, 1), want: 400},
-		{name: "KeyPackage as message", body: keyPackageMsg(t, 1, "x"), want: 400},
-		{name: "bundle of a proposal", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Commit: privateMsg(t, gid, 1, message.ContentProposal)}), want: 400},
-		{name: "bundle, Welcome without recipients", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Welcome: welcomeMsg(t, 1)}), want: 400},
+		{name: "public application", body: publicAppMsg(gid, 1), want: 400},
+		{name: "Welcome as message", body: welcomeMsg(1), want: 400},
+		{name: "KeyPackage as message", body: keyPackageMsg(1, "x"), want: 400},
+		{name: "bundle of a proposal", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Commit: privateMsg(gid, 1, message.ContentProposal)}), want: 400},
+		{name: "bundle, Welcome without recipients", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Welcome: welcomeMsg(1)}), want: 400},
 		{name: "bundle, recipients without Welcome", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Recipients: []string{"bob"}}), want: 400},
-		{name: "bundle, more recipients than secrets", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Welcome: welcomeMsg(t, 1), Recipients: []string{"bob", "carol"}}), want: 400},
-		{name: "bundle, repeated recipient", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Welcome: welcomeMsg(t, 2), Recipients: []string{"bob", "bob"}}), want: 400},
-		{name: "bundle, bad recipient name", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Welcome: welcomeMsg(t, 1), Recipients: []string{"b/ob"}}), want: 400},
+		{name: "bundle, more recipients than secrets", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Welcome: welcomeMsg(1), Recipients: []string{"bob", "carol"}}), want: 400},
+		{name: "bundle, repeated recipient", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Welcome: welcomeMsg(2), Recipients: []string{"bob", "bob"}}), want: 400},
+		{name: "bundle, bad recipient name", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Welcome: welcomeMsg(1), Recipients: []string{"b/ob"}}), want: 400},
 		{name: "bundle, malformed Welcome", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Welcome: []byte{0, 1, 0, 3, 0}, Recipients: []string{"bob"}}), want: 400},
-		{name: "bundle, GroupInfo of this epoch", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{GroupInfo: groupInfoMsg(t, gid, 1)}), want: 400},
-		{name: "bundle, GroupInfo of another group", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{GroupInfo: groupInfoMsg(t, groupID(), 2)}), want: 400},
+		{name: "bundle, GroupInfo of this epoch", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{GroupInfo: groupInfoMsg(gid, 1)}), want: 400},
+		{name: "bundle, GroupInfo of another group", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{GroupInfo: groupInfoMsg(groupID(), 2)}), want: 400},
 		{name: "bundle, trailing byte", contentType: MediaTypeCommitBundle, body: append(bytes.Clone(goodBundle), 0), want: 400},
 		{name: "replayed message", body: app, want: 200},
 		{name: "replayed winning commit", body: c0, want: 200},
-		{name: "replayed winning commit as bundle", contentType: MediaTypeCommitBundle, body: bundle(t, &CommitBundle{Commit: c0, Welcome: welcomeMsg(t, 1), Recipients: []string{"bob"}}), want: 200},
+		{name: "replayed winning commit as bundle", contentType: MediaTypeCommitBundle, body: bundle(&CommitBundle{Commit: c0, Welcome: welcomeMsg(1), Recipients: []string{"bob"}}), want: 200},
 		{name: "replayed losing commit", body: loser, want: 409},
-		{name: "stale message", body: privateMsg(t, gid, 0, message.ContentApplication), want: 409},
-		{name: "future commit", body: privateMsg(t, gid, 9, message.ContentCommit), want: 409},
-		{name: "commit for epoch 3 of an unknown group", path: "/v1/groups/AAAA/messages", body: privateMsg(t, []byte{0, 0, 0}, 3, message.ContentCommit), want: 404},
+		{name: "stale message", body: privateMsg(gid, 0, message.ContentApplication), want: 409},
+		{name: "future commit", body: privateMsg(gid, 9, message.ContentCommit), want: 409},
+		{name: "commit for epoch 3 of an unknown group", path: "/v1/groups/AAAA/messages", body: privateMsg([]byte{0, 0, 0}, 3, message.ContentCommit), want: 404},
 		{name: "fetch after -1", method: "GET", path: msgs + "?after=-1", want: 400},
 		{name: "fetch limit 5000", method: "GET", path: msgs + "?limit=5000", want: 400},
 		{name: "fetch wait 1 day", method: "GET", path: msgs + "?wait=86400", want: 400},
 		{name: "events bad Last-Event-ID", method: "GET", path: "/v1/groups/{g}/events?after=x", want: 400},
 		{name: "KeyPackage garbage", path: "/v1/keypackages", body: []byte{0, 1, 0, 5, 1, 2, 3}, want: 400},
-		{name: "KeyPackage of a GREASE suite", path: "/v1/keypackages", body: keyPackageMsg(t, 0x0a0a, "alice"), want: 400},
+		{name: "KeyPackage of a GREASE suite", path: "/v1/keypackages", body: keyPackageMsg(0x0a0a, "alice"), want: 400},
 		{name: "KeyPackage as commit", path: "/v1/keypackages", body: c0, want: 400},
-		{name: "KeyPackage last_resort=maybe", path: "/v1/keypackages?last_resort=maybe", body: keyPackageMsg(t, 1, "alice"), want: 400},
+		{name: "KeyPackage last_resort=maybe", path: "/v1/keypackages?last_resort=maybe", body: keyPackageMsg(1, "alice"), want: 400},
 		{name: "claim suite 70000", path: "/v1/clients/alice/keypackage?suite=70000", contentType: "-", want: 400},
-		{name: "GroupInfo of another group", method: "PUT", path: "/v1/groups/{g}/groupinfo", body: groupInfoMsg(t, groupID(), 1), want: 400},
+		{name: "GroupInfo of another group", method: "PUT", path: "/v1/groups/{g}/groupinfo", body: groupInfoMsg(groupID(), 1), want: 400},
 		{name: "GroupInfo garbage", method: "PUT", path: "/v1/groups/{g}/groupinfo", body: []byte{1, 2, 3}, want: 400},
-		{name: "GroupInfo of a future epoch", method: "PUT", path: "/v1/groups/{g}/groupinfo", body: groupInfoMsg(t, gid, 5), want: 409},
+		{name: "GroupInfo of a future epoch", method: "PUT", path: "/v1/groups/{g}/groupinfo", body: groupInfoMsg(gid, 5), want: 409},
 		{name: "delete Welcome abc", method: "DELETE", path: "/v1/welcomes/abc", want: 400},
 		{name: "delete Welcome 0", method: "DELETE", path: "/v1/welcomes/0", want: 400},
 		{name: "register bad JSON", path: "/v1/clients", contentType: "application/json", body: []byte(`{"name":`), want: 400},
@@ -198,8 +198,8 @@ func send(t testing.TB, url, token string, r rawRequest, g string) (int, string)
 
 // publicAppMsg returns a PublicMessage with application content, which RFC
 // 9420 §6 forbids.
-func publicAppMsg(t testing.TB, gid []byte, epoch uint64) []byte {
-	return encode(t, &message.PublicMessage{
+func publicAppMsg(gid []byte, epoch uint64) []byte {
+	return encode(&message.PublicMessage{
 		Content: message.FramedContent{
 			GroupID: gid, Epoch: epoch, Sender: message.MemberSender(0),
 			ContentType: message.ContentApplication, ApplicationData: random(20),
@@ -216,18 +216,18 @@ var fuzzGroup = []byte("fuzz-group")
 // a group at epoch 0: no panic, never a 5xx, and a refused request changes
 // nothing.
 func FuzzPost(f *testing.F) {
-	f.Add(false, privateMsg(f, fuzzGroup, 0, message.ContentApplication))
-	f.Add(false, publicCommit(f, fuzzGroup, 0))
-	f.Add(false, publicProposal(f, fuzzGroup, 0, message.ExternalSenderAt(1)))
-	f.Add(false, publicAppMsg(f, fuzzGroup, 0))
-	f.Add(true, bundle(f, &CommitBundle{Commit: publicCommit(f, fuzzGroup, 0), Welcome: welcomeMsg(f, 2),
-		Recipients: []string{"a", "b"}, GroupInfo: groupInfoMsg(f, fuzzGroup, 1)}))
+	f.Add(false, privateMsg(fuzzGroup, 0, message.ContentApplication))
+	f.Add(false, publicCommit(fuzzGroup, 0))
+	f.Add(false, publicProposal(fuzzGroup, 0, message.ExternalSenderAt(1)))
+	f.Add(false, publicAppMsg(fuzzGroup, 0))
+	f.Add(true, bundle(&CommitBundle{Commit: publicCommit(fuzzGroup, 0), Welcome: welcomeMsg(2),
+		Recipients: []string{"a", "b"}, GroupInfo: groupInfoMsg(fuzzGroup, 1)}))
 	var vs []messagesVector
 	vectorFile(f, "messages.json", &vs)
 	for _, v := range vs[:min(len(vs), 10)] {
 		f.Add(false, []byte(v.PublicCommit))
 		f.Add(false, []byte(v.PublicProp))
-		f.Add(true, bundle(f, &CommitBundle{Commit: v.Private, Welcome: v.Welcome, Recipients: []string{"x"}, GroupInfo: v.GroupInfo}))
+		f.Add(true, bundle(&CommitBundle{Commit: v.Private, Welcome: v.Welcome, Recipients: []string{"x"}, GroupInfo: v.GroupInfo}))
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.Fuzz(func(t *testing.T, isBundle bool, body []byte) {
@@ -267,7 +267,7 @@ func FuzzParseEnvelope(f *testing.F) {
 			f.Add(b)
 		}
 	}
-	f.Add(keyPackageMsg(f, 1, "x"))
+	f.Add(keyPackageMsg(1, "x"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if m, err := parseGroupMessage("message", data, fuzzGroup); err == nil && !bytes.Equal(m.Data, data) {
 			t.Fatal("accepted message not kept as posted")

@@ -157,12 +157,12 @@ func TestParseGroupMessage(t *testing.T) {
 		ct   store.ContentType
 		wf   uint16
 	}{
-		{"private application", privateMsg(t, gid, 7, message.ContentApplication), store.ContentApplication, 2},
-		{"private proposal", privateMsg(t, gid, 7, message.ContentProposal), store.ContentProposal, 2},
-		{"private commit", privateMsg(t, gid, 7, message.ContentCommit), store.ContentCommit, 2},
-		{"public commit", publicCommit(t, gid, 7), store.ContentCommit, 1},
-		{"member proposal", publicProposal(t, gid, 7, message.MemberSender(3)), store.ContentProposal, 1},
-		{"external remove", publicProposal(t, gid, 7, message.ExternalSenderAt(0)), store.ContentProposal, 1},
+		{"private application", privateMsg(gid, 7, message.ContentApplication), store.ContentApplication, 2},
+		{"private proposal", privateMsg(gid, 7, message.ContentProposal), store.ContentProposal, 2},
+		{"private commit", privateMsg(gid, 7, message.ContentCommit), store.ContentCommit, 2},
+		{"public commit", publicCommit(gid, 7), store.ContentCommit, 1},
+		{"member proposal", publicProposal(gid, 7, message.MemberSender(3)), store.ContentProposal, 1},
+		{"external remove", publicProposal(gid, 7, message.ExternalSenderAt(0)), store.ContentProposal, 1},
 	} {
 		m, err := parseGroupMessage("message", tt.data, gid)
 		if err != nil || m.Epoch != 7 || m.ContentType != tt.ct || m.WireFormat != tt.wf {
@@ -170,15 +170,15 @@ func TestParseGroupMessage(t *testing.T) {
 		}
 	}
 	bad := map[string][]byte{
-		"other group":                privateMsg(t, groupID(), 7, message.ContentApplication),
-		"welcome":                    welcomeMsg(t, 1),
-		"group info":                 groupInfoMsg(t, gid, 1),
-		"key package":                keyPackageMsg(t, 1, "x"),
-		"new_member_proposal remove": publicProposal(t, gid, 7, message.Sender{Type: message.SenderNewMemberProposal}),
-		"new_member_commit proposal": publicProposal(t, gid, 7, message.Sender{Type: message.SenderNewMemberCommit}),
+		"other group":                privateMsg(groupID(), 7, message.ContentApplication),
+		"welcome":                    welcomeMsg(1),
+		"group info":                 groupInfoMsg(gid, 1),
+		"key package":                keyPackageMsg(1, "x"),
+		"new_member_proposal remove": publicProposal(gid, 7, message.Sender{Type: message.SenderNewMemberProposal}),
+		"new_member_commit proposal": publicProposal(gid, 7, message.Sender{Type: message.SenderNewMemberCommit}),
 		"empty":                      nil,
-		"version 2":                  append([]byte{0, 2}, privateMsg(t, gid, 7, 1)[2:]...),
-		"wire format 6":              append([]byte{0, 1, 0, 6}, privateMsg(t, gid, 7, 1)[4:]...),
+		"version 2":                  append([]byte{0, 2}, privateMsg(gid, 7, 1)[2:]...),
+		"wire format 6":              append([]byte{0, 1, 0, 6}, privateMsg(gid, 7, 1)[4:]...),
 	}
 	for name, data := range bad {
 		if _, err := parseGroupMessage("message", data, gid); !errors.Is(err, ErrMalformed) {
@@ -189,7 +189,7 @@ func TestParseGroupMessage(t *testing.T) {
 
 func TestParseKeyPackage(t *testing.T) {
 	for _, cs := range suite.IDs() {
-		data := keyPackageMsg(t, cs, "alice")
+		data := keyPackageMsg(cs, "alice")
 		got, ref, err := parseKeyPackage(data)
 		if err != nil || got != cs {
 			t.Fatalf("suite %v: %v, %v", cs, got, err)
@@ -201,7 +201,7 @@ func TestParseKeyPackage(t *testing.T) {
 			t.Fatalf("suite %v: ref %x, want %x", cs, ref, want)
 		}
 	}
-	if _, _, err := parseKeyPackage(keyPackageMsg(t, 0x0a0a, "grease")); !errors.Is(err, ErrMalformed) {
+	if _, _, err := parseKeyPackage(keyPackageMsg(0x0a0a, "grease")); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("unknown suite: %v, want ErrMalformed", err)
 	}
 }

@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"crypto/rand"
-	"testing"
 
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
@@ -19,18 +18,17 @@ func random(n int) []byte {
 	return b
 }
 
-func encode(tb testing.TB, body wire.Marshaler) []byte {
-	tb.Helper()
+func encode(body wire.Marshaler) []byte {
 	data, err := wire.Marshal(message.NewMLSMessage(body))
 	if err != nil {
-		tb.Fatal(err)
+		panic(err) // the builders' values always encode
 	}
 	return data
 }
 
 // privateMsg returns a PrivateMessage of content type ct.
-func privateMsg(tb testing.TB, gid []byte, epoch uint64, ct message.ContentType) []byte {
-	return encode(tb, &message.PrivateMessage{
+func privateMsg(gid []byte, epoch uint64, ct message.ContentType) []byte {
+	return encode(&message.PrivateMessage{
 		GroupID: gid, Epoch: epoch, ContentType: ct,
 		EncryptedSenderData: random(24), Ciphertext: random(64),
 	})
@@ -38,8 +36,8 @@ func privateMsg(tb testing.TB, gid []byte, epoch uint64, ct message.ContentType)
 
 // publicCommit returns a PublicMessage commit from a member, with one
 // proposal by reference.
-func publicCommit(tb testing.TB, gid []byte, epoch uint64) []byte {
-	return encode(tb, &message.PublicMessage{
+func publicCommit(gid []byte, epoch uint64) []byte {
+	return encode(&message.PublicMessage{
 		Content: message.FramedContent{
 			GroupID: gid, Epoch: epoch, Sender: message.MemberSender(0), ContentType: message.ContentCommit,
 			Commit: &message.Commit{Proposals: []message.ProposalOrRef{{Reference: random(32)}}},
@@ -50,7 +48,7 @@ func publicCommit(tb testing.TB, gid []byte, epoch uint64) []byte {
 }
 
 // publicProposal returns a PublicMessage Remove proposal from sender.
-func publicProposal(tb testing.TB, gid []byte, epoch uint64, sender message.Sender) []byte {
+func publicProposal(gid []byte, epoch uint64, sender message.Sender) []byte {
 	pm := &message.PublicMessage{
 		Content: message.FramedContent{
 			GroupID: gid, Epoch: epoch, Sender: sender, ContentType: message.ContentProposal,
@@ -61,11 +59,11 @@ func publicProposal(tb testing.TB, gid []byte, epoch uint64, sender message.Send
 	if sender.Type == message.SenderMember {
 		pm.MembershipTag = random(32)
 	}
-	return encode(tb, pm)
+	return encode(pm)
 }
 
 // welcomeMsg returns a Welcome with n secrets.
-func welcomeMsg(tb testing.TB, n int) []byte {
+func welcomeMsg(n int) []byte {
 	w := &message.Welcome{CipherSuite: suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519, EncryptedGroupInfo: random(100)}
 	for range n {
 		w.Secrets = append(w.Secrets, message.EncryptedGroupSecrets{
@@ -73,12 +71,12 @@ func welcomeMsg(tb testing.TB, n int) []byte {
 			EncryptedGroupSecrets: treekem.HPKECiphertext{KEMOutput: random(32), Ciphertext: random(48)},
 		})
 	}
-	return encode(tb, w)
+	return encode(w)
 }
 
 // groupInfoMsg returns a GroupInfo for the group at epoch.
-func groupInfoMsg(tb testing.TB, gid []byte, epoch uint64) []byte {
-	return encode(tb, &message.GroupInfo{
+func groupInfoMsg(gid []byte, epoch uint64) []byte {
+	return encode(&message.GroupInfo{
 		GroupContext: message.GroupContext{
 			Version: message.MLS10, CipherSuite: suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519,
 			GroupID: gid, Epoch: epoch, TreeHash: random(32), ConfirmedTranscriptHash: random(32),
@@ -89,8 +87,8 @@ func groupInfoMsg(tb testing.TB, gid []byte, epoch uint64) []byte {
 }
 
 // keyPackageMsg returns a KeyPackage of the cipher suite for identity.
-func keyPackageMsg(tb testing.TB, cs suite.ID, identity string) []byte {
-	return encode(tb, &message.KeyPackage{
+func keyPackageMsg(cs suite.ID, identity string) []byte {
+	return encode(&message.KeyPackage{
 		Version: message.MLS10, CipherSuite: cs, InitKey: random(32),
 		LeafNode: treekem.LeafNode{
 			EncryptionKey: random(32), SignatureKey: random(32),
@@ -108,11 +106,10 @@ func keyPackageMsg(tb testing.TB, cs suite.ID, identity string) []byte {
 }
 
 // bundle encodes a commit bundle.
-func bundle(tb testing.TB, b *CommitBundle) []byte {
-	tb.Helper()
+func bundle(b *CommitBundle) []byte {
 	data, err := wire.Marshal(b)
 	if err != nil {
-		tb.Fatal(err)
+		panic(err)
 	}
 	return data
 }

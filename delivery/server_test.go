@@ -60,7 +60,7 @@ func TestEndToEnd(t *testing.T) {
 	// Bob publishes two one-time KeyPackages and a last-resort one.
 	var bobKPs [][]byte
 	for i := range 3 {
-		kp := keyPackageMsg(t, cs, "bob")
+		kp := keyPackageMsg(cs, "bob")
 		up, err := bob.UploadKeyPackage(bg, kp, i == 2)
 		if err != nil || !up.Created || len(up.Ref) != 32 {
 			t.Fatalf("upload: %+v, %v", up, err)
@@ -85,9 +85,9 @@ func TestEndToEnd(t *testing.T) {
 
 	// Alice creates the group with a commit adding bob.
 	gid := groupID()
-	c0 := privateMsg(t, gid, 0, message.ContentCommit)
-	gi1 := groupInfoMsg(t, gid, 1)
-	p, err := alice.PostCommit(bg, gid, &CommitBundle{Commit: c0, Welcome: welcomeMsg(t, 1), Recipients: []string{"bob"}, GroupInfo: gi1})
+	c0 := privateMsg(gid, 0, message.ContentCommit)
+	gi1 := groupInfoMsg(gid, 1)
+	p, err := alice.PostCommit(bg, gid, &CommitBundle{Commit: c0, Welcome: welcomeMsg(1), Recipients: []string{"bob"}, GroupInfo: gi1})
 	if err != nil || p != (Posted{Seq: 1, Epoch: 0}) {
 		t.Fatalf("first commit: %+v, %v", p, err)
 	}
@@ -109,28 +109,28 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Messages in epoch 1, a retry, a losing commit, a future message.
-	app := privateMsg(t, gid, 1, message.ContentApplication)
+	app := privateMsg(gid, 1, message.ContentApplication)
 	if p, err := bob.Post(bg, gid, app); err != nil || p != (Posted{Seq: 2, Epoch: 1}) {
 		t.Fatalf("application message: %+v, %v", p, err)
 	}
 	if p, err := bob.Post(bg, gid, app); err != nil || p != (Posted{Seq: 2, Epoch: 1, Duplicate: true}) {
 		t.Fatalf("retry: %+v, %v", p, err)
 	}
-	prop := publicProposal(t, gid, 1, message.MemberSender(1))
+	prop := publicProposal(gid, 1, message.MemberSender(1))
 	if p, err := bob.Post(bg, gid, prop); err != nil || p.Seq != 3 {
 		t.Fatalf("proposal: %+v, %v", p, err)
 	}
-	win := publicCommit(t, gid, 1)
+	win := publicCommit(gid, 1)
 	if p, err := alice.Post(bg, gid, win); err != nil || p != (Posted{Seq: 4, Epoch: 1}) {
 		t.Fatalf("commit: %+v, %v", p, err)
 	}
-	_, err = bob.Post(bg, gid, privateMsg(t, gid, 1, message.ContentCommit))
+	_, err = bob.Post(bg, gid, privateMsg(gid, 1, message.ContentCommit))
 	var ee *store.EpochError
 	if !errors.As(err, &ee) || ee.Epoch != 1 || ee.Current != 2 || ee.Winner == nil ||
 		ee.Winner.Seq != 4 || !bytes.Equal(ee.Winner.Data, win) || ee.Winner.WireFormat != 1 {
 		t.Fatalf("losing commit: %v (%+v)", err, ee)
 	}
-	_, err = bob.Post(bg, gid, privateMsg(t, gid, 5, message.ContentApplication))
+	_, err = bob.Post(bg, gid, privateMsg(gid, 5, message.ContentApplication))
 	if !errors.As(err, &ee) || ee.Epoch != 5 || ee.Current != 2 || ee.Winner != nil {
 		t.Fatalf("future message: %v", err)
 	}
@@ -140,11 +140,11 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := carol.GroupInfo(bg, gid); !errors.Is(err, store.ErrNoGroupInfo) {
 		t.Fatalf("GroupInfo after a commit without one: %v", err)
 	}
-	gi2 := groupInfoMsg(t, gid, 2)
+	gi2 := groupInfoMsg(gid, 2)
 	if err := alice.PutGroupInfo(bg, gid, gi2); err != nil {
 		t.Fatal(err)
 	}
-	if err := alice.PutGroupInfo(bg, gid, groupInfoMsg(t, gid, 1)); !errors.Is(err, store.ErrEpoch) {
+	if err := alice.PutGroupInfo(bg, gid, groupInfoMsg(gid, 1)); !errors.Is(err, store.ErrEpoch) {
 		t.Fatalf("stale GroupInfo: %v", err)
 	}
 
@@ -182,11 +182,11 @@ func TestEndToEnd(t *testing.T) {
 	// Unknown groups.
 	other := groupID()
 	for name, err := range map[string]error{
-		"post":              second(bob.Post(bg, other, privateMsg(t, other, 0, message.ContentApplication))),
+		"post":              second(bob.Post(bg, other, privateMsg(other, 0, message.ContentApplication))),
 		"fetch":             second(bob.Fetch(bg, other, 0, 0, 0)),
 		"group":             second(bob.Group(bg, other)),
 		"info":              second(bob.GroupInfo(bg, other)),
-		"commit at epoch 1": second(bob.Post(bg, other, privateMsg(t, other, 1, message.ContentCommit))),
+		"commit at epoch 1": second(bob.Post(bg, other, privateMsg(other, 1, message.ContentCommit))),
 	} {
 		if !errors.Is(err, store.ErrUnknownGroup) {
 			t.Errorf("%s in an unknown group: %v, want ErrUnknownGroup", name, err)
@@ -195,7 +195,7 @@ func TestEndToEnd(t *testing.T) {
 	if g, err := bob.CreateGroup(bg, other); err != nil || g != (GroupState{}) {
 		t.Fatalf("CreateGroup: %+v, %v", g, err)
 	}
-	if p, err := bob.Post(bg, other, privateMsg(t, other, 0, message.ContentApplication)); err != nil || p.Seq != 1 {
+	if p, err := bob.Post(bg, other, privateMsg(other, 0, message.ContentApplication)); err != nil || p.Seq != 1 {
 		t.Fatalf("post to a created group: %+v, %v", p, err)
 	}
 }
@@ -232,7 +232,7 @@ func TestAuthentication(t *testing.T) {
 		return "", errors.New("no X-User")
 	}})
 	c := &Client{BaseURL: url2, HTTPClient: &http.Client{Transport: headerTransport{"X-User", "dave"}}}
-	if _, err := c.UploadKeyPackage(bg, keyPackageMsg(t, 1, "dave"), false); err != nil {
+	if _, err := c.UploadKeyPackage(bg, keyPackageMsg(1, "dave"), false); err != nil {
 		t.Fatal(err)
 	}
 	if kp, err := c.ClaimKeyPackage(bg, "dave", 1); err != nil || kp.LastResort {
@@ -261,7 +261,7 @@ func TestLongPoll(t *testing.T) {
 	if _, err := alice.CreateGroup(bg, gid); err != nil {
 		t.Fatal(err)
 	}
-	msg := privateMsg(t, gid, 0, message.ContentApplication)
+	msg := privateMsg(gid, 0, message.ContentApplication)
 	got := make(chan []Entry, 1)
 	errc := make(chan error, 1)
 	go func() {
@@ -317,7 +317,7 @@ func TestEventStream(t *testing.T) {
 	var sent [][]byte
 	post := func(n int) {
 		for range n {
-			m := privateMsg(t, gid, 0, message.ContentApplication)
+			m := privateMsg(gid, 0, message.ContentApplication)
 			if _, err := alice.Post(bg, gid, m); err != nil {
 				t.Fatal(err)
 			}
@@ -369,10 +369,10 @@ func TestMetrics(t *testing.T) {
 	_, url := testServer(t, nil, Config{})
 	alice := newClient(t, url, "alice")
 	gid := groupID()
-	if _, err := alice.PostCommit(bg, gid, &CommitBundle{Commit: privateMsg(t, gid, 0, message.ContentCommit)}); err != nil {
+	if _, err := alice.PostCommit(bg, gid, &CommitBundle{Commit: privateMsg(gid, 0, message.ContentCommit)}); err != nil {
 		t.Fatal(err)
 	}
-	alice.Post(bg, gid, privateMsg(t, gid, 0, message.ContentCommit))
+	alice.Post(bg, gid, privateMsg(gid, 0, message.ContentCommit))
 	resp, err := http.Get(url + "/metrics")
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,163 @@
+package agent
+
+import (
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// recordVersion is the version of the group record layout.
+const recordVersion = 1
+
+// Status is what a client is to a group it knows.
+type Status uint8
+
+const (
+	// StatusActive: the client is a member and holds the group's state.
+	StatusActive Status = iota
+	// StatusRemoved: another member's commit removed the client.
+	StatusRemoved
+	// StatusLeft: the client asked to leave and dropped the group's state.
+	StatusLeft
+	// StatusClosed: the group was reinitialized (RFC 9420 §11.2).
+	StatusClosed
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusActive:
+		return "active"
+	case StatusRemoved:
+		return "removed"
+	case StatusLeft:
+		return "left"
+	case StatusClosed:
+		return "closed"
+	}
+	return fmt.Sprintf("status(%d)", uint8(s))
+}
+
+// groupRecord is what a state directory keeps about one group, saved as
+// one file so that the MLS state, the cursor in the delivery service's log
+// and the unread events always change together. A record of a group the
+// client no longer belongs to keeps no MLS state (its secrets are deleted)
+// and is kept so that the name still resolves and the events explaining why
+// can be read.
+type groupRecord struct {
+	Version int    `cbor:"1,keyasint"`
+	Name    string `cbor:"2,keyasint"`
+	GroupID []byte `cbor:"3,keyasint"`
+	Status  Status `cbor:"4,keyasint"`
+	// Cursor is the sequence number of the last message of the group's
+	// log that was processed (or skipped).
+	Cursor uint64 `cbor:"5,keyasint"`
+	// Own are the sequence numbers of messages this client posted after
+	// Cursor: its commits are applied already and its application messages
+	// cannot be decrypted by itself, so they are skipped.
+	Own []uint64 `cbor:"6,keyasint,omitempty"`
+	// Inbox holds the events of messages processed but not reported yet
+	// (read by Receive).
+	Inbox []Event `cbor:"7,keyasint,omitempty"`
+	// Epoch is the epoch last known to the client.
+	Epoch uint64 `cbor:"8,keyasint"`
+	// JoinSeq is the sequence number of the commit that added the client
+	// (0 for the group's creator), to recognize its Welcome again.
+	JoinSeq uint64 `cbor:"9,keyasint,omitempty"`
+	// State is the mls snapshot (Group.MarshalBinary), empty unless the
+	// status is StatusActive.
+	State []byte `cbor:"10,keyasint,omitempty"`
+}
+
+// takeOwn reports whether seq is one of the client's own messages, and
+// forgets it.
+func (r *groupRecord) takeOwn(seq uint64) bool {
+	i := slices.Index(r.Own, seq)
+	if i < 0 {
+		return false
+	}
+	r.Own = slices.Delete(r.Own, i, i+1)
+	return true
+}
+
+// validName reports whether s is a valid client or group name: 1 to 64 of
+// A-Z a-z 0-9 . _ - @ +, the delivery service's rule for client names.
+// Such names never contain a space or a colon, so the lines Receive prints
+// ("GROUP NAME: TEXT") split unambiguously.
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '.' || c == '_' || c == '-' || c == '@' || c == '+':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func checkName(kind, s string) error {
+	if !validName(s) {
+		return errorf(ErrInvalidName, "%s %q: want 1 to 64 of A-Z a-z 0-9 . _ - @ +", kind, s)
+	}
+	return nil
+}
+
+// findRecord returns the record of the group named name, preferring the
+// group the client is a member of to one it was in before.
+func (s *DirStorage) findRecord(name string) (*groupRecord, error) {
+	recs, err := s.records()
+	if err != nil {
+		return nil, err
+	}
+	var found *groupRecord
+	for _, r := range recs {
+		if r.Name == name && (found == nil || r.Status == StatusActive) {
+			found = r
+		}
+	}
+	if found == nil {
+		return nil, errorf(ErrUnknownGroup, "%q", name)
+	}
+	return found, nil
+}
+
+// freeName returns want if no record other than that of groupID uses it,
+// else want-2, want-3, ... (truncated to stay a valid name). A record of a
+// group the client is no longer in gives up its name.
+func freeName(recs []*groupRecord, want string, groupID []byte) string {
+	taken := map[string]bool{}
+	for _, r := range recs {
+		if r.Status == StatusActive && string(r.GroupID) != string(groupID) {
+			taken[r.Name] = true
+		}
+	}
+	if !taken[want] {
+		return want
+	}
+	for i := 2; ; i++ {
+		suffix := fmt.Sprintf("-%d", i)
+		base := want
+		if len(base)+len(suffix) > 64 {
+			base = base[:64-len(suffix)]
+		}
+		if !taken[base+suffix] {
+			return base + suffix
+		}
+	}
+}
+
+// sortRecords sorts records by name.
+func sortRecords(recs []*groupRecord) {
+	sort.Slice(recs, func(i, j int) bool { return recs[i].Name < recs[j].Name })
+}
+
+// fallbackName is the name of a group whose creator gave none usable.
+func fallbackName(groupID []byte) string {
+	n := min(len(groupID), 4)
+	return "group-" + hex.EncodeToString(groupID[:n])
+}

@@ -1,0 +1,111 @@
+package delivery
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mlsengine/engine/delivery/store/storetest"
+)
+
+// The multi-process tests run delivery service processes: this test binary
+// re-executed in server mode (envServe set), serving the store envStore
+// names on a free local port until killed or until its stdin closes.
+const (
+	envServe = "MLS_DS_TEST_SERVE"
+	envStore = "MLS_DS_TEST_STORE"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envServe) != "" {
+		os.Exit(serveChild())
+	}
+	os.Exit(m.Run())
+}
+
+func serveChild() int {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		io.Copy(io.Discard, os.Stdin) // the parent test ended
+		cancel()
+	}()
+	err := ListenAndServe(ctx, ServeConfig{
+		Addr:     "127.0.0.1:0",
+		StoreURL: os.Getenv(envStore),
+		Server:   Config{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))},
+		Ready:    func(a net.Addr) { fmt.Printf("listening %s\n", a) },
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "delivery test server:", err)
+		return 1
+	}
+	return 0
+}
+
+// dsProcess is a delivery service process started by a test.
+type dsProcess struct {
+	cmd *exec.Cmd
+	url string
+}
+
+// startDS starts a delivery service process over storeURL; the test's end
+// kills it.
+func startDS(t *testing.T, storeURL string) *dsProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envServe+"=1", envStore+"="+storeURL)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &dsProcess{cmd: cmd}
+	t.Cleanup(p.kill)
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
+	if err != nil || !ok {
+		t.Fatalf("delivery service process did not start: %q, %v", line, err)
+	}
+	p.url = "http://" + addr
+	return p
+}
+
+// kill ends the process with SIGKILL (kill -9) and reaps it.
+func (p *dsProcess) kill() {
+	if p.cmd.ProcessState == nil {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+	}
+}
+
+// testHTTP is the HTTP client of the multi-process tests: enough idle
+// connections for the concurrent clients.
+var testHTTP = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128, IdleConnTimeout: time.Minute}}
+
+// clientAt returns a client of url with c's token.
+func clientAt(c *Client, url string) *Client {
+	return &Client{BaseURL: url, Token: c.Token, HTTPClient: testHTTP}
+}
+
+// sqliteURL returns a store URL for a new SQLite file.
+func sqliteURL(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "ds.db") }
+
+// postgresURL returns a store URL for a fresh PostgreSQL schema; the test
+// fails if $MLS_TEST_POSTGRES is unset (see .ci/postgres.sh).
+func postgresURL(t *testing.T) string { return storetest.PostgresURL(t) }
