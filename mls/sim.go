@@ -148,3 +148,9 @@ func cloneSecrets(s *keyschedule.Secrets) keyschedule.Secrets {
 		Init:               bytes.Clone(s.Init),
 	}
 }
+
+// LeafPrivateKey returns the HPKE private key of the member's leaf, for
+// simulations and tests: with ViewAs it recreates the member's view in a
+// later epoch (its leaf key changes when it commits or its Update is
+// committed). It is a secret.
+func (g *Group) LeafPrivateKey() []byte { return g.ep.priv.LeafPrivateKey() }
