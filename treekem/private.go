@@ -163,9 +163,8 @@ func (p *PrivateState) ImplantPathSecret(t *Tree, x NodeIndex, pathSecret []byte
 				return nodeErr(y, ErrNoPrivateKey, "path secret gives a public key that differs from the tree's")
 			}
 			q.set(y, priv, pub)
-			var err2 error
-			if s, err2 = p.cs.DeriveSecret(s, labelPath); err2 != nil {
-				return err2
+			if s, err = p.cs.DeriveSecret(s, labelPath); err != nil {
+				return err
 			}
 		} else if y == x {
 			return nodeErr(y, ErrNoPrivateKey, "path secret for a blank node")
