@@ -1,0 +1,91 @@
+package main
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestSimJSON(t *testing.T) {
+	code, out, errOut := runCLI("sim", "--members", "30", "--epochs", "6", "--observers", "2", "--seed", "7", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("not one JSON object: %v\n%s", err, out)
+	}
+	keys := func(m map[string]any) []string {
+		var k []string
+		for key := range m {
+			k = append(k, key)
+		}
+		slices.Sort(k)
+		return k
+	}
+	want := []string{"agreed_epochs", "application", "build_seconds", "epochs", "join", "max_rss_bytes", "members", "observers", "ops", "suite"}
+	if got := keys(rep); !reflect.DeepEqual(got, want) {
+		t.Fatalf("fields %v, want %v", got, want)
+	}
+	for k, v := range map[string]float64{"members": 30, "suite": 1, "epochs": 6, "observers": 2, "agreed_epochs": 6} {
+		if rep[k] != v {
+			t.Errorf("%s = %v, want %v", k, rep[k], v)
+		}
+	}
+	ops := rep["ops"].(map[string]any)
+	if got := keys(ops); !reflect.DeepEqual(got, []string{"add", "remove", "update"}) {
+		t.Fatalf("ops fields %v", got)
+	}
+	total := 0.0
+	for _, op := range ops {
+		m := op.(map[string]any)
+		if got := keys(m); !reflect.DeepEqual(got, []string{"commit_bytes_median", "count", "create_median_ms", "process_median_ms"}) {
+			t.Fatalf("op fields %v", got)
+		}
+		total += m["count"].(float64)
+	}
+	if total != 6 {
+		t.Errorf("%v commits, want 6", total)
+	}
+	if got := keys(rep["join"].(map[string]any)); !reflect.DeepEqual(got, []string{"median_ms", "welcome_bytes"}) {
+		t.Errorf("join fields %v", got)
+	}
+	if got := keys(rep["application"].(map[string]any)); !reflect.DeepEqual(got, []string{"decrypt_median_us", "encrypt_median_us"}) {
+		t.Errorf("application fields %v", got)
+	}
+	if rep["max_rss_bytes"].(float64) <= 0 {
+		t.Errorf("max_rss_bytes = %v", rep["max_rss_bytes"])
+	}
+}
+
+func TestSimTable(t *testing.T) {
+	code, out, errOut := runCLI("sim", "--members", "20", "--epochs", "3", "--observers", "2", "--bare")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	for _, s := range []string{"20 members", "bare", "update", "agreed        3 of 3 epochs"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("table lacks %q:\n%s", s, out)
+		}
+	}
+	if !strings.Contains(errOut, "mls sim: epochs done") {
+		t.Errorf("no progress on stderr:\n%s", errOut)
+	}
+}
+
+func TestSimUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"sim", "--members", "1"},
+		{"sim", "--observers", "0"},
+		{"sim", "--suite", "99"},
+		{"sim", "--members", "x"},
+		{"sim", "extra"},
+		{"sim", "--nope"},
+	} {
+		if code, out, _ := runCLI(args...); code != exitUsage || out != "" {
+			t.Errorf("%v: exit %d, stdout %q; want %d and nothing", args, code, out, exitUsage)
+		}
+	}
+}

@@ -1,0 +1,36 @@
+// Package sim simulates a large MLS group with the library's own code
+// path, to measure what each operation costs as the group grows (the
+// engine of `mls sim`).
+//
+// Simulating n full clients would cost n times every commit; Run keeps one
+// public view of the group instead, and derives every simulated member's
+// keys from a seed, so that any member can be made to commit or be removed.
+// A few observed members hold full private state: they join through real
+// Welcome messages, process every commit, and must agree with the committer
+// on the epoch authenticator at every epoch.
+//
+// A run has four phases:
+//
+//  1. Build: a creator makes the group with mls.NewGroup and adds the other
+//     members through real Add commits (many Adds per commit, no path), each
+//     member with a real signed KeyPackage whose keys come from the seed.
+//  2. Shape (skipped with Options.Bare): the tree is brought to the steady
+//     state of a group in real use, as if every member had committed once
+//     (treekem.Tree.SteadyState: parent keys from the seed, valid parent
+//     hashes, leaves re-signed), and the group restarts on it
+//     (mls.GroupFromTree). Copath resolutions then mostly have one node;
+//     without shaping, the first commits encrypt to up to n-1 leaves.
+//  3. Observers: random simulated members add the observers one commit at a
+//     time; each joins with its Welcome and the tree passed out of band,
+//     validating the whole tree. In the steady state each then commits once.
+//  4. Epochs: in each, a random member commits a self-update with a full
+//     path, an Add or a Remove, through mls.Group.Commit on its view of the
+//     group (mls.Group.ViewAs); every observer processes it with
+//     mls.Group.Process; then a random observer sends an application message
+//     that every other observer decrypts.
+//
+// Everything is deterministic from Options.Seed (ChaCha8 streams), except
+// the signatures of the ECDSA suites, which draw their own randomness.
+// Nothing in a run is O(n) per epoch apart from what the library does; the
+// simulator's own bookkeeping is O(changes).
+package sim

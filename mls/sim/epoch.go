@@ -1,0 +1,227 @@
+package sim
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/mlsengine/engine/mls"
+	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/treekem"
+)
+
+// commitOut is a commit made and applied by its committer.
+type commitOut struct {
+	pc        *mls.PendingCommit
+	committer treekem.LeafIndex
+	create    time.Duration
+	// fork is another commit of the same committer in the same epoch,
+	// made for the fork fault (nil otherwise).
+	fork []byte
+}
+
+// commit makes the member at leaf c commit with opts, timing
+// mls.Group.Commit, and applies the commit on the committer's side, whose
+// group becomes the view. An observer commits with its own group; a
+// simulated member with its view of the group (mls.Group.ViewAs) and its
+// keys from the seed. With fork, the committer makes a second commit of
+// the same epoch (for the fork fault).
+func (r *runner) commit(phase string, step int, c treekem.LeafIndex, opts *mls.CommitOptions, fork bool) (*commitOut, error) {
+	out := &commitOut{committer: c}
+	g := (*mls.Group)(nil)
+	var seq uint64
+	var oldLeafKey []byte
+	if o := r.byLeaf[c]; o != nil {
+		g = o.g
+	} else {
+		seq = r.commitSeq
+		r.commitSeq++
+		cfg, err := r.keys.config(r.idAt(c), r.keys.stream(streamCommit, seq))
+		if err != nil {
+			return nil, failed(phase, step, err, "committer's config")
+		}
+		leafPriv, err := r.leafKey(c)
+		if err != nil {
+			return nil, failed(phase, step, err, "committer's leaf key")
+		}
+		if g, err = r.view.ViewAs(cfg, c, leafPriv, nil); err != nil {
+			return nil, failed(phase, step, err, "view of member at leaf %d", c)
+		}
+		ln, _ := g.Member(c)
+		oldLeafKey = ln.EncryptionKey
+	}
+	t0 := time.Now()
+	pc, err := g.Commit(opts)
+	out.create = time.Since(t0)
+	if err != nil {
+		return nil, failed(phase, step, err, "commit by leaf %d", c)
+	}
+	if fork {
+		pc2, err := g.Commit(opts)
+		if err != nil {
+			return nil, failed(phase, step, err, "second commit by leaf %d", c)
+		}
+		out.fork = pc2.Commit
+	}
+	if err := g.Apply(pc); err != nil {
+		return nil, failed(phase, step, err, "applying the commit of leaf %d", c)
+	}
+	out.pc = pc
+	r.view = g
+	for _, rm := range pc.Removes {
+		delete(r.ids, rm.Leaf)
+		delete(r.leafKeys, rm.Leaf)
+	}
+	if oldLeafKey != nil {
+		// A path replaced the leaf key with the first key pair of the
+		// commit's stream.
+		ln, ok := g.Member(c)
+		if !ok {
+			return nil, failed(phase, step, nil, "committer's leaf %d is blank", c)
+		}
+		if !bytes.Equal(ln.EncryptionKey, oldLeafKey) {
+			priv, pub, err := r.keys.firstKeyPair(streamCommit, seq)
+			if err == nil {
+				priv, err = checkKey(priv, pub, ln.EncryptionKey, "a committer's new leaf")
+			}
+			if err != nil {
+				return nil, failed(phase, step, err, "committer's new leaf key")
+			}
+			r.leafKeys[c] = priv
+		}
+	}
+	return out, nil
+}
+
+// processAll makes every observer other than the committer process and
+// apply the commit, recording the time under kind (if not empty).
+func (r *runner) processAll(phase string, step int, out *commitOut, kind string) error {
+	for _, o := range r.observers {
+		if o.g.LeafIndex() == out.committer {
+			continue
+		}
+		msg := out.pc.Commit
+		if out.fork != nil && r.opts.fork.Observer == o.index {
+			msg = out.fork
+		}
+		t0 := time.Now()
+		rec, err := o.g.Process(msg)
+		if err == nil && rec.Commit == nil {
+			err = fmt.Errorf("sim: a %v message, not a commit", rec.ContentType)
+		}
+		if err == nil {
+			err = o.g.Apply(rec.Commit)
+		}
+		d := time.Since(t0)
+		if err != nil {
+			return failed(phase, step, err, "observer %d (leaf %d) processing the commit of leaf %d", o.index, o.g.LeafIndex(), out.committer)
+		}
+		if kind != "" {
+			r.smp.process[kind] = append(r.smp.process[kind], d)
+		}
+	}
+	return nil
+}
+
+// epochs runs the measured epochs.
+func (r *runner) epochs() error {
+	e := r.opts.Epochs
+	r.opts.progress("epochs", 0, e)
+	for i := 1; i <= e; i++ {
+		if err := r.ctx.Err(); err != nil {
+			return err
+		}
+		if err := r.epoch(i); err != nil {
+			return err
+		}
+		r.res.AgreedEpochs++
+		if err := r.application(i); err != nil {
+			return err
+		}
+		r.opts.progress("epochs", i, e)
+	}
+	return nil
+}
+
+// epoch runs measured epoch i: a random member commits a random operation.
+func (r *runner) epoch(i int) error {
+	c, _ := r.randomMember(func(treekem.LeafIndex) bool { return true }, 1<<20)
+	kind := []string{opUpdate, opAdd, opRemove}[r.rng.IntN(3)]
+	opts := &mls.CommitOptions{ForcePath: true}
+	var addID uint64
+	switch kind {
+	case opAdd:
+		addID = r.nextID
+		r.nextID++
+		kp, _, err := r.keys.keyPackage(addID)
+		if err != nil {
+			return failed("epoch", i, err, "new member's KeyPackage")
+		}
+		add, err := mls.NewAdd(kp)
+		if err != nil {
+			return failed("epoch", i, err, "Add proposal")
+		}
+		opts = &mls.CommitOptions{Proposals: []*message.Proposal{add}, OutOfBandTree: true}
+	case opRemove:
+		target, ok := r.randomMember(func(l treekem.LeafIndex) bool { return l != c && r.byLeaf[l] == nil }, 1000)
+		if !ok {
+			kind = opUpdate // nobody but observers and the committer left
+			break
+		}
+		opts = &mls.CommitOptions{Proposals: []*message.Proposal{mls.NewRemove(target)}}
+	}
+	if kind == opUpdate {
+		r.smp.depth = append(r.smp.depth, len(r.view.Tree().FilteredDirectPath(c)))
+	}
+	fork := r.opts.fork != nil && r.opts.fork.Epoch == i && r.opts.fork.Observer < len(r.observers) &&
+		r.observers[r.opts.fork.Observer].g.LeafIndex() != c
+	out, err := r.commit("epoch", i, c, opts, fork)
+	if err != nil {
+		return err
+	}
+	r.smp.create[kind] = append(r.smp.create[kind], out.create)
+	r.smp.bytes[kind] = append(r.smp.bytes[kind], len(out.pc.Commit))
+	if kind == opAdd {
+		if len(out.pc.Adds) != 1 {
+			return failed("epoch", i, nil, "the Add commit added %d members", len(out.pc.Adds))
+		}
+		r.ids[out.pc.Adds[0].Leaf] = addID
+	}
+	if err := r.processAll("epoch", i, out, kind); err != nil {
+		return err
+	}
+	return r.agree("epoch", i)
+}
+
+// application makes a random observer send an application message that
+// every other observer decrypts.
+func (r *runner) application(i int) error {
+	s := r.observers[r.rng.IntN(len(r.observers))]
+	msg := make([]byte, 64)
+	if _, err := r.keys.stream(streamMessages, uint64(i)).Read(msg); err != nil {
+		return failed("epoch", i, err, "message")
+	}
+	t0 := time.Now()
+	ct, err := s.g.Encrypt(msg, nil)
+	d := time.Since(t0)
+	if err != nil {
+		return failed("epoch", i, err, "observer %d encrypting", s.index)
+	}
+	r.smp.encrypt = append(r.smp.encrypt, d)
+	for _, o := range r.observers {
+		if o == s {
+			continue
+		}
+		t0 := time.Now()
+		rec, err := o.g.Process(ct)
+		d := time.Since(t0)
+		if err != nil {
+			return failed("epoch", i, err, "observer %d decrypting observer %d's message", o.index, s.index)
+		}
+		r.smp.decrypt = append(r.smp.decrypt, d)
+		if !bytes.Equal(rec.ApplicationData, msg) {
+			return disagree("epoch", i, "observer %d decrypted observer %d's message differently", o.index, s.index)
+		}
+	}
+	return nil
+}

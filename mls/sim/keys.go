@@ -1,0 +1,103 @@
+package sim
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"time"
+
+	"github.com/mlsengine/engine/mls"
+	"github.com/mlsengine/engine/mls/suite"
+	"github.com/mlsengine/engine/treekem"
+)
+
+// keys derives everything a simulated member needs from the seed, so that
+// no per-member private state is kept: member id's signature key, its
+// KeyPackage (and so its leaf key), and the randomness of each commit.
+type keys struct {
+	cs   *suite.Suite
+	seed uint64
+	now  time.Time
+}
+
+// epochTime is the clock of every simulated client, fixed so that a run
+// is reproducible.
+var epochTime = time.Unix(1_767_225_600, 0) // 2026-01-01
+
+func newKeys(cs *suite.Suite, seed uint64) *keys {
+	return &keys{cs: cs, seed: seed, now: epochTime}
+}
+
+// Stream labels: each kind of randomness has its own streams.
+const (
+	streamSig      = "signature key"
+	streamMember   = "member"   // NewGroup or NewKeyPackage of a member
+	streamClient   = "client"   // an observer's randomness after joining
+	streamCommit   = "commit"   // the randomness of a simulated commit
+	streamNode     = "node"     // a parent key of the steady-state tree
+	streamGroup    = "group"    // the group ID and the restarted group
+	streamChoices  = "choices"  // the run's random choices
+	streamMessages = "messages" // application message contents
+)
+
+// stream returns the ChaCha8 stream of a label and index.
+func (k *keys) stream(label string, i uint64) *rand.ChaCha8 {
+	b := make([]byte, 0, 64)
+	b = append(b, "mls sim v1|"...)
+	b = binary.BigEndian.AppendUint64(b, k.seed)
+	b = append(b, label...)
+	b = binary.BigEndian.AppendUint64(b, i)
+	return rand.NewChaCha8(sha256.Sum256(b))
+}
+
+// signer returns member id's signer.
+func (k *keys) signer(id uint64) (suite.Signer, error) {
+	priv, _, err := k.cs.GenerateSignatureKey(k.stream(streamSig, id))
+	if err != nil {
+		return nil, err
+	}
+	return k.cs.NewSigner(priv)
+}
+
+// config returns member id's Config with randomness rnd.
+func (k *keys) config(id uint64, rnd io.Reader) (mls.Config, error) {
+	s, err := k.signer(id)
+	if err != nil {
+		return mls.Config{}, fmt.Errorf("sim: signature key of member %d: %w", id, err)
+	}
+	return mls.Config{
+		Suite:      k.cs.ID(),
+		Signer:     s,
+		Credential: treekem.BasicCredential(fmt.Appendf(nil, "member-%d", id)),
+		Rand:       rnd,
+		Now:        func() time.Time { return k.now },
+	}, nil
+}
+
+// keyPackage returns member id's KeyPackage (an MLSMessage) and its
+// private part; the same every time.
+func (k *keys) keyPackage(id uint64) ([]byte, *mls.KeyPackagePrivate, error) {
+	cfg, err := k.config(id, k.stream(streamMember, id))
+	if err != nil {
+		return nil, nil, err
+	}
+	return mls.NewKeyPackage(cfg, nil)
+}
+
+// firstKeyPair returns the HPKE key pair that the first GenerateKeyPair
+// on stream (label, i) gives: the leaf key of a group's creator (NewGroup)
+// or of a commit's UpdatePath.
+func (k *keys) firstKeyPair(label string, i uint64) (priv, pub []byte, err error) {
+	return k.cs.GenerateKeyPair(k.stream(label, i))
+}
+
+// checkKey returns priv if its public key is want.
+func checkKey(priv, pub, want []byte, what string) ([]byte, error) {
+	if !bytes.Equal(pub, want) {
+		return nil, fmt.Errorf("sim: the key derived for %s is not the tree's: the library's use of randomness changed", what)
+	}
+	return priv, nil
+}

@@ -1,0 +1,202 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/mlsengine/engine/mls/suite"
+)
+
+// Result is what a run measured. Its JSON encoding is the output of
+// `mls sim --json`; the fields without a JSON name are for the table.
+type Result struct {
+	Members      int      `json:"members"`
+	Suite        suite.ID `json:"suite"`
+	Epochs       int      `json:"epochs"`
+	Observers    int      `json:"observers"`
+	BuildSeconds float64  `json:"build_seconds"`
+	Ops          Ops      `json:"ops"`
+	Join         Join     `json:"join"`
+	Application  App      `json:"application"`
+	MaxRSSBytes  uint64   `json:"max_rss_bytes"`
+	// AgreedEpochs counts the measured epochs at which the committer and
+	// every observer agreed on the epoch authenticator.
+	AgreedEpochs int `json:"agreed_epochs"`
+
+	// Bare reports a run without shaping.
+	Bare bool `json:"-"`
+	// Phases are the wall-clock times of the phases before the epochs
+	// (BuildSeconds is their sum): "build", "shape", "join", "setup".
+	Phases []Phase `json:"-"`
+	// Floor is the crypto floor of an update's creation at the median
+	// depth of the updates: Depth × (one HPKE seal + one DeriveKeyPair),
+	// measured on this machine during the run. Zero without updates.
+	Floor Floor `json:"-"`
+}
+
+// Ops are the measurements of each kind of commit.
+type Ops struct {
+	Update Op `json:"update"`
+	Add    Op `json:"add"`
+	Remove Op `json:"remove"`
+}
+
+// Op measures one kind of commit over the epochs: how long the committer
+// took to create it (mls.Group.Commit), how long each observer took to
+// process and apply it (mls.Group.Process and Apply), and its size.
+type Op struct {
+	Count             int     `json:"count"`
+	CreateMedianMS    float64 `json:"create_median_ms"`
+	ProcessMedianMS   float64 `json:"process_median_ms"`
+	CommitBytesMedian int     `json:"commit_bytes_median"`
+}
+
+// Join measures the observers' joins: mls.Join with the tree passed out
+// of band (so the whole tree is decoded and validated), and the size of
+// the Welcome.
+type Join struct {
+	MedianMS     float64 `json:"median_ms"`
+	WelcomeBytes int     `json:"welcome_bytes"`
+}
+
+// App measures application messages: mls.Group.Encrypt by the sender and
+// mls.Group.Process by each other observer.
+type App struct {
+	EncryptMedianUS float64 `json:"encrypt_median_us"`
+	DecryptMedianUS float64 `json:"decrypt_median_us"`
+}
+
+// Phase is the duration of a phase of the run.
+type Phase struct {
+	Name    string
+	Seconds float64
+}
+
+// Floor is the crypto floor of creating an UpdatePath.
+type Floor struct {
+	Depth        int     // median filtered direct path length of the updates
+	SealUS       float64 // one HPKE seal (EncryptWithLabel)
+	DeriveUS     float64 // one DeriveKeyPair
+	CreateMS     float64 // Depth × (SealUS + DeriveUS)
+	CreateRatio  float64 // Ops.Update.CreateMedianMS / CreateMS
+	ProcessRatio float64 // Ops.Update.ProcessMedianMS / CreateMS
+}
+
+// samples collects durations and sizes for medians.
+type samples struct {
+	create, process map[string][]time.Duration
+	bytes           map[string][]int
+	depth           []int
+	join            []time.Duration
+	welcome         []int
+	encrypt         []time.Duration
+	decrypt         []time.Duration
+}
+
+func newSamples() *samples {
+	return &samples{
+		create:  map[string][]time.Duration{},
+		process: map[string][]time.Duration{},
+		bytes:   map[string][]int{},
+	}
+}
+
+func medianDur(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func medianInt(v []int) int {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// ms and us round a duration to microseconds, in milliseconds or
+// microseconds.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
+func us(d time.Duration) float64 { return float64(d.Nanoseconds()/100) / 10 }
+
+// fill sets the medians of r from s.
+func (s *samples) fill(r *Result) {
+	op := func(kind string) Op {
+		return Op{
+			Count:             len(s.create[kind]),
+			CreateMedianMS:    ms(medianDur(s.create[kind])),
+			ProcessMedianMS:   ms(medianDur(s.process[kind])),
+			CommitBytesMedian: medianInt(s.bytes[kind]),
+		}
+	}
+	r.Ops = Ops{Update: op(opUpdate), Add: op(opAdd), Remove: op(opRemove)}
+	r.Join = Join{MedianMS: ms(medianDur(s.join)), WelcomeBytes: medianInt(s.welcome)}
+	r.Application = App{EncryptMedianUS: us(medianDur(s.encrypt)), DecryptMedianUS: us(medianDur(s.decrypt))}
+}
+
+// WriteTable writes r as a human-readable table.
+func (r *Result) WriteTable(w io.Writer) error {
+	shape := "steady state"
+	if r.Bare {
+		shape = "bare (as built)"
+	}
+	cs, _ := suite.Lookup(r.Suite)
+	name := r.Suite.String()
+	if cs != nil {
+		name = cs.String()
+	}
+	p := &printer{w: w}
+	p.printf("mls sim: %d members, suite %d (%s), %d epochs, %d observers, %s\n\n",
+		r.Members, uint16(r.Suite), name, r.Epochs, r.Observers, shape)
+	p.printf("%-10s %6s %12s %12s %14s\n", "operation", "count", "create ms", "process ms", "commit bytes")
+	for _, row := range []struct {
+		name string
+		op   Op
+	}{{"update", r.Ops.Update}, {"add", r.Ops.Add}, {"remove", r.Ops.Remove}} {
+		p.printf("%-10s %6d %12.3f %12.3f %14d\n", row.name, row.op.Count, row.op.CreateMedianMS, row.op.ProcessMedianMS, row.op.CommitBytesMedian)
+	}
+	p.printf("\njoin          %.3f ms median, Welcome %d bytes (tree out of band)\n", r.Join.MedianMS, r.Join.WelcomeBytes)
+	p.printf("application   encrypt %.1f us, decrypt %.1f us (medians)\n", r.Application.EncryptMedianUS, r.Application.DecryptMedianUS)
+	if f := r.Floor; f.CreateMS > 0 {
+		p.printf("crypto floor  depth %d x (seal %.1f us + DeriveKeyPair %.1f us) = %.3f ms; update create %.2fx, process %.2fx\n",
+			f.Depth, f.SealUS, f.DeriveUS, f.CreateMS, f.CreateRatio, f.ProcessRatio)
+	}
+	p.printf("build         %.1f s", r.BuildSeconds)
+	for i, ph := range r.Phases {
+		sep := ", "
+		if i == 0 {
+			sep = " ("
+		}
+		p.printf("%s%s %.1f s", sep, ph.Name, ph.Seconds)
+	}
+	if len(r.Phases) > 0 {
+		p.printf(")")
+	}
+	p.printf("\nmax RSS       %.1f MiB\n", float64(r.MaxRSSBytes)/(1<<20))
+	p.printf("agreed        %d of %d epochs\n", r.AgreedEpochs, r.Epochs)
+	return p.err
+}
+
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}

@@ -1,0 +1,194 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/mlsengine/engine/mls"
+	"github.com/mlsengine/engine/mls/suite"
+	"github.com/mlsengine/engine/treekem"
+)
+
+// Operation kinds.
+const (
+	opUpdate = "update"
+	opAdd    = "add"
+	opRemove = "remove"
+)
+
+// runner is the state of a run.
+type runner struct {
+	ctx  context.Context
+	opts Options
+	cs   *suite.Suite
+	keys *keys
+	rng  *rand.Rand
+	res  *Result
+	smp  *samples
+
+	groupID []byte
+	// view is the group as the last committer sees it: the public state of
+	// the current epoch, from which any member's view is derived.
+	view *mls.Group
+	// built is the number of members the build added (creator included):
+	// leaf i < built holds member i unless ids says otherwise.
+	built uint32
+	// ids maps the leaves whose member changed since the build to the
+	// member's id; a leaf removed since is absent from the tree.
+	ids map[treekem.LeafIndex]uint64
+	// leafKeys holds the leaf private keys of simulated members that
+	// committed with a path during the run (derived from the seed; kept
+	// because recomputing them needs the commit's stream index).
+	leafKeys map[treekem.LeafIndex][]byte
+	// observers hold full private state; byLeaf finds them.
+	observers []*observer
+	byLeaf    map[treekem.LeafIndex]*observer
+	nextID    uint64 // the id of the next member to add
+	commitSeq uint64 // the stream index of the next simulated commit
+}
+
+// observer is a member with full private state.
+type observer struct {
+	index int
+	id    uint64
+	g     *mls.Group
+}
+
+// Run builds a group and runs the epochs described by opts. On a
+// disagreement or a failed library call it returns the partial result and
+// an error wrapping ErrDisagreement or ErrFailed; invalid options fail with
+// ErrInvalidOptions and no result. A cancelled ctx stops the run between
+// steps with ctx's error.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	if opts.Batch == 0 {
+		opts.Batch = DefaultBatch
+	}
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	r := newRunner(ctx, opts)
+	err := r.run()
+	r.smp.fill(r.res)
+	r.res.BuildSeconds = math.Round(r.res.BuildSeconds*1e3) / 1e3
+	r.res.Floor = r.floor()
+	r.res.MaxRSSBytes = maxRSS()
+	return r.res, err
+}
+
+// newRunner returns the runner of valid options.
+func newRunner(ctx context.Context, opts Options) *runner {
+	cs, _ := suite.Lookup(opts.Suite)
+	k := newKeys(cs, opts.Seed)
+	return &runner{
+		ctx:      ctx,
+		opts:     opts,
+		cs:       cs,
+		keys:     k,
+		rng:      rand.New(k.stream(streamChoices, 0)),
+		smp:      newSamples(),
+		ids:      map[treekem.LeafIndex]uint64{},
+		leafKeys: map[treekem.LeafIndex][]byte{},
+		byLeaf:   map[treekem.LeafIndex]*observer{},
+		res: &Result{
+			Members:   opts.Members,
+			Suite:     opts.Suite,
+			Epochs:    opts.Epochs,
+			Observers: opts.Observers,
+			Bare:      opts.Bare,
+		},
+	}
+}
+
+func (r *runner) run() error {
+	phases := []struct {
+		name string
+		f    func() error
+	}{
+		{"build", r.build},
+		{"shape", r.shape},
+		{"join", r.join},
+		{"setup", r.setup},
+	}
+	for _, ph := range phases {
+		if ph.name == "shape" && r.opts.Bare || ph.name == "setup" && r.opts.Bare {
+			continue
+		}
+		t0 := time.Now()
+		if err := ph.f(); err != nil {
+			return err
+		}
+		s := time.Since(t0).Seconds()
+		r.res.Phases = append(r.res.Phases, Phase{Name: ph.name, Seconds: s})
+		r.res.BuildSeconds += s
+	}
+	return r.epochs()
+}
+
+// idAt returns the id of the member at leaf, which must be a member.
+func (r *runner) idAt(leaf treekem.LeafIndex) uint64 {
+	if id, ok := r.ids[leaf]; ok {
+		return id
+	}
+	return uint64(leaf)
+}
+
+// leafKey returns the leaf private key of the simulated member at leaf,
+// checked against the view's tree.
+func (r *runner) leafKey(leaf treekem.LeafIndex) ([]byte, error) {
+	ln, ok := r.view.Member(leaf)
+	if !ok {
+		return nil, failed("epoch", 0, nil, "leaf %d is blank", leaf)
+	}
+	if k, ok := r.leafKeys[leaf]; ok {
+		return k, nil
+	}
+	id := r.idAt(leaf)
+	if id == 0 {
+		priv, pub, err := r.keys.firstKeyPair(streamMember, 0)
+		if err != nil {
+			return nil, err
+		}
+		return checkKey(priv, pub, ln.EncryptionKey, "the creator's leaf")
+	}
+	_, kp, err := r.keys.keyPackage(id)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := r.cs.HPKEPublicKey(kp.EncryptionKey)
+	if err != nil {
+		return nil, err
+	}
+	return checkKey(kp.EncryptionKey, pub, ln.EncryptionKey, "a member's leaf")
+}
+
+// randomMember returns a random member's leaf satisfying ok, trying at
+// most tries leaves; false if none was found.
+func (r *runner) randomMember(ok func(treekem.LeafIndex) bool, tries int) (treekem.LeafIndex, bool) {
+	n := r.leafCount()
+	for range tries {
+		leaf := treekem.LeafIndex(r.rng.Uint32N(n))
+		if _, member := r.view.Member(leaf); member && ok(leaf) {
+			return leaf, true
+		}
+	}
+	return 0, false
+}
+
+// leafCount returns the number of leaves of the view's tree.
+func (r *runner) leafCount() uint32 { return r.view.Tree().LeafCount() }
+
+// agree checks that every observer in the group is at the view's epoch
+// authenticator.
+func (r *runner) agree(phase string, step int) error {
+	want := r.view.EpochAuthenticator()
+	for _, o := range r.observers {
+		if got := o.g.EpochAuthenticator(); !bytes.Equal(got, want) {
+			return disagree(phase, step, "observer %d (leaf %d) has epoch authenticator %x at epoch %d, the committer %x at epoch %d",
+				o.index, o.g.LeafIndex(), got, o.g.Epoch(), want, r.view.Epoch())
+		}
+	}
+	return nil
+}

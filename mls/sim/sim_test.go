@@ -1,0 +1,124 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/mlsengine/engine/treekem"
+)
+
+func smallOptions() Options {
+	o := DefaultOptions()
+	o.Members, o.Epochs, o.Observers, o.Batch = 50, 10, 3, 16
+	return o
+}
+
+func TestRunSteadyState(t *testing.T) {
+	res, err := Run(context.Background(), smallOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.AgreedEpochs != 10 {
+		t.Fatalf("agreed on %d epochs, want 10", res.AgreedEpochs)
+	}
+	ops := res.Ops
+	if n := ops.Update.Count + ops.Add.Count + ops.Remove.Count; n != 10 {
+		t.Fatalf("%d commits, want 10", n)
+	}
+	if res.Join.MedianMS <= 0 || res.Join.WelcomeBytes <= 0 || res.Application.DecryptMedianUS <= 0 {
+		t.Fatalf("missing measurements: %+v", res)
+	}
+	if ops.Update.Count > 0 && (ops.Update.CreateMedianMS <= 0 || ops.Update.CommitBytesMedian <= 0 || res.Floor.Depth == 0) {
+		t.Fatalf("update not measured: %+v", ops.Update)
+	}
+}
+
+func TestRunBare(t *testing.T) {
+	o := smallOptions()
+	o.Bare = true
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.AgreedEpochs != 10 {
+		t.Fatalf("agreed on %d epochs, want 10", res.AgreedEpochs)
+	}
+}
+
+// TestForkDetected delivers to one observer another commit of the
+// committer: a valid commit that starts another epoch, which the run must
+// report as a disagreement.
+func TestForkDetected(t *testing.T) {
+	o := smallOptions()
+	o.fork = &forkFault{Epoch: 4, Observer: 1}
+	res, err := Run(context.Background(), o)
+	if !errors.Is(err, ErrDisagreement) {
+		t.Fatalf("err = %v, want ErrDisagreement", err)
+	}
+	var ee *EpochError
+	if !errors.As(err, &ee) || ee.Phase != "epoch" || ee.Epoch != 4 {
+		t.Fatalf("err = %#v, want epoch 4", err)
+	}
+	if res == nil || res.AgreedEpochs != 3 {
+		t.Fatalf("result %+v, want 3 agreed epochs", res)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	o := smallOptions()
+	o.Members, o.Epochs = 20, 6
+	a, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Ops.Update.Count != b.Ops.Update.Count || a.Ops.Add != b.Ops.Add && a.Ops.Add.CommitBytesMedian != b.Ops.Add.CommitBytesMedian ||
+		a.Ops.Update.CommitBytesMedian != b.Ops.Update.CommitBytesMedian || a.Join.WelcomeBytes != b.Join.WelcomeBytes {
+		t.Fatalf("two runs with one seed differ:\n%+v\n%+v", a.Ops, b.Ops)
+	}
+}
+
+func TestInvalidOptions(t *testing.T) {
+	for _, mod := range []func(*Options){
+		func(o *Options) { o.Observers = 0 },
+		func(o *Options) { o.Members = o.Observers },
+		func(o *Options) { o.Epochs = -1 },
+		func(o *Options) { o.Suite = 0x7777 },
+	} {
+		o := smallOptions()
+		mod(&o)
+		if _, err := Run(context.Background(), o); !errors.Is(err, ErrInvalidOptions) {
+			t.Errorf("%+v: err = %v, want ErrInvalidOptions", o, err)
+		}
+	}
+}
+
+// TestSteadyStateShape checks the shaped tree: parent-hash valid and
+// signed (the observers validated it when joining), and every copath
+// resolution of a member holds one node.
+func TestSteadyStateShape(t *testing.T) {
+	o := smallOptions()
+	o.Members, o.Observers = 37, 1
+	r := newTestRunner(t, o)
+	if err := r.build(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.shape(); err != nil {
+		t.Fatal(err)
+	}
+	tree := r.view.Tree()
+	if err := tree.Validate(r.groupID, nil); err != nil {
+		t.Fatalf("steady-state tree invalid: %v", err)
+	}
+	for leaf := range tree.Members() {
+		for _, x := range treekem.Copath(leaf.Node(), tree.LeafCount()) {
+			if res := tree.Resolution(x); len(res) > 1 {
+				t.Fatalf("leaf %d: resolution of copath node %d has %d nodes", leaf, x, len(res))
+			}
+		}
+	}
+}
