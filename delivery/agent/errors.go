@@ -17,6 +17,10 @@ var (
 	// holds another identity.
 	ErrAlreadyInitialized = errors.New("mls: client: state directory already initialized")
 
+	// ErrInvalidArgument reports an argument that cannot be used: an
+	// unknown cipher suite, an empty message.
+	ErrInvalidArgument = errors.New("mls: client: invalid argument")
+
 	// ErrInvalidName reports a client or group name that is not 1 to 64
 	// of A-Z a-z 0-9 . _ - @ +.
 	ErrInvalidName = errors.New("mls: client: invalid name")
@@ -44,6 +48,10 @@ var (
 	// service or refusal from it; the cause is wrapped too (errors.Is with
 	// the sentinels of packages delivery and delivery/store).
 	ErrDelivery = errors.New("mls: client: delivery service")
+
+	// ErrCommit reports a commit or proposal that package mls refused to
+	// create (the cause says why, e.g. an invalid proposal).
+	ErrCommit = errors.New("mls: client: cannot commit")
 
 	// ErrConflict reports a commit that lost its epoch twice in a row: the
 	// group is busy; try again.

@@ -1,0 +1,49 @@
+// Package agent is one MLS client's whole life against a delivery service
+// (package delivery): its identity, its KeyPackages, its groups and their
+// synchronization, kept in a state directory. It is what `mls client` runs;
+// use it to script or embed a client that talks to an `mls ds serve`. A
+// chat backend that keeps its own storage embeds package mls instead.
+//
+// # State directory
+//
+// Init creates the identity (a basic credential whose identity is the
+// client's NAME, which is also its registration name at the delivery
+// service), registers it and uploads KeyPackages; Open reopens it. The
+// directory holds one file per group and per unused KeyPackage private key
+// (see DirStorage, an mls.Storage), each replaced atomically, and is locked
+// while an Agent has it open. A group's file holds its MLS state together
+// with its cursor in the delivery service's log and its unread events, so
+// the three always change together; it is saved after every message
+// processed and after every commit the delivery service accepted.
+//
+// # Groups and their names
+//
+// A group has a random MLS group id and a name chosen by its creator,
+// carried in the group's GroupContext (ExtensionGroupName), so every member
+// lists it under the same name, whoever added it; Join only adds a suffix
+// when the client already has an active group of that name.
+//
+// # Synchronization
+//
+// Every operation on a group first catches up: it fetches the group's log
+// after its cursor and processes each message, oldest first. What it
+// learns (application messages, membership changes, warnings about skipped
+// messages) is queued in the group's inbox until Receive reports it, so no
+// message is lost by an operation that catches up on the way.
+//
+// Commits are two-phase (RFC 9420 §14, RFC 9750 §5.2.1): a commit is posted
+// with its Welcome and GroupInfo and applied only once the delivery service
+// accepted it. One that lost its epoch (409) is discarded; the client
+// catches up (processing the winner) and builds it again once. A client's
+// own messages coming back in the log are skipped by sequence number.
+//
+// # Leaving
+//
+// A member cannot commit its own removal (RFC 9420 §12.2), so Leave posts a
+// Remove proposal for the client itself and drops the group's state at
+// once. Any member that ends a catch-up in Receive with proposals pending
+// commits them (and Send does before encrypting, as §12.4 requires), so the
+// request is carried out by the next member to receive. A member removed by
+// another's commit learns it in Receive (EventRemovedSelf); its state is
+// deleted and it cannot decrypt anything sent afterwards.
+package agent

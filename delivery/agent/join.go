@@ -1,0 +1,156 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/mlsengine/engine/delivery"
+	"github.com/mlsengine/engine/mls"
+)
+
+// Join accepts every Welcome pending for the client at the delivery
+// service, oldest first, and returns the local names of the groups joined.
+// A group is listed under the name in its ExtensionGroupName (the
+// creator's name for it); if the client already uses that name for another
+// group it gets a suffix (-2, -3, ...), and a group without a valid name is
+// listed as group-HEX (the first bytes of its id). A Welcome that cannot be
+// used (not for any KeyPackage of this client, invalid, for a group the
+// client is in already) is deleted and reported as a warning. After joining,
+// the KeyPackages used are replaced at the delivery service.
+func (a *Agent) Join(ctx context.Context) (joined []string, warnings []Event, err error) {
+	for {
+		w, err := a.ds.NextWelcome(ctx)
+		if err != nil {
+			return joined, warnings, dsErr("fetching Welcomes", err)
+		}
+		if w == nil {
+			break
+		}
+		name, warn, err := a.joinOne(w)
+		if err != nil {
+			return joined, warnings, err
+		}
+		if warn != nil {
+			warnings = append(warnings, *warn)
+		} else if name != "" {
+			joined = append(joined, name)
+		}
+		if err := a.ds.DeleteWelcome(ctx, w.ID); err != nil {
+			return joined, warnings, dsErr("deleting a processed Welcome", err)
+		}
+	}
+	if len(joined) > 0 {
+		if err := a.topUp(ctx); err != nil {
+			return joined, warnings, err
+		}
+	}
+	return joined, warnings, nil
+}
+
+// joinOne joins with one Welcome and saves the group, before the Welcome
+// is deleted at the delivery service and the KeyPackage's private part
+// here: a crash in between finds the group joined and the Welcome is just
+// deleted again. It returns the group's local name, or a warning for a
+// Welcome that cannot be used; an error stops Join.
+func (a *Agent) joinOne(w *delivery.PendingWelcome) (name string, warning *Event, err error) {
+	warn := func(group, format string, args ...any) (string, *Event, error) {
+		return "", &Event{Kind: EventWarning, Group: group, Seq: w.Seq, Text: fmt.Sprintf(format, args...)}, nil
+	}
+	recs, err := a.st.records()
+	if err != nil {
+		return "", nil, err
+	}
+	var prev *groupRecord
+	for _, r := range recs {
+		if string(r.GroupID) == string(w.GroupID) {
+			prev = r
+		}
+	}
+	if prev != nil && prev.Status == StatusActive {
+		if prev.JoinSeq == w.Seq {
+			return "", nil, nil // joined before a crash; the Welcome was not deleted
+		}
+		return warn(prev.Name, "ignored a Welcome to the group: already a member")
+	}
+	js := &joinStorage{DirStorage: a.st}
+	g, err := mls.JoinWithStorage(a.cfg, js, w.Welcome, nil)
+	if err != nil {
+		if unusableWelcome(err) {
+			return warn(fallbackName(w.GroupID), "ignored a Welcome: %v", err)
+		}
+		return "", nil, wrapErr(ErrState, "joining", err)
+	}
+	if string(g.GroupID()) != string(w.GroupID) {
+		return warn(fallbackName(w.GroupID), "ignored a Welcome: it is for group %x", g.GroupID())
+	}
+	want, ok := g.Extensions().Find(ExtensionGroupName)
+	if !ok || !validName(string(want)) {
+		want = []byte(fallbackName(g.GroupID()))
+	}
+	name = freeName(recs, string(want), g.GroupID())
+	if prev != nil {
+		name = prev.Name // joined again after being removed or leaving
+	}
+	if err := a.dropInactive(recs, name); err != nil {
+		return "", nil, err
+	}
+	rec := &groupRecord{Version: recordVersion, Name: name, GroupID: g.GroupID(), Cursor: w.Seq, JoinSeq: w.Seq}
+	if prev != nil {
+		rec.Inbox = prev.Inbox // unread events of the earlier membership
+	}
+	if err := a.save(&session{rec: rec, g: g}); err != nil {
+		return "", nil, err
+	}
+	if js.used != nil && !js.lastResort {
+		if err := a.st.deleteKeyPackage(js.used); err != nil {
+			return "", nil, err
+		}
+	}
+	return name, nil, nil
+}
+
+// unusableWelcome reports whether a join failed because of the Welcome
+// (which will never work) rather than the local state.
+func unusableWelcome(err error) bool {
+	for _, e := range []error{mls.ErrNoKeyPackage, mls.ErrInvalidWelcome, mls.ErrMalformed, mls.ErrUnsupported,
+		mls.ErrRejected, mls.ErrAuthentication, mls.ErrInvalidArgument, mls.ErrPSKNotFound} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// joinStorage is the Storage mls.JoinWithStorage works on during Join: it
+// reads the KeyPackage's private part without deleting it and keeps the new
+// group's state in memory, so that Join saves the group record first and
+// deletes the KeyPackage only then (a crash in between leaves both, and
+// the Welcome can be processed again).
+type joinStorage struct {
+	*DirStorage
+	used       []byte // the ref of the KeyPackage read
+	lastResort bool
+}
+
+func (j *joinStorage) TakeKeyPackage(ref []byte) ([]byte, error) {
+	data, err := j.readKeyPackage(ref)
+	if err != nil {
+		return nil, err
+	}
+	var k mls.KeyPackagePrivate
+	if err := k.UnmarshalBinary(data); err == nil {
+		j.lastResort = k.LastResort
+		k.Wipe()
+	}
+	j.used = slices.Clone(ref)
+	return data, nil
+}
+
+// PutKeyPackage is called to put back what TakeKeyPackage took, which
+// joinStorage never deleted.
+func (j *joinStorage) PutKeyPackage(ref, private []byte) error { return nil }
+
+// SaveGroup drops the state: Join saves the group with its record.
+func (j *joinStorage) SaveGroup(groupID, state []byte) error { return nil }

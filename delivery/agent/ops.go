@@ -1,0 +1,388 @@
+package agent
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"slices"
+
+	"github.com/mlsengine/engine/delivery/store"
+	"github.com/mlsengine/engine/mls"
+	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/treekem"
+)
+
+// Every operation on a group first catches up with the group's log (so that
+// it works in the group's current epoch); the events of what it processed
+// go to the group's inbox, which Receive reports. An operation returns the
+// events of its own commits.
+
+// Create creates a group named name whose only member is the client, with a
+// random MLS group id, and registers it with the delivery service. The name
+// travels in the group's ExtensionGroupName, so members list the group
+// under it.
+func (a *Agent) Create(ctx context.Context, name string) error {
+	if err := checkName("group name", name); err != nil {
+		return err
+	}
+	recs, err := a.st.records()
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.Name == name && r.Status == StatusActive {
+			return errorf(ErrGroupExists, "%s", name)
+		}
+	}
+	g, err := mls.NewGroup(a.cfg, &mls.GroupOptions{Extensions: treekem.Extensions{{Type: ExtensionGroupName, Data: []byte(name)}}})
+	if err != nil {
+		return wrapErr(ErrCommit, "creating "+name, err)
+	}
+	if _, err := a.ds.CreateGroup(ctx, g.GroupID()); err != nil {
+		return dsErr("creating "+name, err)
+	}
+	if err := a.dropInactive(recs, name); err != nil {
+		return err
+	}
+	return a.save(&session{rec: &groupRecord{Version: recordVersion, Name: name, GroupID: g.GroupID()}, g: g})
+}
+
+// dropInactive deletes the records of groups named name that the client is
+// no longer in, as a new group takes the name.
+func (a *Agent) dropInactive(recs []*groupRecord, name string) error {
+	for _, r := range recs {
+		if r.Name == name && r.Status != StatusActive {
+			if err := a.st.deleteRecord(r.GroupID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Add adds the clients names to the group: it claims a KeyPackage of each
+// (checking that its credential is the name's), commits Add proposals for
+// them, with the proposals pending in the group, and posts the commit with
+// its Welcome for them and the new epoch's GroupInfo.
+func (a *Agent) Add(ctx context.Context, group string, names ...string) ([]Event, error) {
+	if len(names) == 0 {
+		return nil, errorf(ErrInvalidArgument, "add: no client named")
+	}
+	for i, n := range names {
+		if err := checkName("client name", n); err != nil {
+			return nil, err
+		}
+		if slices.Contains(names[:i], n) {
+			return nil, errorf(ErrInvalidArgument, "add: %s named twice", n)
+		}
+	}
+	s, err := a.openActive(group)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.catchUp(ctx, s); err != nil {
+		return nil, err
+	}
+	if s.g == nil {
+		return nil, inactiveErr(s.rec)
+	}
+	for _, n := range names {
+		if len(findMembers(s.g, n)) > 0 {
+			return nil, errorf(ErrMember, "%s is already a member of %s", n, group)
+		}
+	}
+	kps := make([][]byte, len(names))
+	for i, n := range names {
+		if kps[i], err = a.claim(ctx, n, s.g.CipherSuite()); err != nil {
+			return nil, err
+		}
+	}
+	return a.commit(ctx, s, func() (*mls.PendingCommit, []string, error) {
+		var props []*message.Proposal
+		var recipients []string
+		for i, n := range names {
+			if len(findMembers(s.g, n)) > 0 {
+				continue // added by a concurrent commit
+			}
+			p, err := mls.NewAdd(kps[i])
+			if err != nil {
+				return nil, nil, err
+			}
+			props, recipients = append(props, p), append(recipients, n)
+		}
+		if len(props) == 0 {
+			return nil, nil, nil
+		}
+		pc, err := s.g.Commit(&mls.CommitOptions{Proposals: props})
+		return pc, recipients, err
+	})
+}
+
+// Remove removes the clients names from the group, committing Remove
+// proposals for them with the proposals pending in the group. To remove
+// itself, a client uses Leave.
+func (a *Agent) Remove(ctx context.Context, group string, names ...string) ([]Event, error) {
+	if len(names) == 0 {
+		return nil, errorf(ErrInvalidArgument, "remove: no client named")
+	}
+	if slices.Contains(names, a.id.Name) {
+		return nil, errorf(ErrInvalidArgument, "remove: a client cannot remove itself; use leave")
+	}
+	s, err := a.openActive(group)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.catchUp(ctx, s); err != nil {
+		return nil, err
+	}
+	if s.g == nil {
+		return nil, inactiveErr(s.rec)
+	}
+	for _, n := range names {
+		if len(findMembers(s.g, n)) == 0 {
+			return nil, errorf(ErrMember, "%s is not a member of %s", clean(n), group)
+		}
+	}
+	return a.commit(ctx, s, func() (*mls.PendingCommit, []string, error) {
+		var props []*message.Proposal
+		for _, n := range names {
+			for _, leaf := range findMembers(s.g, n) { // none if removed concurrently
+				props = append(props, mls.NewRemove(leaf))
+			}
+		}
+		if len(props) == 0 {
+			return nil, nil, nil
+		}
+		pc, err := s.g.Commit(&mls.CommitOptions{Proposals: props})
+		return pc, nil, err
+	})
+}
+
+// Update refreshes the client's keys in the group with a commit carrying
+// a path (RFC 9420 §12.4), covering the proposals pending in the group.
+func (a *Agent) Update(ctx context.Context, group string) ([]Event, error) {
+	s, err := a.openActive(group)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.catchUp(ctx, s); err != nil {
+		return nil, err
+	}
+	if s.g == nil {
+		return nil, inactiveErr(s.rec)
+	}
+	events, err := a.commit(ctx, s, func() (*mls.PendingCommit, []string, error) {
+		pc, err := s.g.Commit(&mls.CommitOptions{ForcePath: true})
+		return pc, nil, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(events, func(e Event) bool { return e.Kind == EventUpdated && e.Member == a.id.Name }) {
+		events = append(events, Event{Kind: EventUpdated, Group: group, Member: a.id.Name, Epoch: s.g.Epoch()})
+	}
+	return events, nil
+}
+
+// Send encrypts text for the group and posts it. Proposals pending in the
+// group are committed first (RFC 9420 §12.4: a member that has observed
+// proposals commits before sending application data); the events of that
+// commit are returned. If the group moved to a new epoch before the message
+// was posted, the client catches up and sends once more.
+func (a *Agent) Send(ctx context.Context, group, text string) ([]Event, error) {
+	if text == "" {
+		return nil, errorf(ErrInvalidArgument, "send: empty message")
+	}
+	s, err := a.openActive(group)
+	if err != nil {
+		return nil, err
+	}
+	var events []Event
+	for attempt := 1; ; attempt++ {
+		if err := a.catchUp(ctx, s); err != nil {
+			return events, err
+		}
+		if s.g == nil {
+			return events, inactiveErr(s.rec)
+		}
+		ev, err := a.commitPending(ctx, s)
+		events = append(events, ev...)
+		if err != nil {
+			return events, err
+		}
+		msg, err := s.g.Encrypt([]byte(text), nil)
+		if err != nil {
+			return events, wrapErr(ErrCommit, group+": encrypting", err)
+		}
+		// The message key is used up whether or not the delivery service
+		// takes the message: save before posting, so it is never reused.
+		if err := a.save(s); err != nil {
+			return events, err
+		}
+		posted, err := a.post(ctx, s, msg)
+		if errors.Is(err, store.ErrEpoch) && attempt == 1 {
+			continue
+		}
+		if err != nil {
+			return events, dsErr("posting a message to "+group, err)
+		}
+		s.rec.Own = append(s.rec.Own, posted.Seq)
+		return events, a.save(s)
+	}
+}
+
+// Leave leaves the group: members cannot remove themselves by commit (RFC
+// 9420 §12.2), so the client posts a Remove proposal for itself (§12.1.3,
+// a PublicMessage) and drops the group's state; the next member to commit
+// covers the proposal (Receive commits pending proposals). A client alone
+// in its group just drops it.
+func (a *Agent) Leave(ctx context.Context, group string) ([]Event, error) {
+	s, err := a.openActive(group)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 1; s.g.MemberCount() > 1; attempt++ {
+		if err := a.catchUp(ctx, s); err != nil {
+			return nil, err
+		}
+		if s.g == nil {
+			return nil, inactiveErr(s.rec)
+		}
+		msg, err := s.g.Propose(mls.NewRemove(s.g.LeafIndex()), nil)
+		if err != nil {
+			return nil, wrapErr(ErrCommit, group+": proposing to leave", err)
+		}
+		_, err = a.post(ctx, s, msg)
+		if errors.Is(err, store.ErrEpoch) && attempt == 1 {
+			continue
+		}
+		if err != nil {
+			return nil, dsErr("posting a proposal to "+group, err)
+		}
+		break
+	}
+	clear(s.rec.State)
+	s.rec.Status, s.rec.State, s.rec.Own, s.g = StatusLeft, nil, nil, nil
+	if err := a.save(s); err != nil {
+		return nil, err
+	}
+	return []Event{{Kind: EventLeftSelf, Group: group, Epoch: s.rec.Epoch}}, nil
+}
+
+// Receive fetches and processes everything new in the group named group,
+// or in every group if group is "", and returns the events not reported
+// before, oldest first per group, groups by name. A group with proposals
+// pending once caught up gets a commit covering them (so that a member's
+// request to leave is carried out); its events come last. A group the
+// client is no longer in reports its last events once; named explicitly
+// afterwards, it is an error wrapping ErrInactive. An error in one group
+// does not stop the others: the events gathered are returned with it.
+func (a *Agent) Receive(ctx context.Context, group string) ([]Event, error) {
+	var recs []*groupRecord
+	if group != "" {
+		r, err := a.st.findRecord(group)
+		if err != nil {
+			return nil, err
+		}
+		recs = []*groupRecord{r}
+	} else {
+		all, err := a.st.records()
+		if err != nil {
+			return nil, err
+		}
+		sortRecords(all)
+		recs = all
+	}
+	var events []Event
+	var errs []error
+	for _, r := range recs {
+		ev, err := a.receive(ctx, r, group != "")
+		events = append(events, ev...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return events, errors.Join(errs...)
+}
+
+func (a *Agent) receive(ctx context.Context, rec *groupRecord, named bool) ([]Event, error) {
+	if rec.Status != StatusActive && len(rec.Inbox) == 0 {
+		if named {
+			return nil, inactiveErr(rec)
+		}
+		return nil, nil
+	}
+	s, err := a.load(rec)
+	if err != nil {
+		return nil, err
+	}
+	err = a.catchUp(ctx, s)
+	var own []Event
+	if err == nil && s.g != nil {
+		own, err = a.commitPending(ctx, s)
+	}
+	events := append(s.rec.Inbox, own...)
+	s.rec.Inbox = nil
+	if serr := a.save(s); serr != nil {
+		return nil, errors.Join(err, serr)
+	}
+	return events, err
+}
+
+// Summary describes a group as the client sees it; its JSON form is
+// `mls client info --json`'s.
+type Summary struct {
+	Group              string   `json:"group"`
+	Epoch              uint64   `json:"epoch"`
+	Members            []string `json:"members"` // in leaf order
+	EpochAuthenticator string   `json:"epoch_authenticator"`
+	GroupID            string   `json:"-"` // hex
+}
+
+// Info describes the group named group from the local state alone (Receive
+// first to catch up): its epoch, members and epoch authenticator (RFC 9420
+// §8.7), which members compare out of band to detect a forked group.
+func (a *Agent) Info(group string) (*Summary, error) {
+	s, err := a.openActive(group)
+	if err != nil {
+		return nil, err
+	}
+	sum := &Summary{
+		Group:              s.rec.Name,
+		Epoch:              s.g.Epoch(),
+		Members:            []string{},
+		EpochAuthenticator: hex.EncodeToString(s.g.EpochAuthenticator()),
+		GroupID:            hex.EncodeToString(s.rec.GroupID),
+	}
+	for leaf := range s.g.Members() {
+		sum.Members = append(sum.Members, memberName(s.g, leaf))
+	}
+	return sum, nil
+}
+
+// Groups returns the names of the groups the client is a member of.
+func (a *Agent) Groups() ([]string, error) {
+	recs, err := a.st.records()
+	if err != nil {
+		return nil, err
+	}
+	sortRecords(recs)
+	var out []string
+	for _, r := range recs {
+		if r.Status == StatusActive {
+			out = append(out, r.Name)
+		}
+	}
+	return out, nil
+}
+
+// findMembers returns the leaves of the members whose identity is name.
+func findMembers(g *mls.Group, name string) []treekem.LeafIndex {
+	var out []treekem.LeafIndex
+	for leaf := range g.Members() {
+		if memberName(g, leaf) == name {
+			out = append(out, leaf)
+		}
+	}
+	return out
+}
