@@ -2,6 +2,7 @@ package mls
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
@@ -253,6 +254,9 @@ func (g *Group) createCommit(list []entry, s *staged, cc *commitContext, opts *C
 				return nil, err
 			}
 		}
+		if err := checkOwnLeaf(&tmpl, s.exts); err != nil {
+			return nil, err
+		}
 		if ext != nil {
 			var err error
 			if self, err = s.tree.FreeLeaf(); err != nil {
@@ -351,6 +355,43 @@ func (g *Group) createCommit(list []entry, s *staged, cc *commitContext, opts *C
 		return nil, err
 	}
 	return pc, nil
+}
+
+// checkOwnLeaf checks that the member's new LeafNode suits the group's
+// extensions (§7.3, §11.1, §13.4), which receivers verify: otherwise its
+// commit would be rejected.
+func checkOwnLeaf(ln *treekem.LeafNode, exts treekem.Extensions) error {
+	caps := &ln.Capabilities
+	rc, err := treekem.RequiredCapabilitiesOf(exts)
+	if err != nil {
+		return wrapErr(ErrInvalidArgument, "required_capabilities", err)
+	}
+	missing := func(what string, v uint16) error {
+		return errorf(ErrUnsupported, "the member's capabilities lack %s 0x%04x that the group requires (Config.Capabilities, SupportedExtensions, SupportedProposals)", what, v)
+	}
+	for _, e := range exts {
+		if !e.Type.IsDefault() && !slices.Contains(caps.Extensions, e.Type) {
+			return missing("extension", uint16(e.Type))
+		}
+	}
+	if rc != nil {
+		for _, e := range rc.Extensions {
+			if !e.IsDefault() && !slices.Contains(caps.Extensions, e) {
+				return missing("extension", uint16(e))
+			}
+		}
+		for _, p := range rc.Proposals {
+			if !isDefaultProposal(message.ProposalType(p)) && !slices.Contains(caps.Proposals, p) {
+				return missing("proposal", p)
+			}
+		}
+		for _, c := range rc.Credentials {
+			if !slices.Contains(caps.Credentials, c) {
+				return missing("credential", uint16(c))
+			}
+		}
+	}
+	return nil
 }
 
 // deriveEpoch completes a commit whose content ac is signed (§12.4.1,
