@@ -67,6 +67,8 @@ type groupRecord struct {
 	// State is the mls snapshot (Group.MarshalBinary), empty unless the
 	// status is StatusActive.
 	State []byte `cbor:"10,keyasint,omitempty"`
+	// RemovedBy names who removed the client (StatusRemoved).
+	RemovedBy string `cbor:"11,keyasint,omitempty"`
 }
 
 // takeOwn reports whether seq is one of the client's own messages, and

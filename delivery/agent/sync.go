@@ -78,13 +78,17 @@ func (a *Agent) save(s *session) error {
 }
 
 func inactiveErr(rec *groupRecord) error {
+	why := "the group was closed"
 	switch rec.Status {
 	case StatusRemoved:
-		return errorf(ErrInactive, "%s: this client was removed from it", rec.Name)
+		why = "this client was removed from it"
+		if rec.RemovedBy != "" {
+			why = "removed by " + clean(rec.RemovedBy)
+		}
 	case StatusLeft:
-		return errorf(ErrInactive, "%s: this client left it", rec.Name)
+		why = "this client left it"
 	}
-	return errorf(ErrInactive, "%s: the group was closed", rec.Name)
+	return &wrapped{sentinel: ErrInactive, msg: fmt.Sprintf("mls: client: no longer a member of %s (%s)", rec.Name, why)}
 }
 
 // catchUp fetches and processes every message of the group's log after the
@@ -151,6 +155,11 @@ func (a *Agent) processEntry(s *session, e delivery.Entry) error {
 		events := commitEvents(name, s.g, sc.Committer, sc.Adds, sc.Updates, sc.Removes, len(sc.Proposals), sc.Epoch, e.Seq)
 		if err := s.g.Apply(sc); err != nil {
 			return wrapErr(ErrOutOfSync, fmt.Sprintf("%s: applying the commit at %d", name, e.Seq), err)
+		}
+		for _, ev := range events {
+			if ev.Kind == EventRemovedSelf {
+				s.rec.RemovedBy = ev.Sender
+			}
 		}
 		s.rec.Inbox = append(s.rec.Inbox, events...)
 	}
