@@ -1,13 +1,11 @@
 package mls
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
-	"github.com/mlsengine/engine/mls/wire"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -262,16 +260,3 @@ func checkGroupSupport(index int, tree *treekem.Tree, exts treekem.Extensions) e
 	}
 	return nil
 }
-
-// proposalKey identifies a proposal by its encoding, to find the by-value
-// proposals of a commit among the cached ones.
-func proposalKey(p *message.Proposal) (string, error) {
-	b, err := wire.Marshal(p)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
-// isDuplicateKey reports whether err is a duplicate-key failure of treekem.
-func isDuplicateKey(err error) bool { return errors.Is(err, treekem.ErrDuplicateKey) }

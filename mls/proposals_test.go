@@ -577,3 +577,61 @@ func TestExternalCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestReInitByValue(t *testing.T) {
+	w := newWorld(t, 3, nil)
+	pc := w.commit(2, &CommitOptions{Proposals: []*message.Proposal{w.groups[2].NewReInit([]byte("next"), testSuite, nil)}})
+	if len(pc.Proposals) != 1 || pc.Proposals[0].Type() != message.ProposalReInit {
+		t.Fatal("proposals")
+	}
+	for _, g := range w.groups {
+		if ri, ok := g.ReInit(); !ok || string(ri.GroupID) != "next" || g.Active() {
+			t.Fatal("group not closed by the ReInit")
+		}
+	}
+	w.agree()
+	// Snapshots keep the closed state.
+	g, err := LoadGroup(w.clients[1].cfg, mustSnapshot(t, w.groups[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Active() {
+		t.Fatal("reloaded group active")
+	}
+}
+
+func TestWelcomeTreeOutOfBand(t *testing.T) {
+	w := newWorld(t, 3, nil)
+	d := newClient(t, "d")
+	kp, priv := d.keyPackage(t)
+	add, _ := NewAdd(kp)
+	pc := w.commit(1, &CommitOptions{Proposals: []*message.Proposal{add}, OutOfBandTree: true})
+	if _, err := Join(d.cfg, pc.Welcome, priv, nil); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("join without the tree: %v", err)
+	}
+	rt, err := w.groups[1].RatchetTree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A wrong tree is refused.
+	other, _ := w.groups[1].RatchetTree()
+	if _, err := Join(d.cfg, pc.Welcome, priv, &JoinOptions{RatchetTree: other[:len(other)-1]}); err == nil {
+		t.Fatal("truncated tree accepted")
+	}
+	old := newWorld(t, 2, nil)
+	ort, _ := old.groups[0].RatchetTree()
+	if _, err := Join(d.cfg, pc.Welcome, priv, &JoinOptions{RatchetTree: ort}); !errors.Is(err, ErrInvalidWelcome) && !errors.Is(err, ErrAuthentication) {
+		t.Fatalf("another group's tree: %v", err)
+	}
+	g, err := Join(d.cfg, pc.Welcome, priv, &JoinOptions{RatchetTree: rt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.clients, w.groups = append(w.clients, d), append(w.groups, g)
+	w.agree()
+	// The Welcome is for d's KeyPackage only.
+	_, priv2 := d.keyPackage(t)
+	if _, err := Join(d.cfg, pc.Welcome, priv2, &JoinOptions{RatchetTree: rt}); !errors.Is(err, ErrNoKeyPackage) {
+		t.Fatal(err)
+	}
+}

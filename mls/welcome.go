@@ -2,12 +2,10 @@ package mls
 
 import (
 	"bytes"
-	"fmt"
 	"slices"
 
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
-	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/mls/wire"
 	"github.com/mlsengine/engine/treekem"
 )
@@ -364,13 +362,4 @@ func sameExtensions(a, b treekem.Extensions) bool {
 	ea, err1 := wire.Marshal(a)
 	eb, err2 := wire.Marshal(b)
 	return err1 == nil && err2 == nil && bytes.Equal(ea, eb)
-}
-
-// checkSuite returns the suite of id, or ErrUnsupported.
-func checkSuite(id suite.ID) (*suite.Suite, error) {
-	cs, err := suite.Lookup(id)
-	if err != nil {
-		return nil, wrapErr(ErrUnsupported, fmt.Sprintf("cipher suite %v", id), err)
-	}
-	return cs, nil
 }

@@ -1,0 +1,114 @@
+package mls
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"testing"
+
+	"github.com/mlsengine/engine/mls/suite"
+	"github.com/mlsengine/engine/treekem"
+)
+
+// fullTree builds a tree of n members whose parent nodes are all set, as in
+// a group where everyone has committed: each parent's key derives from a
+// path secret known to the test (pathSecret), leaves other than 0 and 1
+// have random keys. Members 0 and 1 are real (sim members 0 and 1).
+func fullTree(b testing.TB, cs *suite.Suite, n int) (*treekem.Tree, []*simMember) {
+	b.Helper()
+	m0, l0 := seededMember(b, cs, 0)
+	m1, l1 := seededMember(b, cs, 1)
+	nodes := make(treekem.NodeList, 2*n-1)
+	for i := range n {
+		var ln *treekem.LeafNode
+		switch i {
+		case 0:
+			ln = l0
+		case 1:
+			ln = l1
+		default:
+			c := *l0
+			c.EncryptionKey = randBytes(b, cs.HPKEPublicKeySize())
+			c.SignatureKey = randBytes(b, 32)
+			ln = &c
+		}
+		nodes[2*i] = &treekem.Node{Leaf: ln}
+	}
+	for x := 1; x < 2*n-1; x += 2 {
+		_, pub := nodeKey(b, cs, treekem.NodeIndex(x))
+		nodes[x] = &treekem.Node{Parent: &treekem.ParentNode{EncryptionKey: pub, ParentHash: []byte{}}}
+	}
+	t, err := treekem.NewTreeFromNodes(cs, nodes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return t, []*simMember{m0, m1}
+}
+
+func pathSecret(x treekem.NodeIndex) []byte {
+	s := make([]byte, 32)
+	binary.BigEndian.PutUint32(s, uint32(x))
+	return s
+}
+
+func nodeKey(b testing.TB, cs *suite.Suite, x treekem.NodeIndex) (priv, pub []byte) {
+	ns, err := cs.DeriveSecret(pathSecret(x), "node")
+	if err != nil {
+		b.Fatal(err)
+	}
+	priv, pub, err = cs.DeriveKeyPair(ns)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return priv, pub
+}
+
+func randBytes(b testing.TB, n int) []byte {
+	out := make([]byte, n)
+	if _, err := rand.Read(out); err != nil {
+		b.Fatal(err)
+	}
+	return out
+}
+
+// BenchmarkCommitLargeGroup measures a commit by one member of a large
+// group and its processing by another, whose path keys are known: the cost
+// must not grow with the group beyond O(log n) hashing and encryption (and
+// the O(n/256) copy-on-write clone of the tree).
+func BenchmarkCommitLargeGroup(b *testing.B) {
+	cs, _ := suite.Lookup(testSuite)
+	for _, n := range []int{1 << 10, 1 << 13, 1 << 16} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			tree, ms := fullTree(b, cs, n)
+			view, err := GroupFromTree(ms[0].cfg, []byte("big"), nil, tree, 0, ms[0].leafPriv)
+			if err != nil {
+				b.Fatal(err)
+			}
+			secrets := map[treekem.NodeIndex][]byte{}
+			for _, x := range treekem.DirectPath(treekem.LeafIndex(1).Node(), uint32(n)) {
+				secrets[x] = pathSecret(x)
+			}
+			obs, err := view.ViewAs(ms[1].cfg, 1, ms[1].leafPriv, secrets)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				pc, err := view.Commit(nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := view.Apply(pc); err != nil {
+					b.Fatal(err)
+				}
+				r, err := obs.Process(pc.Commit)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := obs.Apply(r.Commit); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
