@@ -12,7 +12,7 @@ import (
 // entry costs 4 bytes at a load factor of at most 1/2. The slots are kept
 // in chunks shared copy-on-write between clones, like the node store.
 type keyIndex struct {
-	chunks []*slotChunk
+	chunks cowTable[slotChunk]
 	mask   uint32 // table size - 1; the size is a power of two
 	shift  uint32 // log2 of the slots per chunk
 	count  int
@@ -62,22 +62,22 @@ func (ix *keyIndex) alloc(size uint32) {
 		bits++
 	}
 	per := uint32(1) << bits
-	ix.chunks = make([]*slotChunk, size/per)
-	for i := range ix.chunks {
-		ix.chunks[i] = &slotChunk{owner: ix.owner, s: make([]uint32, per)}
+	ix.chunks = newCowTable[slotChunk]()
+	for range size / per {
+		ix.chunks.append(&slotChunk{owner: ix.owner, s: make([]uint32, per)})
 	}
 	ix.mask, ix.shift, ix.count = size-1, bits, 0
 }
 
 func (ix *keyIndex) get(i uint32) uint32 {
-	return ix.chunks[i>>ix.shift].s[i&(1<<ix.shift-1)]
+	return ix.chunks.get(int(i>>ix.shift)).s[i&(1<<ix.shift-1)]
 }
 
 func (ix *keyIndex) set(i, v uint32) {
-	c := ix.chunks[i>>ix.shift]
+	c := ix.chunks.get(int(i >> ix.shift))
 	if c.owner != ix.owner {
 		c = &slotChunk{owner: ix.owner, s: append([]uint32(nil), c.s...)}
-		ix.chunks[i>>ix.shift] = c
+		ix.chunks.set(int(i>>ix.shift), c)
 	}
 	c.s[i&(1<<ix.shift-1)] = v
 }
@@ -158,8 +158,8 @@ func (ix *keyIndex) resize(ks keySource, size uint32) {
 	old := ix.chunks
 	ix.owner = new(owner)
 	ix.alloc(size)
-	for _, c := range old {
-		for _, v := range c.s {
+	for k := range old.len() {
+		for _, v := range old.get(k).s {
 			if v == 0 {
 				continue
 			}
@@ -176,7 +176,7 @@ func (ix *keyIndex) resize(ks keySource, size uint32) {
 func (ix *keyIndex) clone() keyIndex {
 	ix.owner = new(owner)
 	c := *ix
-	c.chunks = append([]*slotChunk(nil), ix.chunks...)
+	c.chunks = ix.chunks.clone()
 	c.owner = new(owner)
 	return c
 }

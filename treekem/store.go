@@ -42,37 +42,37 @@ type chunk struct {
 // blank (with their cached blank-subtree hashes) when the tree shrinks, so
 // that growing back does not rehash them.
 type store struct {
-	chunks []*chunk
-	owner  *owner
+	chunks cowTable[chunk]
+	owner  *owner // owner of the chunks this store may write in place
 	nh     int
 }
 
-func newStore(nh int) store { return store{owner: new(owner), nh: nh} }
+func newStore(nh int) store { return store{chunks: newCowTable[chunk](), owner: new(owner), nh: nh} }
 
 // grow makes room for nodes [0, width).
 func (s *store) grow(width uint32) {
 	need := int((uint64(width) + chunkSize - 1) >> chunkBits)
-	for len(s.chunks) < need {
-		s.chunks = append(s.chunks, &chunk{owner: s.owner, hashes: make([]byte, chunkSize*s.nh)})
+	for s.chunks.len() < need {
+		s.chunks.append(&chunk{owner: s.owner, hashes: make([]byte, chunkSize*s.nh)})
 	}
 }
 
 // get returns the node x for reading; it must not be written through.
 func (s *store) get(x NodeIndex) *node {
-	return &s.chunks[x>>chunkBits].nodes[x&(chunkSize-1)]
+	return &s.chunks.get(int(x >> chunkBits)).nodes[x&(chunkSize-1)]
 }
 
 // mut returns the node x for writing, copying its chunk first if shared.
 func (s *store) mut(x NodeIndex) *node {
-	c := s.own(uint32(x) >> chunkBits)
+	c := s.own(int(x >> chunkBits))
 	return &c.nodes[x&(chunkSize-1)]
 }
 
-func (s *store) own(i uint32) *chunk {
-	c := s.chunks[i]
+func (s *store) own(i int) *chunk {
+	c := s.chunks.get(i)
 	if c.owner != s.owner {
 		cp := &chunk{owner: s.owner, nodes: c.nodes, hashes: append([]byte(nil), c.hashes...)}
-		s.chunks[i] = cp
+		s.chunks.set(i, cp)
 		c = cp
 	}
 	return c
@@ -81,12 +81,12 @@ func (s *store) own(i uint32) *chunk {
 // hash returns the cached tree hash slot of x (read-only).
 func (s *store) hash(x NodeIndex) []byte {
 	o := int(x&(chunkSize-1)) * s.nh
-	return s.chunks[x>>chunkBits].hashes[o : o+s.nh : o+s.nh]
+	return s.chunks.get(int(x >> chunkBits)).hashes[o : o+s.nh : o+s.nh]
 }
 
 // setHash stores h as x's tree hash and marks it valid.
 func (s *store) setHash(x NodeIndex, h []byte) {
-	c := s.own(uint32(x) >> chunkBits)
+	c := s.own(int(x >> chunkBits))
 	o := int(x&(chunkSize-1)) * s.nh
 	copy(c.hashes[o:o+s.nh], h)
 	c.nodes[x&(chunkSize-1)].hashOK = true
@@ -96,5 +96,5 @@ func (s *store) setHash(x NodeIndex, h []byte) {
 // before their next write to it.
 func (s *store) clone() store {
 	s.owner = new(owner)
-	return store{chunks: append([]*chunk(nil), s.chunks...), owner: new(owner), nh: s.nh}
+	return store{chunks: s.chunks.clone(), owner: new(owner), nh: s.nh}
 }

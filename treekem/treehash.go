@@ -81,6 +81,10 @@ func (t *Tree) refresh(x NodeIndex) {
 	if t.st.get(x).hashOK {
 		return
 	}
+	if x.Level() >= parallelLevel {
+		// Workers replace distinct chunks, never a shared middle block.
+		t.st.chunks.ownMids()
+	}
 	buf := make([]byte, 0, 512)
 	t.hashNode(x, &buf)
 }
