@@ -2,6 +2,7 @@ package mls
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/mlsengine/engine/mls/keyschedule"
@@ -175,7 +176,7 @@ func (g *Group) preferredPending(cc *commitContext) []entry {
 				continue
 			}
 		case *message.Remove:
-			k := "remove" + string(rune(b.Removed))
+			k := fmt.Sprint("remove", b.Removed)
 			if b.Removed == self || seen[k] {
 				continue
 			}

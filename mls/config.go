@@ -75,7 +75,8 @@ type Config struct {
 	// called for every proposal received on its own and every proposal of
 	// a commit created or received, after the checks of RFC 9420, and a
 	// non-nil error rejects the proposal (or the commit) with ErrRejected.
-	// Custom proposal types are only ever accepted here. Nil accepts all.
+	// Custom proposal types are only ever accepted here. The proposal
+	// must not be modified. Nil accepts all.
 	AcceptProposal func(p *Proposal) error
 	// ExternalPSK returns the secret of an external pre-shared key (§8.4),
 	// or an error if it is unknown. Nil knows none.

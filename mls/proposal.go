@@ -39,13 +39,10 @@ func (p *Proposal) Type() message.ProposalType {
 // encoding every implementation uses for proposal types it defines. Only
 // types listed in Config.SupportedProposals are accepted, and they are
 // handed to Config.AcceptProposal; the group applies no change of its own
-// for them. A custom proposal type requires a path (§17.4) unless the
-// application commits it with CommitOptions.ForcePath.
-//
-// Receiving: the message package cannot decode unknown proposal types yet
-// (their body has no length prefix in RFC 9420's Proposal struct), so a
-// commit carrying a custom proposal from another client is rejected as
-// malformed until it does.
+// for them, and every member must list the type in its capabilities
+// (§12.2). A commit covering a custom proposal carries a path: §17.4 has
+// new types declare whether they need one, and an unknown type is taken
+// to need it.
 type CustomProposal struct {
 	Type message.ProposalType
 	Data []byte

@@ -283,40 +283,68 @@ func TestRequiredCapabilities(t *testing.T) {
 
 func TestCustomProposal(t *testing.T) {
 	const custom message.ProposalType = 0xf001
-	var seen []*Proposal
-	w := newWorld(t, 3, func(c *Config) {
-		c.SupportedProposals = []message.ProposalType{custom}
-		c.AcceptProposal = func(p *Proposal) error {
-			if p.Type() == custom {
-				seen = append(seen, p)
-				if string(p.Body.(*CustomProposal).Data) == "forbidden" {
-					return errors.New("not allowed")
+	for _, encrypt := range []bool{false, true} {
+		t.Run(fmt.Sprint("encrypted=", encrypt), func(t *testing.T) {
+			var seen []*Proposal
+			w := newWorld(t, 3, func(c *Config) {
+				c.EncryptHandshake = encrypt
+				c.SupportedProposals = []message.ProposalType{custom}
+				c.AcceptProposal = func(p *Proposal) error {
+					if p.Type() == custom {
+						seen = append(seen, p)
+						if string(p.Body.(*CustomProposal).Data) == "forbidden" {
+							return errors.New("not allowed")
+						}
+					}
+					return nil
 				}
+			})
+			// By value: the committer and every receiver consult the policy.
+			pc := w.commit(0, &CommitOptions{Proposals: []*message.Proposal{NewCustom(custom, []byte("hi"))}})
+			if len(seen) != 3 || pc.Proposals[0].Type() != custom {
+				t.Fatalf("policy consulted %d times", len(seen))
 			}
-			return nil
-		}
-	})
-	// The committer validates it (support by all members, the policy hook).
-	pc, err := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{NewCustom(custom, []byte("hi"))}})
-	if err != nil {
-		t.Fatal(err)
+			w.agree()
+			// On its own, then by reference.
+			w.propose(1, NewCustom(custom, []byte("later")))
+			pc = w.commit(2, nil)
+			if len(pc.Proposals) != 1 || string(pc.Proposals[0].Body.(*CustomProposal).Data) != "later" {
+				t.Fatal("custom proposal not committed by reference")
+			}
+			w.agree()
+			// Refused by the policy, on both sides.
+			err := expectUnchanged(t, w.groups[0], ErrRejected, func() error {
+				_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{NewCustom(custom, []byte("forbidden"))}})
+				return err
+			})
+			var pe *ProposalError
+			if !errors.As(err, &pe) || pe.Rule != RulePolicy {
+				t.Fatalf("error %v", err)
+			}
+			if !encrypt {
+				msg := craftCommit(t, w.groups[0], byValue(NewCustom(custom, []byte("forbidden"))), nil)
+				expectUnchanged(t, w.groups[1], ErrRejected, func() error { _, err := w.groups[1].Process(msg); return err })
+			}
+			// A type some member does not support is refused (§12.2).
+			expectUnchanged(t, w.groups[0], ErrInvalidProposal, func() error {
+				_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{NewCustom(0xf002, nil)}})
+				return err
+			})
+			if !encrypt {
+				msg := craftCommit(t, w.groups[0], byValue(NewCustom(0xf002, nil)), nil)
+				expectUnchanged(t, w.groups[1], ErrInvalidProposal, func() error { _, err := w.groups[1].Process(msg); return err })
+			}
+			// Snapshots keep pending custom proposals.
+			w.propose(1, NewCustom(custom, []byte("pending")))
+			g, err := LoadGroup(w.clients[2].cfg, mustSnapshot(t, w.groups[2]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := g.PendingProposals(); len(p) != 1 || p[0].Type() != custom {
+				t.Fatal("pending custom proposal lost")
+			}
+		})
 	}
-	if len(seen) != 1 || pc.Proposals[0].Type() != custom {
-		t.Fatal("policy not consulted")
-	}
-	err = expectUnchanged(t, w.groups[0], ErrRejected, func() error {
-		_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{NewCustom(custom, []byte("forbidden"))}})
-		return err
-	})
-	var pe *ProposalError
-	if !errors.As(err, &pe) || pe.Rule != RulePolicy {
-		t.Fatalf("error %v", err)
-	}
-	// A type some member does not support is refused (§12.2).
-	expectUnchanged(t, w.groups[0], ErrInvalidProposal, func() error {
-		_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{NewCustom(0xf002, nil)}})
-		return err
-	})
 }
 
 func TestReInit(t *testing.T) {
