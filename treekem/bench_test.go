@@ -267,7 +267,9 @@ type pathFixture struct {
 	memPerMembr float64
 }
 
-func newPathFixture(b *testing.B, cs *suite.Suite, n int) *pathFixture { return newPathFixtureT(b, cs, n) }
+func newPathFixture(b *testing.B, cs *suite.Suite, n int) *pathFixture {
+	return newPathFixtureT(b, cs, n)
+}
 
 func newPathFixtureT(b testing.TB, cs *suite.Suite, n int) *pathFixture {
 	farLeaf := LeafIndex(n - 1)

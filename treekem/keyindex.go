@@ -70,7 +70,7 @@ func (ix *keyIndex) alloc(size uint32) {
 }
 
 func (ix *keyIndex) get(i uint32) uint32 {
-	return ix.chunks.get(int(i>>ix.shift)).s[i&(1<<ix.shift-1)]
+	return ix.chunks.get(int(i >> ix.shift)).s[i&(1<<ix.shift-1)]
 }
 
 func (ix *keyIndex) set(i, v uint32) {
