@@ -225,8 +225,8 @@ func (c *clientRun) info(group string, asJSON bool) error {
 		fmt.Fprintf(c.stdout, "%s\n", data)
 		return nil
 	}
-	fmt.Fprintf(c.stdout, "group: %s\nepoch: %d\nmembers: %s\nepoch_authenticator: %s\n",
-		s.Group, s.Epoch, strings.Join(s.Members, " "), s.EpochAuthenticator)
+	fmt.Fprintf(c.stdout, "group: %s\ngroup_id: %s\nepoch: %d\nmembers: %s\nepoch_authenticator: %s\n",
+		s.Group, s.GroupID, s.Epoch, strings.Join(s.Members, " "), s.EpochAuthenticator)
 	return nil
 }
 

@@ -229,7 +229,11 @@ func TestClientEndToEnd(t *testing.T) {
 	bob.expect([]string{"join"}, "joined team")
 	carol.expect([]string{"join"}, "joined team")
 	carol.expect([]string{"join"})
-	agree(t, "team", []string{"alice", "bob", "carol"}, alice, bob, carol)
+	v := agree(t, "team", []string{"alice", "bob", "carol"}, alice, bob, carol)
+	if out := alice.ok("info", "team"); len(out) != 5 || out[0] != "group: team" || out[2] != "epoch: 1" ||
+		out[3] != "members: alice bob carol" || out[4] != "epoch_authenticator: "+v.EpochAuthenticator {
+		t.Fatalf("info printed %q", out)
+	}
 
 	// Messages in every direction, across a crash of the delivery service.
 	alice.ok("send", "team", "hello", "from", "alice")

@@ -183,9 +183,6 @@ func (a *Agent) Name() string { return a.id.Name }
 // groups it creates.
 func (a *Agent) Suite() suite.ID { return suite.ID(a.id.Suite) }
 
-// Storage returns the Agent's storage.
-func (a *Agent) Storage() *DirStorage { return a.st }
-
 func (a *Agent) initIdentity(ctx context.Context, name string, cs suite.ID) error {
 	id, err := readIdentity(a.opts.Dir)
 	if err == nil {

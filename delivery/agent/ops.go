@@ -336,7 +336,7 @@ type Summary struct {
 	Epoch              uint64   `json:"epoch"`
 	Members            []string `json:"members"` // in leaf order
 	EpochAuthenticator string   `json:"epoch_authenticator"`
-	GroupID            string   `json:"-"` // hex
+	GroupID            string   `json:"-"` // the MLS group id, in hex
 }
 
 // Info describes the group named group from the local state alone (Receive
