@@ -122,8 +122,8 @@ func (c *Config) resolve() (*config, error) {
 	return &config{Config: *c, cs: cs}, nil
 }
 
-// resolveFor is resolve for an operation that signs: Signer is required.
-func (c *Config) resolveFor() (*config, error) {
+// resolveSigner is resolve for an operation that signs: Signer is required.
+func (c *Config) resolveSigner() (*config, error) {
 	cf, err := c.resolve()
 	if err != nil {
 		return nil, err

@@ -54,7 +54,7 @@ func JoinExternal(cfg Config, groupInfo []byte, opts *ExternalJoinOptions) (g *G
 	if cfg.Suite == 0 {
 		cfg.Suite = gi.GroupContext.CipherSuite
 	}
-	cf, err := cfg.resolveFor()
+	cf, err := cfg.resolveSigner()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -175,7 +175,7 @@ func NewMemberProposal(cfg Config, groupInfo []byte, kp []byte, opts *SendOption
 }
 
 func outsideProposal(cfg Config, groupID []byte, epoch uint64, sender message.Sender, p *message.Proposal, opts *SendOptions) ([]byte, error) {
-	cf, err := cfg.resolveFor()
+	cf, err := cfg.resolveSigner()
 	if err != nil {
 		return nil, err
 	}

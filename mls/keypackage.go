@@ -72,7 +72,7 @@ func (k *KeyPackagePrivate) Wipe() {
 // to upload to a KeyPackage directory, and the private part, which the
 // client keeps until a Welcome for the KeyPackage arrives.
 func NewKeyPackage(cfg Config, opts *KeyPackageOptions) ([]byte, *KeyPackagePrivate, error) {
-	cf, err := cfg.resolveFor()
+	cf, err := cfg.resolveSigner()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -38,7 +38,7 @@ func (g *Group) ViewAs(cfg Config, leaf treekem.LeafIndex, leafPriv []byte, path
 	if cfg.Suite == 0 {
 		cfg.Suite = g.cf.cs.ID()
 	}
-	cf, err := cfg.resolveFor()
+	cf, err := cfg.resolveSigner()
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func GroupFromTree(cfg Config, groupID []byte, exts treekem.Extensions, tree *tr
 	if cfg.Suite == 0 {
 		cfg.Suite = tree.Suite().ID()
 	}
-	cf, err := cfg.resolveFor()
+	cf, err := cfg.resolveSigner()
 	if err != nil {
 		return nil, err
 	}

@@ -180,7 +180,7 @@ func LoadGroup(cfg Config, data []byte) (g *Group, err error) {
 	if cfg.Suite == 0 {
 		cfg.Suite = suite.ID(s.Suite)
 	}
-	cf, err := cfg.resolveFor()
+	cf, err := cfg.resolveSigner()
 	if err != nil {
 		return nil, err
 	}

@@ -51,7 +51,7 @@ func Join(cfg Config, welcome []byte, kp *KeyPackagePrivate, opts *JoinOptions) 
 	if cfg.Suite == 0 {
 		cfg.Suite = pkg.CipherSuite
 	}
-	cf, err := cfg.resolveFor()
+	cf, err := cfg.resolveSigner()
 	if err != nil {
 		return nil, err
 	}
