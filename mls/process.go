@@ -180,25 +180,31 @@ func (g *Group) checkProposal(c *cachedProposal) error {
 	ep := g.ep
 	p := c.proposal
 	t := p.Type()
+	// What depends on the group's members and extensions (key
+	// uniqueness, capabilities, credential types) may change with the
+	// other proposals of the commit (a Remove of the same client, a
+	// GroupContextExtensions): LeafNodes are checked here on their own,
+	// against an empty tree, and against the group when committed.
+	pol := &treekem.Policy{Credentials: g.cf.Credentials, MaxLifetime: g.cf.MaxLifetime}
 	switch body := p.Body.(type) {
 	case *message.Add:
-		pol, err := g.cf.policy(ep.gc.Extensions, false)
+		empty, err := treekem.NewTree(g.cf.cs)
 		if err != nil {
-			return err
+			return internalErr("tree: %v", err)
 		}
-		if err := validateKeyPackage(g.cf, &body.KeyPackage, ep.gc.Version, ep.tree, ep.gc.Extensions, pol); err != nil {
+		if err := validateKeyPackage(g.cf, &body.KeyPackage, ep.gc.Version, empty, nil, pol); err != nil {
 			return proposalErr(-1, t, "invalid KeyPackage (§12.1.1)", err)
 		}
 	case *message.Update:
-		if c.sender.Type != message.SenderMember {
+		if c.sender.Type != message.SenderMember || !ep.tree.IsMember(c.sender.Leaf) {
 			return proposalErr(-1, t, RuleUpdateSender, nil)
 		}
-		pol, err := g.cf.policy(ep.gc.Extensions, false)
+		empty, err := treekem.NewTree(g.cf.cs)
 		if err != nil {
-			return err
+			return internalErr("tree: %v", err)
 		}
 		lc := treekem.LeafContext{Role: treekem.RoleUpdate, Index: c.sender.Leaf, GroupID: ep.gc.GroupID}
-		if err := ep.tree.ValidateLeaf(&body.LeafNode, lc, pol); err != nil {
+		if err := empty.ValidateLeaf(&body.LeafNode, lc, pol); err != nil {
 			return proposalErr(-1, t, "update leaf node (§7.3)", err)
 		}
 	case *message.Remove:

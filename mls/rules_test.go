@@ -155,6 +155,21 @@ func TestRuleAddExistingMember(t *testing.T) {
 	}
 	w.groups[2] = g
 	w.agree()
+	// The same by reference: the Add is accepted when received, although
+	// its client is still a member then.
+	kp, priv = w.clients[1].keyPackage(t)
+	add, _ = NewAdd(kp)
+	w.propose(0, add)
+	w.propose(2, NewRemove(w.groups[1].LeafIndex()))
+	w.groups[1] = nil
+	pc = w.commit(2, nil)
+	if len(pc.Adds) != 1 || len(pc.Removes) != 1 {
+		t.Fatal("proposals not committed")
+	}
+	if w.groups[1], err = Join(w.clients[1].cfg, pc.Welcome, priv, nil); err != nil {
+		t.Fatal(err)
+	}
+	w.agree()
 }
 
 func TestRuleDuplicatePSK(t *testing.T) {
