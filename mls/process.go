@@ -38,7 +38,8 @@ type Received struct {
 //     replay fails with ErrReplay.
 //   - A proposal is validated (§12.1) and cached until the epoch ends
 //     (§12.1: "the Proposal should be cached"), to be committed by
-//     reference.
+//     reference; one received again is returned without being cached
+//     twice.
 //   - A commit is validated and applied to a copy of the group's state
 //     (§12.4.2); the returned StagedCommit lists its changes, and the group
 //     moves to the new epoch only when the application calls Group.Apply.
