@@ -64,6 +64,7 @@ func OpenPostgres(ctx context.Context, connURL string) (*PGStore, error) {
 		_, err := tx.ExecContext(ctx, `SELECT pg_notify('`+notifyChannel+`', $1)`, hex.EncodeToString(groupID))
 		return err
 	}
+	s.startBatching(max(conns/2, 1))
 	return &PGStore{Store: s, config: config}, nil
 }
 

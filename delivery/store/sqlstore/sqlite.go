@@ -42,5 +42,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	if err := r.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("delivery: sqlite store %s: %w", path, err), w.Close(), r.Close())
 	}
-	return &Store{d: sqlite, w: w, r: r, q: newQueries(sqlite)}, nil
+	s := &Store{d: sqlite, w: w, r: r, q: newQueries(sqlite)}
+	s.startBatching(1) // one writer connection
+	return s, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 
 	"github.com/mlsengine/engine/delivery/store"
 )
@@ -21,6 +22,11 @@ type Store struct {
 	// notify, if set, runs in every transaction that appends to a group, so
 	// other processes learn of it when the transaction commits.
 	notify func(ctx context.Context, tx *sql.Tx, groupID []byte) error
+
+	// Group commit (see batch.go): appends are handed to workers.
+	batch   chan *appendReq
+	closed  chan struct{}
+	workers sync.WaitGroup
 }
 
 var _ store.Store = (*Store)(nil)
@@ -117,6 +123,7 @@ func (s *Store) wrap(op string, err error) error {
 
 // Close implements store.Store.
 func (s *Store) Close() error {
+	s.stopBatching()
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
@@ -244,7 +251,7 @@ func (s *Store) Append(ctx context.Context, groupID []byte, m store.Message) (st
 	if err := store.CheckMessage(groupID, &m); err != nil || m.ContentType == store.ContentCommit {
 		return store.Appended{}, store.ErrInvalid
 	}
-	return s.appendTx(ctx, groupID, m, nil)
+	return s.submit(ctx, &appendReq{groupID: groupID, m: m})
 }
 
 // Commit implements store.Store.
@@ -252,12 +259,49 @@ func (s *Store) Commit(ctx context.Context, c store.Commit) (store.Appended, err
 	if err := store.CheckCommit(&c); err != nil {
 		return store.Appended{}, err
 	}
-	return s.appendTx(ctx, c.GroupID, c.Message, &c)
+	return s.submit(ctx, &appendReq{groupID: c.GroupID, m: c.Message, c: &c})
 }
 
-// appendTx appends m (the commit c, if c is not nil) in one transaction:
+// appendReq is one Append or Commit, and its result.
+type appendReq struct {
+	groupID []byte
+	m       store.Message
+	c       *store.Commit // nil for Append
+	sum     [32]byte      // digest of m.Data
+
+	out store.Appended
+	err error // for the caller: ErrUnknownGroup, an *EpochError, or a database error
+
+	twin *appendReq    // an earlier request of the same batch with the same group and digest
+	done chan struct{} // closed when out and err are set (batched requests)
+}
+
+// appendTx runs r in a transaction of its own, and returns its result.
+func (s *Store) appendTx(ctx context.Context, r *appendReq) (store.Appended, error) {
+	err := s.inTx(ctx, "append", func(tx *sql.Tx) error {
+		err := s.apply(ctx, tx, r)
+		if err == errTaken {
+			// A retry of a message that another transaction logged
+			// after this one read the log: report the original.
+			r.out, r.err, err = s.rejected(ctx, tx, r.groupID, r.m.Epoch, r.sum)
+		}
+		if err == nil && (r.err != nil || r.out.Duplicate) {
+			err = errRollback // nothing to write
+		}
+		if err == nil && s.notify != nil {
+			err = s.notify(ctx, tx, r.groupID)
+		}
+		return err
+	})
+	if err != nil && err != errRollback {
+		return store.Appended{}, err
+	}
+	return r.out, r.err
+}
+
+// apply runs r's statements in tx:
 //
-//  1. a conditional update of the group's row, which must be at m's epoch,
+//  1. a conditional update of the group's row, which must be at r's epoch,
 //     takes the next sequence number (and, for a commit, the next epoch);
 //     the row lock it takes orders concurrent appends, and only one commit
 //     per epoch can match the condition;
@@ -265,65 +309,53 @@ func (s *Store) Commit(ctx context.Context, c store.Commit) (store.Appended, err
 //  3. a commit's Welcome is queued for its recipients.
 //
 // When the update matches no row, the message is either a retry of one in
-// the log (reported as Duplicate), for an unknown group, or for another
-// epoch. A commit for epoch 0 of an unknown group creates the group.
-func (s *Store) appendTx(ctx context.Context, groupID []byte, m store.Message, c *store.Commit) (store.Appended, error) {
-	sum := store.Digest(m.Data)
-	var out store.Appended
-	var failure error // a result for the client, after rolling back
-	err := s.inTx(ctx, "append", func(tx *sql.Tx) error {
-		gkey, seq, ok, err := s.advance(ctx, tx, groupID, m.Epoch, c)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			out, failure, err = s.rejected(ctx, tx, groupID, m.Epoch, sum)
-			if err == nil {
-				err = errRollback
-			}
-			return err
-		}
-		var welcome []byte
-		if c != nil {
-			welcome = c.Welcome
-		}
-		res, err := tx.ExecContext(ctx, s.q.insertMessage, gkey, seq, int64(m.Epoch),
-			int(m.ContentType), int(m.WireFormat), sum[:], m.Data, welcome)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			// Same digest already logged: a retry that met the epoch
-			// condition again (only possible for non-commits).
-			out, failure, err = s.rejected(ctx, tx, groupID, m.Epoch, sum)
-			if err == nil {
-				err = errRollback
-			}
-			return err
-		}
-		if c != nil && len(c.Recipients) > 0 {
-			if err := s.queueWelcomes(ctx, tx, gkey, seq, c.Recipients); err != nil {
-				return err
-			}
-		}
-		if s.notify != nil {
-			if err := s.notify(ctx, tx, groupID); err != nil {
-				return err
-			}
-		}
-		out = store.Appended{Seq: uint64(seq), Epoch: m.Epoch}
-		return nil
-	})
-	if err == errRollback {
-		return out, failure
+// the log (r.out.Duplicate), for an unknown group, or for another epoch
+// (r.err), and nothing was written. A commit for epoch 0 of an unknown
+// group creates the group. apply returns errTaken if the digest was logged
+// after step 1 (the transaction must then be rolled back), or a database
+// error.
+func (s *Store) apply(ctx context.Context, tx *sql.Tx, r *appendReq) error {
+	gkey, seq, ok, err := s.advance(ctx, tx, r.groupID, r.m.Epoch, r.c)
+	if err != nil {
+		return err
 	}
-	return out, err
+	if !ok {
+		r.out, r.err, err = s.rejected(ctx, tx, r.groupID, r.m.Epoch, r.sum)
+		return err
+	}
+	var welcome []byte
+	if r.c != nil {
+		welcome = r.c.Welcome
+	}
+	res, err := tx.ExecContext(ctx, s.q.insertMessage, gkey, seq, int64(r.m.Epoch),
+		int(r.m.ContentType), int(r.m.WireFormat), r.sum[:], r.m.Data, welcome)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return errTaken
+	}
+	if r.c != nil && len(r.c.Recipients) > 0 {
+		if err := s.queueWelcomes(ctx, tx, gkey, seq, r.c.Recipients); err != nil {
+			return err
+		}
+	}
+	r.out, r.err = store.Appended{Seq: uint64(seq), Epoch: r.m.Epoch}, nil
+	return nil
 }
 
-// errRollback ends a transaction whose outcome is already decided.
-var errRollback = errors.New("rollback")
+var (
+	// errRollback ends a transaction whose outcome is already decided.
+	errRollback = errors.New("rollback")
+	// errTaken reports a digest logged after the sequence number was taken.
+	errTaken = errors.New("digest already logged")
+)
 
-// advance runs the conditional update of step 1 of appendTx. ok is false if
+// advance runs the conditional update of step 1 of apply. ok is false if
 // it matched no row.
 func (s *Store) advance(ctx context.Context, tx *sql.Tx, groupID []byte, epoch uint64, c *store.Commit) (gkey, seq int64, ok bool, err error) {
 	if c == nil {

@@ -47,3 +47,17 @@ func TestPostgres(t *testing.T) {
 		Reopen: func(t *testing.T) store.Store { return openPostgres(t, url) },
 	})
 }
+
+func BenchmarkSQLite(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store {
+		s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "ds.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}
+
+func BenchmarkPostgres(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store { return openPostgres(b, storetest.PostgresURL(b)) })
+}
