@@ -135,7 +135,7 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 	// §12.2: a non-default proposal type must be supported by the members
 	// that process the commit; those added by it need not.
 	for _, e := range list {
-		if t := e.p.Type(); !isDefaultProposal(t) {
+		if t := e.p.Type(); !t.IsDefault() {
 			if !s.tree.SupportsAll(&treekem.RequiredCapabilities{Proposals: []uint16{uint16(t)}}) {
 				return nil, proposalErr(e.index, t, RuleUnsupportedType, nil)
 			}

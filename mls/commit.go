@@ -382,7 +382,7 @@ func checkOwnLeaf(ln *treekem.LeafNode, exts treekem.Extensions) error {
 			}
 		}
 		for _, p := range rc.Proposals {
-			if !isDefaultProposal(message.ProposalType(p)) && !slices.Contains(caps.Proposals, p) {
+			if !message.ProposalType(p).IsDefault() && !slices.Contains(caps.Proposals, p) {
 				return missing("proposal", p)
 			}
 		}

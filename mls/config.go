@@ -236,7 +236,7 @@ func (c *config) capabilities() treekem.Capabilities {
 		}
 	}
 	for _, p := range c.SupportedProposals {
-		if !isDefaultProposal(p) && !slices.Contains(caps.Proposals, uint16(p)) {
+		if !p.IsDefault() && !slices.Contains(caps.Proposals, uint16(p)) {
 			caps.Proposals = append(caps.Proposals, uint16(p))
 		}
 	}
@@ -264,17 +264,11 @@ func (c *config) supportsExtension(t treekem.ExtensionType) bool {
 
 // supportsProposal reports whether the client implements proposal type t.
 func (c *config) supportsProposal(t message.ProposalType) bool {
-	if isDefaultProposal(t) {
+	if t.IsDefault() {
 		return true
 	}
 	if c.Capabilities != nil {
 		return slices.Contains(c.Capabilities.Proposals, uint16(t))
 	}
 	return slices.Contains(c.SupportedProposals, t)
-}
-
-// isDefaultProposal reports whether t is one of the proposal types of RFC
-// 9420 that every client implements (§7.2).
-func isDefaultProposal(t message.ProposalType) bool {
-	return t >= message.ProposalAdd && t <= message.ProposalGroupContextExtensions
 }

@@ -201,7 +201,7 @@ func openPrivate(cs *suite.Suite, pm *message.PrivateMessage, gcBytes []byte, tr
 		return nil, wrapErr(ErrMalformed, "message key", err)
 	}
 	// The decoded content aliases plaintext, which is the application's.
-	content, err := decodePrivateContent(plaintext, pm.ContentType)
+	content, err := message.DecodePrivateMessageContent(plaintext, pm.ContentType)
 	if err != nil {
 		return nil, wrapErr(ErrMalformed, "PrivateMessageContent", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/mls/wire"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -53,9 +54,9 @@ func (g *Group) Process(data []byte) (r *Received, err error) {
 		}
 	}()
 	data = bytes.Clone(data) // decoded values alias it
-	m, err := decodeMLSMessage(data)
-	if err != nil {
-		return nil, err
+	var m message.MLSMessage
+	if err := wire.Unmarshal(data, &m); err != nil {
+		return nil, wrapErr(ErrMalformed, "MLSMessage", err)
 	}
 	switch m.WireFormat {
 	case message.WireFormatPublicMessage:

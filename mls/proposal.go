@@ -5,7 +5,6 @@ import (
 
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
-	"github.com/mlsengine/engine/mls/wire"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -34,28 +33,17 @@ func (p *Proposal) Type() message.ProposalType {
 	return p.Body.ProposalType()
 }
 
-// CustomProposal is a proposal of a type outside RFC 9420 (§13.3), which
-// the application implements: its body is carried as opaque data<V>, the
-// encoding every implementation uses for proposal types it defines. Only
-// types listed in Config.SupportedProposals are accepted, and they are
-// handed to Config.AcceptProposal; the group applies no change of its own
-// for them, and every member must list the type in its capabilities
-// (§12.2). A commit covering a custom proposal carries a path: §17.4 has
-// new types declare whether they need one, and an unknown type is taken
-// to need it.
-type CustomProposal struct {
-	Type message.ProposalType
-	Data []byte
-}
-
-// ProposalType returns the custom type.
-func (c *CustomProposal) ProposalType() message.ProposalType { return c.Type }
-
-// MarshalMLS encodes the body as opaque data<V>.
-func (c *CustomProposal) MarshalMLS(b *wire.Builder) { b.AddVector(c.Data) }
-
-// UnmarshalMLS decodes the body.
-func (c *CustomProposal) UnmarshalMLS(r *wire.Reader) bool { return r.ReadVector(&c.Data) }
+// CustomProposal is a proposal of a type outside RFC 9420 (§13.2), which
+// the application implements; package message decodes its body as opaque
+// data<V> (see message.CustomProposal). Whether the type is acceptable is
+// this package's policy: only types listed in Config.SupportedProposals
+// are accepted (a GREASE type, §13.5, gets no special treatment: it is
+// unsupported unless listed), and they are handed to
+// Config.AcceptProposal; the group applies no change of its own for them,
+// and every member must list the type in its capabilities (§12.2). A
+// commit covering a custom proposal carries a path: §17.4 has new types
+// declare whether they need one, and an unknown type is taken to need it.
+type CustomProposal = message.CustomProposal
 
 // cachedProposal is a proposal received (or sent) in the current epoch,
 // kept until the epoch ends so that a commit can cover it by reference

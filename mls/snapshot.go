@@ -287,15 +287,9 @@ func LoadGroup(cfg Config, data []byte) (g *Group, err error) {
 	return g, nil
 }
 
-// decodeProposal decodes a proposal body of type t.
+// decodeProposal decodes a proposal body of type t (a custom type's body
+// is opaque data<V>, as in a message).
 func decodeProposal(t message.ProposalType, body []byte) (*message.Proposal, error) {
-	if !isDefaultProposal(t) {
-		c := &CustomProposal{Type: t}
-		if err := wire.Unmarshal(body, c); err != nil {
-			return nil, err
-		}
-		return &message.Proposal{Body: c}, nil
-	}
 	b := wire.NewBuilder(nil)
 	b.AddUint16(uint16(t))
 	b.AddFixed(body)

@@ -178,7 +178,7 @@ func (g gen) psk() keyschedule.PreSharedKeyID {
 
 func (g gen) proposal() *Proposal {
 	var body ProposalBody
-	switch ProposalType(1 + g.r.IntN(7)) {
+	switch ProposalType(1 + g.r.IntN(8)) {
 	case ProposalAdd:
 		body = &Add{KeyPackage: g.keyPackage()}
 	case ProposalUpdate:
@@ -192,8 +192,11 @@ func (g gen) proposal() *Proposal {
 			CipherSuite: suite.ID(g.r.Uint32()), Extensions: g.extensions()}
 	case ProposalExternalInit:
 		body = &ExternalInit{KEMOutput: g.bytes(64)}
-	default:
+	case ProposalGroupContextExtensions:
 		body = &GroupContextExtensions{Extensions: g.extensions()}
+	default:
+		// Any type outside RFC 9420, GREASE values included.
+		body = &CustomProposal{Type: ProposalType(8 + g.r.IntN(0xfff8)), Data: g.bytes(40)}
 	}
 	return &Proposal{Body: body}
 }
@@ -410,9 +413,9 @@ func TestDecodeRejects(t *testing.T) {
 		data []byte
 		v    wire.Unmarshaler
 	}{
-		{"unknown proposal type", []byte{0x00, 0x08, 0, 0, 0, 1}, new(Proposal)},
-		{"GREASE proposal type", []byte{0x0a, 0x0a, 0, 0, 0, 1}, new(Proposal)},
-		{"reserved proposal type", []byte{0x00, 0x00}, new(Proposal)},
+		{"reserved proposal type", []byte{0x00, 0x00, 0x00}, new(Proposal)},
+		{"custom proposal with a short body", []byte{0xf0, 0x01, 0x05, 'a'}, new(Proposal)},
+		{"custom proposal with a trailing byte", []byte{0xf0, 0x01, 0x01, 'a', 'b'}, new(Proposal)},
 		{"unknown ProposalOrRef type", []byte{3, 0}, new(ProposalOrRef)},
 		{"reserved ProposalOrRef type", []byte{0, 0}, new(ProposalOrRef)},
 		{"commit path presence byte 2", []byte{0, 2}, new(Commit)},
@@ -461,6 +464,8 @@ func TestEncodeRejects(t *testing.T) {
 		{"MLSMessage without body", &MLSMessage{Version: MLS10, WireFormat: WireFormatWelcome}},
 		{"ProposalOrRef with both", &ProposalOrRef{Proposal: &Proposal{Body: &Remove{}}, Reference: []byte{1}}},
 		{"negative padding", &PrivateMessageContent{ContentType: ContentApplication, Padding: -1}},
+		{"custom proposal of an RFC 9420 type", &Proposal{Body: &CustomProposal{Type: ProposalRemove, Data: []byte{0, 0, 0, 1}}}},
+		{"custom proposal of the reserved type", &Proposal{Body: &CustomProposal{}}},
 	} {
 		if _, err := wire.Marshal(tc.v); !errors.Is(err, wire.ErrEncode) {
 			t.Errorf("%s: err = %v, want an encode error", tc.name, err)
@@ -482,5 +487,41 @@ func TestMLSMessageAccessors(t *testing.T) {
 	}
 	if NewMLSMessage(&Commit{}) != nil {
 		t.Error("NewMLSMessage(Commit) is not nil")
+	}
+}
+
+// TestCustomProposal checks that a proposal of a type outside RFC 9420,
+// an application's or a GREASE value (§13.5), decodes as a CustomProposal
+// with an opaque data<V> body, alone and in a Commit, and re-encodes to the
+// same bytes.
+func TestCustomProposal(t *testing.T) {
+	for _, tc := range []struct {
+		typ  ProposalType
+		data []byte
+		enc  []byte
+	}{
+		{0x0008, []byte{}, []byte{0x00, 0x08, 0x00}},
+		{0x0a0a, []byte{1, 2, 3}, []byte{0x0a, 0x0a, 0x03, 1, 2, 3}},
+		{0xf001, bytes.Repeat([]byte{'x'}, 64), append([]byte{0xf0, 0x01, 0x40, 0x40}, bytes.Repeat([]byte{'x'}, 64)...)},
+	} {
+		var p Proposal
+		if err := wire.Unmarshal(tc.enc, &p); err != nil {
+			t.Fatalf("type %v: %v", tc.typ, err)
+		}
+		c, ok := p.Body.(*CustomProposal)
+		if !ok || c.Type != tc.typ || p.Type() != tc.typ || !bytes.Equal(c.Data, tc.data) {
+			t.Fatalf("type %v: decoded %#v", tc.typ, p.Body)
+		}
+		if re, err := wire.Marshal(&p); err != nil || !bytes.Equal(re, tc.enc) {
+			t.Fatalf("type %v: re-encoded %x (%v), want %x", tc.typ, re, err, tc.enc)
+		}
+		commit := &Commit{Proposals: []ProposalOrRef{{Proposal: &p}, {Proposal: &Proposal{Body: &Remove{Removed: 1}}}}}
+		back := reencode(t, commit)
+		if c, ok := back.Proposals[0].Proposal.Body.(*CustomProposal); !ok || c.Type != tc.typ || !bytes.Equal(c.Data, tc.data) {
+			t.Fatalf("type %v: custom proposal in a commit decoded as %#v", tc.typ, back.Proposals[0].Proposal.Body)
+		}
+		if r, ok := back.Proposals[1].Proposal.Body.(*Remove); !ok || r.Removed != 1 {
+			t.Fatalf("type %v: the proposal after a custom one decoded as %#v", tc.typ, back.Proposals[1].Proposal.Body)
+		}
 	}
 }

@@ -22,11 +22,13 @@
 // are set and over a fresh encoding otherwise, while MarshalMLS always
 // encodes the fields. Clear Raw after modifying a decoded value.
 //
-// A Proposal of a type other than the seven of RFC 9420 cannot be decoded:
-// the Proposal struct has no length prefix, so the end of an unknown body
-// cannot be found, and §13.5 says an unsupported proposal type causes the
-// enclosing message to be rejected. Such proposals fail to decode with the
-// reason "unknown proposal type", and cannot be encoded either.
+// A Proposal of a type other than the seven of RFC 9420 (an application's
+// type, §13.2, or a GREASE value, §13.5) decodes as a [CustomProposal],
+// whose body is taken to be opaque data<V>: the Proposal struct has no
+// length prefix, so an unknown body needs a known framing to be skipped.
+// This package only decodes such proposals; whether their type is
+// acceptable is the caller's policy (§12.2, and §13.5: an unsupported
+// proposal type causes the enclosing message to be rejected).
 //
 // # Framing
 //

@@ -130,6 +130,13 @@ func (t ProposalType) String() string {
 	return fmt.Sprintf("ProposalType(0x%04x)", uint16(t))
 }
 
+// IsDefault reports whether t is one of the proposal types of RFC 9420,
+// which every client implements (§7.2, §17.4). Any other type is decoded
+// as a CustomProposal.
+func (t ProposalType) IsDefault() bool {
+	return t >= ProposalAdd && t <= ProposalGroupContextExtensions
+}
+
 // PathRequired reports whether a Commit covering a proposal of type t must
 // carry an UpdatePath (§12.4, "Path Required" column of §17.4). Unknown
 // types require a path.

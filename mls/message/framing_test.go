@@ -498,3 +498,57 @@ func TestProposalRef(t *testing.T) {
 		t.Error("proposal ref of a commit")
 	}
 }
+
+// TestCustomProposalFraming sends a custom proposal in a PublicMessage and
+// a PrivateMessage: the receiver verifies the signature over the exact
+// bytes received (FramedContent.Raw) and computes the sender's proposal
+// reference.
+func TestCustomProposalFraming(t *testing.T) {
+	g := newTestGroup(t, suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519)
+	send, recv := g.tree(t), g.tree(t)
+	for _, wf := range []WireFormat{WireFormatPublicMessage, WireFormatPrivateMessage} {
+		fc := g.content(MemberSender(1), ContentProposal)
+		fc.Proposal = &Proposal{Body: &CustomProposal{Type: 0xf001, Data: []byte("custom body")}}
+		ac := g.sign(t, wf, fc, g.signers[1])
+		var body wire.Marshaler
+		var err error
+		if wf == WireFormatPublicMessage {
+			body, err = ProtectPublic(g.s, ac, g.membership, g.gcBytes)
+		} else {
+			body, err = ProtectPrivate(g.s, ac, send, g.senderData, nil, nil)
+		}
+		if err != nil {
+			t.Fatalf("%v: %v", wf, err)
+		}
+		enc, err := wire.Marshal(NewMLSMessage(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m MLSMessage
+		if err := wire.Unmarshal(enc, &m); err != nil {
+			t.Fatalf("%v: %v", wf, err)
+		}
+		var back *AuthenticatedContent
+		if wf == WireFormatPublicMessage {
+			if raw := m.PublicMessage.Content.Raw; !bytes.Contains(enc, raw) {
+				t.Fatalf("FramedContent.Raw %x is not the received bytes", raw)
+			}
+			back, err = UnprotectPublic(g.s, m.PublicMessage, g.gcBytes, g.membership, g.lookup)
+		} else {
+			back, err = UnprotectPrivate(g.s, m.PrivateMessage, g.gcBytes, recv, g.senderData, g.lookup)
+		}
+		if err != nil {
+			t.Fatalf("%v: %v", wf, err)
+		}
+		if c, ok := back.Content.Proposal.Body.(*CustomProposal); !ok || c.Type != 0xf001 || string(c.Data) != "custom body" {
+			t.Fatalf("%v: received %#v", wf, back.Content.Proposal.Body)
+		}
+		want, err := MakeProposalRef(g.s, ac)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := MakeProposalRef(g.s, back); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%v: proposal ref %x (%v), want %x", wf, got, err, want)
+		}
+	}
+}

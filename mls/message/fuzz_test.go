@@ -191,6 +191,10 @@ func FuzzProposal(f *testing.F) {
 		}
 		return append([]byte{byte(t >> 8), byte(t)}, data...)
 	})
+	// Custom proposals (an application's type, a GREASE value): opaque
+	// data<V> bodies.
+	f.Add([]byte{0xf0, 0x01, 0x03, 'a', 'b', 'c'})
+	f.Add([]byte{0x0a, 0x0a, 0x00})
 	fuzzCodec(f, func() codec { return new(Proposal) }, nil)
 }
 
@@ -201,6 +205,8 @@ func FuzzCommit(f *testing.F) {
 		}
 		return nil
 	})
+	// A custom proposal by value, then a reference, and no path.
+	f.Add([]byte{0x0b, 1, 0xf0, 0x01, 0x02, 'h', 'i', 2, 0x03, 1, 2, 3, 0})
 	fuzzCodec(f, func() codec { return new(Commit) }, nil)
 }
 

@@ -8,7 +8,8 @@ import (
 )
 
 // ProposalBody is the body of a Proposal: one of *Add, *Update, *Remove,
-// *PreSharedKey, *ReInit, *ExternalInit and *GroupContextExtensions.
+// *PreSharedKey, *ReInit, *ExternalInit and *GroupContextExtensions, or a
+// *CustomProposal for any other type.
 type ProposalBody interface {
 	// ProposalType returns the proposal_type that selects this body.
 	ProposalType() ProposalType
@@ -36,8 +37,8 @@ func (p *Proposal) Type() ProposalType {
 	return p.Body.ProposalType()
 }
 
-// newProposalBody returns an empty body for type t, or nil for a type this
-// package cannot parse.
+// newProposalBody returns an empty body for type t: the body of one of the
+// seven types of RFC 9420, or a CustomProposal for any other type.
 func newProposalBody(t ProposalType) ProposalBody {
 	switch t {
 	case ProposalAdd:
@@ -55,7 +56,7 @@ func newProposalBody(t ProposalType) ProposalBody {
 	case ProposalGroupContextExtensions:
 		return new(GroupContextExtensions)
 	}
-	return nil
+	return &CustomProposal{Type: t}
 }
 
 // MarshalMLS encodes the Proposal. A nil Body is an encoding error.
@@ -68,26 +69,70 @@ func (p *Proposal) MarshalMLS(b *wire.Builder) {
 	p.Body.MarshalMLS(b)
 }
 
-// UnmarshalMLS decodes a Proposal. A proposal type other than the seven of
-// RFC 9420 is rejected: its body has no length prefix, so it cannot be
-// skipped, and §13.5 has an unsupported proposal_type reject the enclosing
-// message.
+// UnmarshalMLS decodes a Proposal. A type other than the seven of RFC 9420
+// is decoded as a CustomProposal, whose body is opaque data<V>; the
+// reserved type 0 is rejected (§17.4).
 func (p *Proposal) UnmarshalMLS(r *wire.Reader) bool {
 	*p = Proposal{}
 	var t uint16
 	if !r.ReadUint16(&t) {
 		return false
 	}
-	body := newProposalBody(ProposalType(t))
-	if body == nil {
-		return r.Fail("unknown proposal type")
+	if t == 0 {
+		return r.Fail("reserved proposal type")
 	}
+	body := newProposalBody(ProposalType(t))
 	if !body.UnmarshalMLS(r) {
 		return false
 	}
 	p.Body = body
 	return true
 }
+
+// CustomProposal is a proposal of a type that RFC 9420 does not define: a
+// type registered or used by an application (§13.2, §17.4), or a GREASE
+// value (§13.5), which is decoded like any other unknown type.
+//
+// The Proposal struct selects its body by type and has no length prefix,
+// so the end of the body of a type a client does not implement cannot be
+// found. This package follows the convention that the body of every
+// non-RFC 9420 proposal type is a single variable-length vector:
+//
+//	struct {
+//	    opaque data<V>;
+//	} CustomProposal;
+//
+// the framing that draft-ietf-mls-extensions uses for the proposal types
+// it defines. A type whose body is framed otherwise cannot be exchanged
+// with this package.
+//
+// Data is the content of the vector, as received. Its encoding is
+// canonical (decoding rejects non-minimal lengths), and the exact bytes
+// that signatures, proposal references and transcript hashes cover are
+// kept in the enclosing FramedContent's Raw. Decoding does not judge the
+// type: whether a custom type is acceptable is the group's decision (§12.2:
+// a commit may cover it only if every member supports it; §13.5: a GREASE
+// value is an unsupported value).
+type CustomProposal struct {
+	Type ProposalType
+	Data []byte
+}
+
+// ProposalType returns the custom type.
+func (c *CustomProposal) ProposalType() ProposalType { return c.Type }
+
+// MarshalMLS encodes the body as opaque data<V>. A type of RFC 9420, or the
+// reserved 0, is an encoding error: its body is not a vector.
+func (c *CustomProposal) MarshalMLS(b *wire.Builder) {
+	if c.Type == 0 || c.Type.IsDefault() {
+		b.SetError(encodeError("custom proposal of type %v", c.Type))
+		return
+	}
+	b.AddVector(c.Data)
+}
+
+// UnmarshalMLS decodes the body, opaque data<V>. Type must be set.
+func (c *CustomProposal) UnmarshalMLS(r *wire.Reader) bool { return r.ReadVector(&c.Data) }
 
 // Add requests that the client of a KeyPackage be added (§12.1.1).
 type Add struct {
