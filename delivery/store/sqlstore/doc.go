@@ -11,4 +11,9 @@
 // sequence numbers are gapless and a reader never sees a later message
 // without the earlier ones. The message, and a winning commit's Welcome
 // queue entries and GroupInfo, are written in the same transaction.
+//
+// Appends that arrive while another transaction is being made durable are
+// run together in the next one (group commit), each with its own outcome:
+// the disk flush, which costs milliseconds, is paid once per batch rather
+// than once per message.
 package sqlstore
