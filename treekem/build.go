@@ -162,7 +162,7 @@ func buildTree(cs *suite.Suite, nodes [][]byte) (*Tree, error) {
 	for 2*n-1 < w {
 		n *= 2
 	}
-	if n > 1<<31 {
+	if n > maxLeaves {
 		return nil, fmt.Errorf("%w: too many nodes", ErrMalformedTree)
 	}
 	t.n = uint32(n)
@@ -203,20 +203,20 @@ func (t *Tree) computeCounts() {
 	w := NodeWidth(t.n)
 	for x := NodeIndex(0); uint32(x) < w; x += 2 {
 		nd := t.st.mut(x)
-		nd.leaves, nd.filled = 0, 0
+		nd.setCounts(0, 0)
 		if nd.data != nil {
-			nd.leaves, nd.filled = 1, 1
+			nd.setCounts(1, 1)
 		}
 	}
 	for k := uint(1); k <= t.level(); k++ {
 		for x := NodeIndex(1<<k - 1); uint32(x) < w; x += 1 << (k + 1) {
 			l, r := t.st.get(x.Left()), t.st.get(x.Right())
 			nd := t.st.mut(x)
-			nd.leaves = l.leaves + r.leaves
-			nd.filled = l.filled + r.filled
+			f := l.filled() + r.filled()
 			if nd.data != nil {
-				nd.filled++
+				f++
 			}
+			nd.setCounts(l.leaves+r.leaves, f)
 		}
 	}
 }

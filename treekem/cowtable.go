@@ -3,8 +3,8 @@ package treekem
 // cowTable is a two-level table of chunk pointers shared copy-on-write
 // between clones: cloning copies only the top level (one pointer per
 // midSize chunks), and the first write through a shared middle block copies
-// that block (midSize pointers). With 128-node chunks, a tree of a million
-// leaves has 128 top-level entries.
+// that block (midSize pointers). With 64-node chunks, a tree of a million
+// leaves has 256 top-level entries.
 type cowTable[T any] struct {
 	top   []*midBlock[T]
 	n     int // number of chunks

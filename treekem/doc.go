@@ -34,11 +34,13 @@
 // # Staging
 //
 // Every change happens in place, so stage a commit on a [Tree.Clone]: the
-// clone shares the tree's storage copy-on-write (the node array and key
-// indexes are kept in chunks of 128 nodes or 1024 index slots; Clone copies
-// the chunk pointers and a write copies one chunk), so staging costs
-// O(n/128) pointer copies plus O(log n) chunk copies, and the original tree
-// is unchanged until the caller replaces it with the clone. DecryptPath likewise returns a new
+// clone shares the tree's storage copy-on-write. The node array and the key
+// indexes are kept in chunks of 64 nodes or 256 index slots, reached
+// through two-level tables of chunk pointers; Clone copies the top level
+// (n/8192 pointers: 256 for a million members) and a write copies one
+// chunk and one 128-pointer block. Staging a commit thus costs O(log n)
+// small copies, and the original tree is unchanged until the caller
+// replaces it with the clone. DecryptPath likewise returns a new
 // PrivateState. Operations check everything before changing anything, so a
 // failed operation leaves its tree unchanged.
 //

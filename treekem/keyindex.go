@@ -25,7 +25,7 @@ type slotChunk struct {
 	s     []uint32
 }
 
-const maxSlotChunkBits = 10
+const maxSlotChunkBits = 8
 
 // keySource reads the indexed key of a node from the store: the encryption
 // key of a leaf or parent, or the signature key of a leaf.
@@ -48,7 +48,7 @@ func (ks keySource) key(x NodeIndex) []byte {
 
 func newKeyIndex(seed maphash.Seed, entries int) keyIndex {
 	size := uint32(16)
-	for int(size) < 2*entries+2 {
+	for int(size) < 2*entries {
 		size <<= 1
 	}
 	ix := keyIndex{owner: new(owner), seed: seed}

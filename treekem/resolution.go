@@ -19,7 +19,7 @@ func (t *Tree) appendResolution(res []NodeIndex, x NodeIndex, excluded []LeafInd
 		return res
 	}
 	nd := t.st.get(x)
-	if nd.filled == 0 {
+	if nd.filled() == 0 {
 		return res
 	}
 	if nd.data != nil {
@@ -46,7 +46,7 @@ func (t *Tree) appendResolution(res []NodeIndex, x NodeIndex, excluded []LeafInd
 }
 
 // hasResolution reports whether the resolution of x is non-empty.
-func (t *Tree) hasResolution(x NodeIndex) bool { return t.st.get(x).filled > 0 }
+func (t *Tree) hasResolution(x NodeIndex) bool { return t.st.get(x).filled() > 0 }
 
 // FilteredDirectPath returns the filtered direct path of leaf i (§4.1.2):
 // its direct path without the nodes whose copath child has an empty

@@ -7,7 +7,7 @@ package treekem
 // costs O(n/chunkSize) pointer copies plus O(log n) chunk copies.
 
 const (
-	chunkBits = 7
+	chunkBits = 6
 	chunkSize = 1 << chunkBits
 )
 
@@ -15,21 +15,36 @@ const (
 // non-zero size so that each allocation has a distinct address.
 type owner struct{ _ byte }
 
-// node is the public state of one node, 40 bytes on 64-bit platforms.
+// node is the public state of one node, 32 bytes on 64-bit platforms.
 type node struct {
 	// data is the node's encoding, nil when the node is blank: a LeafNode
 	// for a leaf, a ParentNode for a parent (the exact bytes that the tree
 	// hash covers, §7.8). It is never modified in place once stored, so it
 	// may be shared by clones.
 	data []byte
-	// leaves counts the non-blank leaves in the subtree under the node,
-	// filled the non-blank nodes (the node included). They make the
-	// filtered direct path O(log n) and let resolution and searches skip
-	// blank subtrees.
-	leaves, filled uint32
-	// hashOK is set when hash holds the node's tree hash. Invariant: a node
+	// leaves counts the non-blank leaves under the node; bits holds
+	// hashValid and the number of non-blank nodes under it (itself
+	// included). The counts make the filtered direct path O(log n) and let
+	// resolution and searches skip blank subtrees. hashValid is set when
+	// the chunk's hash slot holds the node's tree hash. Invariant: a node
 	// whose hash is stale has only stale ancestors.
-	hashOK bool
+	leaves uint32
+	bits   uint32
+}
+
+// hashValid is the flag bit of node.bits; trees have at most 2^30 leaves,
+// so fewer than 2^31 nodes, and the node count never reaches it.
+const hashValid = 1 << 31
+
+// maxLeaves is the largest number of leaves a Tree holds.
+const maxLeaves = 1 << 30
+
+func (n *node) hashOK() bool   { return n.bits&hashValid != 0 }
+func (n *node) filled() uint32 { return n.bits &^ hashValid }
+func (n *node) stale()         { n.bits &^= hashValid }
+func (n *node) setCounts(leaves, filled uint32) {
+	n.leaves = leaves
+	n.bits = n.bits&hashValid | filled
 }
 
 type chunk struct {
@@ -89,7 +104,7 @@ func (s *store) setHash(x NodeIndex, h []byte) {
 	c := s.own(int(x >> chunkBits))
 	o := int(x&(chunkSize-1)) * s.nh
 	copy(c.hashes[o:o+s.nh], h)
-	c.nodes[x&(chunkSize-1)].hashOK = true
+	c.nodes[x&(chunkSize-1)].bits |= hashValid
 }
 
 // clone returns a store sharing every chunk with s; both must copy a chunk

@@ -46,7 +46,7 @@ func NewTree(cs *suite.Suite) (*Tree, error) {
 }
 
 // Clone returns a copy of t that shares storage with t copy-on-write: it
-// costs O(n/128) pointer copies, and each tree copies a 128-node chunk the
+// costs O(n/8192) pointer copies, and each tree copies a 64-node chunk the
 // first time it writes to it. Neither tree sees the other's later changes.
 func (t *Tree) Clone() *Tree {
 	c := *t
@@ -210,19 +210,19 @@ func (t *Tree) fixPath(x NodeIndex) {
 	r := Root(t.n)
 	for {
 		nd := t.st.mut(x)
-		nd.hashOK = false
+		nd.stale()
 		if x.IsLeaf() {
-			nd.leaves, nd.filled = 0, 0
+			nd.setCounts(0, 0)
 			if nd.data != nil {
-				nd.leaves, nd.filled = 1, 1
+				nd.setCounts(1, 1)
 			}
 		} else {
 			l, rt := t.st.get(x.Left()), t.st.get(x.Right())
-			nd.leaves = l.leaves + rt.leaves
-			nd.filled = l.filled + rt.filled
+			f := l.filled() + rt.filled()
 			if nd.data != nil {
-				nd.filled++
+				f++
 			}
+			nd.setCounts(l.leaves+rt.leaves, f)
 		}
 		if x == r {
 			return
@@ -277,8 +277,8 @@ func (t *Tree) unindex(x NodeIndex) {
 
 // extend doubles the tree (§7.7), or creates its first leaf.
 func (t *Tree) extend() error {
-	if t.n >= 1<<31 {
-		return fmt.Errorf("%w: tree cannot grow past 2^31 leaves", ErrInvalidArgument)
+	if t.n >= maxLeaves {
+		return fmt.Errorf("%w: tree cannot grow past 2^30 leaves", ErrInvalidArgument)
 	}
 	if t.n == 0 {
 		t.n = 1
@@ -307,8 +307,8 @@ func (t *Tree) truncate() {
 			t.setData(r, nil)
 		}
 		nd := t.st.mut(r)
-		nd.hashOK = false
-		nd.leaves, nd.filled = 0, 0
+		nd.stale()
+		nd.setCounts(0, 0)
 		t.n /= 2
 	}
 }
@@ -317,7 +317,7 @@ func (t *Tree) truncate() {
 // that have some.
 func (t *Tree) blankSubtree(x NodeIndex) {
 	nd := t.st.get(x)
-	if nd.filled == 0 {
+	if nd.filled() == 0 {
 		return
 	}
 	if nd.data != nil {
@@ -328,7 +328,8 @@ func (t *Tree) blankSubtree(x NodeIndex) {
 		t.blankSubtree(x.Right())
 	}
 	m := t.st.mut(x)
-	m.leaves, m.filled, m.hashOK = 0, 0, false
+	m.stale()
+	m.setCounts(0, 0)
 }
 
 // lastNonBlank returns the last non-blank node in array order, and false
@@ -340,13 +341,13 @@ func (t *Tree) lastNonBlank() (NodeIndex, bool) {
 	x := Root(t.n)
 	for {
 		nd := t.st.get(x)
-		if nd.filled == 0 {
+		if nd.filled() == 0 {
 			return 0, false
 		}
 		if x.IsLeaf() {
 			return x, true
 		}
-		if t.st.get(x.Right()).filled > 0 {
+		if t.st.get(x.Right()).filled() > 0 {
 			x = x.Right()
 			continue
 		}

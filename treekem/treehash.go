@@ -78,10 +78,10 @@ func (t *Tree) NodeHash(x NodeIndex) []byte {
 
 // refresh brings the cached hash of x up to date.
 func (t *Tree) refresh(x NodeIndex) {
-	if t.st.get(x).hashOK {
+	if t.st.get(x).hashOK() {
 		return
 	}
-	if x.Level() >= parallelLevel {
+	if t.willSplit(x) {
 		// Workers replace distinct chunks, never a shared middle block.
 		t.st.chunks.ownMids()
 	}
@@ -89,10 +89,30 @@ func (t *Tree) refresh(x NodeIndex) {
 	t.hashNode(x, &buf)
 }
 
+// willSplit reports whether rehashing x will hash two subtrees
+// concurrently: whether, following stale nodes down from x, some node at
+// parallelLevel or above has two stale children.
+func (t *Tree) willSplit(x NodeIndex) bool {
+	for !x.IsLeaf() && x.Level() >= parallelLevel {
+		l, r := !t.st.get(x.Left()).hashOK(), !t.st.get(x.Right()).hashOK()
+		switch {
+		case l && r:
+			return true
+		case l:
+			x = x.Left()
+		case r:
+			x = x.Right()
+		default:
+			return false
+		}
+	}
+	return false
+}
+
 // hashNode recomputes the stale hashes under x, x included.
 func (t *Tree) hashNode(x NodeIndex, buf *[]byte) {
 	nd := t.st.get(x)
-	if nd.hashOK {
+	if nd.hashOK() {
 		return
 	}
 	if x.IsLeaf() {
@@ -101,7 +121,7 @@ func (t *Tree) hashNode(x NodeIndex, buf *[]byte) {
 		return
 	}
 	l, r := x.Left(), x.Right()
-	if x.Level() >= parallelLevel && !t.st.get(l).hashOK && !t.st.get(r).hashOK {
+	if x.Level() >= parallelLevel && !t.st.get(l).hashOK() && !t.st.get(r).hashOK() {
 		var wg sync.WaitGroup
 		wg.Add(1)
 		go func() {
