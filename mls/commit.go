@@ -497,9 +497,7 @@ func (g *Group) Apply(c Change) error {
 		if c.base != g.ep {
 			return errorf(ErrStale, "commit for epoch %d, group is at epoch %d", c.Epoch-1, g.ep.gc.Epoch)
 		}
-		if c.opened != nil {
-			c.opened.consume()
-		}
+		consume(c.opened)
 		if c.SelfRemoved {
 			g.removed = true
 			return nil

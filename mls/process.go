@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/wire"
 	"github.com/mlsengine/engine/treekem"
@@ -95,12 +96,11 @@ func (g *Group) processPrivate(pm *message.PrivateMessage) (*Received, error) {
 				return nil, err
 			}
 		}
-		tree := g.ep.tree
-		op, err := openPrivate(g.cf.cs, pm, g.ep.gcBytes, g.ep.stree, g.ep.secrets.SenderData, tree.SignatureKey, g.ep.leaf())
+		op, err := g.openPrivate(pm, g.ep.gcBytes, g.ep.stree, g.ep.secrets.SenderData, g.ep.tree.SignatureKey)
 		if err != nil {
 			return nil, err
 		}
-		return g.dispatch(op.ac, op)
+		return g.dispatch(op.Content, op)
 	}
 	// §15.3: late application messages of a past epoch still kept.
 	k, ok := findPast(g.past, pm.Epoch)
@@ -109,16 +109,16 @@ func (g *Group) processPrivate(pm *message.PrivateMessage) (*Received, error) {
 	}
 	p := g.past[k]
 	sigKey := func(leaf treekem.LeafIndex) []byte { return pastSignatureKey(g.past, k, g.ep.tree, leaf) }
-	op, err := openPrivate(g.cf.cs, pm, p.gcBytes, p.stree, p.senderData, sigKey, g.ep.leaf())
+	op, err := g.openPrivate(pm, p.gcBytes, p.stree, p.senderData, sigKey)
 	if err != nil {
 		return nil, err
 	}
-	return g.dispatch(op.ac, op)
+	return g.dispatch(op.Content, op)
 }
 
 // dispatch processes verified content by type. op is set for a
 // PrivateMessage, whose key is consumed once the content is accepted.
-func (g *Group) dispatch(ac *message.AuthenticatedContent, op *openedPrivate) (*Received, error) {
+func (g *Group) dispatch(ac *message.AuthenticatedContent, op *message.OpenedPrivate) (*Received, error) {
 	fc := &ac.Content
 	r := &Received{
 		ContentType:       fc.ContentType,
@@ -146,9 +146,7 @@ func (g *Group) dispatch(ac *message.AuthenticatedContent, op *openedPrivate) (*
 	default:
 		return nil, errorf(ErrMalformed, "content type %v", fc.ContentType)
 	}
-	if op != nil {
-		op.consume()
-	}
+	consume(op)
 	return r, nil
 }
 
@@ -235,6 +233,11 @@ func (g *Group) checkProposal(c *cachedProposal) error {
 // sentinels, keeping the cause.
 func messageErr(err error) error {
 	switch {
+	case errors.Is(err, ErrOwnMessage):
+		return wrapErr(ErrOwnMessage, "message", err)
+	case errors.Is(err, keyschedule.ErrReplay), errors.Is(err, keyschedule.ErrExpired),
+		errors.Is(err, keyschedule.ErrTooFarAhead), errors.Is(err, keyschedule.ErrExhausted):
+		return wrapErr(ErrReplay, "message key", err)
 	case errors.Is(err, message.ErrWrongGroup):
 		return wrapErr(ErrWrongGroup, "message", err)
 	case errors.Is(err, message.ErrWrongEpoch):

@@ -43,7 +43,7 @@ type StagedCommit struct {
 	base    *epochState
 	next    *epochState // nil if SelfRemoved
 	changed changedLeaves
-	opened  *openedPrivate
+	opened  *message.OpenedPrivate
 	signer  suite.Signer // the member's new signer, from its own Update
 }
 
@@ -60,7 +60,7 @@ func (sc *StagedCommit) EpochAuthenticator() []byte {
 
 // processCommit verifies a commit of the current epoch (§12.4.2) and
 // stages the new epoch on copies of the group's state.
-func (g *Group) processCommit(ac *message.AuthenticatedContent, op *openedPrivate) (*StagedCommit, error) {
+func (g *Group) processCommit(ac *message.AuthenticatedContent, op *message.OpenedPrivate) (*StagedCommit, error) {
 	fc := &ac.Content
 	base := g.ep
 	commit := fc.Commit

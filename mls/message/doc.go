@@ -40,5 +40,8 @@
 // [UnprotectPrivate], which check the group, the epoch, the membership tag
 // or the AEAD, and the signature, and return the AuthenticatedContent; the
 // confirmation tag of a Commit is checked by the caller once it has derived
-// the new epoch's confirmation key ([VerifyConfirmationTag]).
+// the new epoch's confirmation key ([VerifyConfirmationTag]). The key of a
+// PrivateMessage's generation is consumed only once all of those checks
+// pass; [OpenPrivate] leaves it in place until the caller has accepted the
+// content ([OpenedPrivate.Consume]).
 package message

@@ -92,5 +92,3 @@ func malformed(what string, cause error) error {
 func internalError(what string, cause error) error {
 	return fmt.Errorf("%w: %s: %w", ErrInternal, what, cause)
 }
-
-func isDecryptError(err error) bool { return errors.Is(err, ErrDecrypt) }

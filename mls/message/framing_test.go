@@ -552,3 +552,56 @@ func TestCustomProposalFraming(t *testing.T) {
 		}
 	}
 }
+
+// TestPrivateMessageBadSignatureKeepsKey checks that a PrivateMessage that
+// decrypts under the right key but carries a bad signature does not burn
+// its generation: the genuine message of that generation still opens, and
+// only then is the key consumed.
+func TestPrivateMessageBadSignatureKeepsKey(t *testing.T) {
+	forEachSuite(t, func(t *testing.T, g *testGroup) {
+		for _, ct := range []ContentType{ContentApplication, ContentProposal, ContentCommit} {
+			recv := g.tree(t)
+			ac := g.sign(t, WireFormatPrivateMessage, g.content(MemberSender(1), ct), g.signers[1])
+			// Two senders in the same state encrypt at the same generation.
+			genuine, err := ProtectPrivate(g.s, ac, g.tree(t), g.senderData, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bad := *ac
+			bad.Auth.Signature = bytes.Clone(ac.Auth.Signature)
+			bad.Auth.Signature[len(bad.Auth.Signature)/2] ^= 1
+			forged, err := ProtectPrivate(g.s, &bad, g.tree(t), g.senderData, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := UnprotectPrivate(g.s, reencode(t, forged), g.gcBytes, recv, g.senderData, g.lookup); !errors.Is(err, ErrSignature) {
+				t.Fatalf("%v: bad signature: %v", ct, err)
+			}
+			if _, err := OpenPrivate(g.s, reencode(t, forged), g.gcBytes, recv, g.senderData, g.lookup); !errors.Is(err, ErrSignature) {
+				t.Fatalf("%v: bad signature opened: %v", ct, err)
+			}
+			// OpenPrivate does not consume the key either; Consume does.
+			o, err := OpenPrivate(g.s, reencode(t, genuine), g.gcBytes, recv, g.senderData, g.lookup)
+			if err != nil {
+				t.Fatalf("%v: genuine message after the forgery: %v", ct, err)
+			}
+			if o.SenderData.Leaf != 1 || o.SenderData.Generation != 0 {
+				t.Fatalf("%v: sender data %+v", ct, o.SenderData)
+			}
+			back, err := UnprotectPrivate(g.s, reencode(t, genuine), g.gcBytes, recv, g.senderData, g.lookup)
+			if err != nil {
+				t.Fatalf("%v: genuine message after OpenPrivate: %v", ct, err)
+			}
+			want, _ := wire.Marshal(ac)
+			if got, _ := wire.Marshal(back); !bytes.Equal(got, want) {
+				t.Fatalf("%v: unprotected content differs", ct)
+			}
+			if _, err := UnprotectPrivate(g.s, reencode(t, genuine), g.gcBytes, recv, g.senderData, g.lookup); !errors.Is(err, keyschedule.ErrReplay) {
+				t.Fatalf("%v: replay: %v", ct, err)
+			}
+			if err := o.Consume(); !errors.Is(err, keyschedule.ErrReplay) {
+				t.Fatalf("%v: Consume of a consumed key: %v", ct, err)
+			}
+		}
+	})
+}

@@ -2,6 +2,7 @@ package message
 
 import (
 	cryptorand "crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 
@@ -319,14 +320,62 @@ func sealPrivate(s *suite.Suite, pm *PrivateMessage, leaf treekem.LeafIndex, pla
 //     for a blank leaf ("the recipient MUST verify that the leaf index
 //     indicated in the leaf_index field identifies a non-blank node");
 //   - decrypts the content with the key and nonce of the sender's ratchet
-//     at the given generation, XORed with the reuse guard; the generation
-//     is consumed only if decryption succeeds;
+//     at the given generation, XORed with the reuse guard;
 //   - decodes the content, rejecting non-zero padding (§6.3.1);
 //   - verifies the signature (§6.1).
+//
+// The generation's key is consumed (deleted, §9.2) only once all of these
+// succeed: a message that fails any check, such as one that decrypts but
+// carries a bad signature, leaves tree as it was, so that it cannot burn
+// the generation of the genuine message. See [OpenPrivate] to consume the
+// key later still.
 //
 // The confirmation tag of a commit is not checked here (see
 // [VerifyConfirmationTag]).
 func UnprotectPrivate(s *suite.Suite, pm *PrivateMessage, groupContext []byte, tree *keyschedule.SecretTree, senderDataSecret []byte, lookup KeyLookup) (*AuthenticatedContent, error) {
+	o, err := openPrivate(s, pm, groupContext, tree, senderDataSecret, lookup, true)
+	if err != nil {
+		return nil, err
+	}
+	return o.Content, nil
+}
+
+// OpenPrivate decrypts and verifies a received PrivateMessage like
+// [UnprotectPrivate], but leaves the key of its generation in tree: the
+// caller calls [OpenedPrivate.Consume] once it has accepted the content
+// (a group, for example, once it has applied a commit), so that content it
+// rejects for reasons of its own leaves tree unchanged.
+func OpenPrivate(s *suite.Suite, pm *PrivateMessage, groupContext []byte, tree *keyschedule.SecretTree, senderDataSecret []byte, lookup KeyLookup) (*OpenedPrivate, error) {
+	return openPrivate(s, pm, groupContext, tree, senderDataSecret, lookup, false)
+}
+
+// OpenedPrivate is a PrivateMessage decrypted and verified by
+// [OpenPrivate], whose key is not consumed yet.
+type OpenedPrivate struct {
+	// Content is the verified content (its confirmation tag, for a
+	// commit, is not checked).
+	Content *AuthenticatedContent
+	// SenderData gives the sender's leaf and the generation of the key.
+	SenderData SenderData
+
+	tree *keyschedule.SecretTree
+}
+
+// Consume deletes the key of the message's generation from the secret tree
+// it was opened with (§9.2). It fails, leaving the tree as it is, if the
+// key is gone already (a keyschedule.GenerationError, for example when the
+// same message was opened twice and consumed once).
+func (o *OpenedPrivate) Consume() error {
+	return o.tree.UseReceiveKey(o.SenderData.Leaf, contentKind(o.Content.Content.ContentType), o.SenderData.Generation,
+		func(_, _ []byte) error { return nil })
+}
+
+// errKeep makes UseReceiveKey leave the key it handed out in place.
+var errKeep = errors.New("message: keep the key")
+
+// openPrivate implements UnprotectPrivate and OpenPrivate: the key is
+// consumed if consume is set and the message is valid.
+func openPrivate(s *suite.Suite, pm *PrivateMessage, groupContext []byte, tree *keyschedule.SecretTree, senderDataSecret []byte, lookup KeyLookup, consume bool) (*OpenedPrivate, error) {
 	h, err := checkEpoch(pm.GroupID, pm.Epoch, groupContext)
 	if err != nil {
 		return nil, err
@@ -370,30 +419,45 @@ func UnprotectPrivate(s *suite.Suite, pm *PrivateMessage, groupContext []byte, t
 		return nil, fmt.Errorf("%w: %v: %w", ErrInvalidSender, fc.Sender, err)
 	}
 
-	// §6.3.1: content.
+	// §6.3.1: content. Everything that can reject the message happens
+	// inside use, so that the key is consumed only if it is accepted.
 	aad, err := pm.contentAAD()
 	if err != nil {
 		return nil, err
 	}
-	var plaintext []byte
-	err = tree.UseReceiveKey(sd.Leaf, contentKind(pm.ContentType), sd.Generation, func(key, nonce []byte) error {
+	var ac *AuthenticatedContent
+	var rejected error // the message's own fault, as opposed to the key's
+	use := func(key, nonce []byte) error {
 		n := append(make([]byte, 0, len(nonce)), nonce...)
 		defer clear(n)
 		applyGuard(n, sd.ReuseGuard)
-		pt, err := s.Open(key, n, aad, pm.Ciphertext)
+		plaintext, err := s.Open(key, n, aad, pm.Ciphertext)
 		if err != nil {
-			return fmt.Errorf("%w: content", ErrDecrypt)
+			rejected = fmt.Errorf("%w: content", ErrDecrypt)
+			return rejected
 		}
-		plaintext = pt
+		if ac, rejected = verifyPrivateContent(s, fc, plaintext, pub, groupContext); rejected != nil {
+			return rejected
+		}
+		if !consume {
+			return errKeep
+		}
 		return nil
-	})
-	if err != nil {
-		if isDecryptError(err) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("message: content key of %v generation %d: %w", fc.Sender, sd.Generation, err)
 	}
-	content, err := DecodePrivateMessageContent(plaintext, pm.ContentType)
+	err = tree.UseReceiveKey(sd.Leaf, contentKind(pm.ContentType), sd.Generation, use)
+	switch {
+	case err == nil, err == errKeep:
+		return &OpenedPrivate{Content: ac, SenderData: sd, tree: tree}, nil
+	case rejected != nil:
+		return nil, rejected
+	}
+	return nil, fmt.Errorf("message: content key of %v generation %d: %w", fc.Sender, sd.Generation, err)
+}
+
+// verifyPrivateContent decodes plaintext, the PrivateMessageContent of the
+// content whose header is fc, and verifies its signature with pub (§6.1).
+func verifyPrivateContent(s *suite.Suite, fc FramedContent, plaintext, pub, groupContext []byte) (*AuthenticatedContent, error) {
+	content, err := DecodePrivateMessageContent(plaintext, fc.ContentType)
 	if err != nil {
 		return nil, malformed("PrivateMessageContent", err)
 	}
