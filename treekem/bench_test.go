@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"os"
 	"runtime"
+	"sort"
 	"strconv"
 	"sync"
 	"syscall"
@@ -463,4 +464,99 @@ func BenchmarkValidate(b *testing.B) {
 		data = nil
 		runtime.GC()
 	}
+}
+
+// BenchmarkScaling checks the growth targets on a shared machine: it runs
+// the path operations on the smallest and the largest tree in alternating
+// batches, so that both sizes see the same load, and reports the median
+// CPU time per operation of each and their ratio, and each size's creation
+// time over its crypto floor. Run it with -benchtime=1x.
+func BenchmarkScaling(b *testing.B) {
+	cs := testSuite(b)
+	sizes := benchSizes()
+	small, big := sizes[0], sizes[len(sizes)-1]
+	rnd := newSeeded(11)
+	var sides [2]scaleSide
+	for k, n := range []int{small, big} {
+		f := newPathFixture(b, cs, n)
+		_, _, up, gc := f.create(b, rnd)
+		sides[k] = scaleSide{f, up, gc}
+	}
+	ops := []struct {
+		name  string
+		batch int
+		run   func(s scaleSide)
+	}{
+		{"create", 5, func(s scaleSide) { s.f.create(b, rnd) }},
+		{"floor", 5, func(s scaleSide) {
+			ikm, gc := make([]byte, 32), make([]byte, 100)
+			for range s.f.depth {
+				rnd.Read(ikm)
+				_, pub, _ := cs.DeriveKeyPair(ikm)
+				cs.EncryptWithLabel(rnd, pub, labelUpdatePathNode, gc, ikm)
+			}
+		}},
+		{"apply-near", 10, func(s scaleSide) { s.apply(b, s.f.near) }},
+		{"apply-far", 10, func(s scaleSide) { s.apply(b, s.f.far) }},
+	}
+	const rounds = 25
+	med := map[string][2]float64{}
+	for b.Loop() {
+		// Rounds interleave every operation and size, so that all see the
+		// same load.
+		cpu := map[string]*[2][]float64{}
+		for _, op := range ops {
+			cpu[op.name] = new([2][]float64)
+		}
+		for range rounds {
+			for _, op := range ops {
+				for k := range sides {
+					c0 := cpuTime()
+					for range op.batch {
+						op.run(sides[k])
+					}
+					c := cpu[op.name]
+					c[k] = append(c[k], float64(cpuTime()-c0)/float64(op.batch))
+				}
+			}
+		}
+		for _, op := range ops {
+			c := cpu[op.name]
+			med[op.name] = [2]float64{median(c[0]), median(c[1])}
+		}
+	}
+	for _, op := range ops {
+		m := med[op.name]
+		b.ReportMetric(m[0]/1e3, fmt.Sprintf("%s-%d-µs", op.name, small))
+		b.ReportMetric(m[1]/1e3, fmt.Sprintf("%s-%d-µs", op.name, big))
+		b.ReportMetric(m[1]/m[0], op.name+"-ratio")
+	}
+	for k, n := range []int{small, big} {
+		b.ReportMetric(med["create"][k]/med["floor"][k], fmt.Sprintf("create/floor-%d", n))
+	}
+}
+
+// scaleSide is one tree size of BenchmarkScaling, with a path to apply.
+type scaleSide struct {
+	f  *pathFixture
+	up *UpdatePath
+	gc []byte
+}
+
+// apply merges the path into a clone of the tree and has p decrypt it.
+func (s scaleSide) apply(b testing.TB, p *PrivateState) {
+	t := s.f.tree.Clone()
+	if err := t.MergeUpdatePath(0, s.up, s.f.gid, nil); err != nil {
+		b.Fatal(err)
+	}
+	t.TreeHash()
+	if _, err := p.DecryptPath(t, 0, s.up, s.gc, nil); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func median(v []float64) float64 {
+	w := append([]float64(nil), v...)
+	sort.Float64s(w)
+	return w[len(w)/2]
 }
