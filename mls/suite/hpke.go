@@ -9,7 +9,11 @@ import (
 )
 
 // HPKEPrivateKeySize returns the KEM's Nsk, the size of a serialized HPKE
-// private key.
+// private key. Wherever a private key is parsed (HPKEPublicKey, HPKEOpen,
+// DecryptWithLabel, HPKEExportReceiver), a P-256, P-384 or P-521 key may
+// also be shorter: it is a big-endian scalar, and a shorter encoding is the
+// same integer without its leading zero bytes. X25519 and X448 keys must
+// have exactly this size.
 func (s *Suite) HPKEPrivateKeySize() int { return s.kem.params().nsk }
 
 // HPKEPublicKeySize returns the KEM's Npk, the size of a serialized HPKE

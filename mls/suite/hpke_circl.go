@@ -46,8 +46,9 @@ func (k *circlKEM) params() *kemParams { return &k.kemParams }
 
 func (k *circlKEM) publicKey(priv []byte) ([]byte, error) {
 	// RFC 7748 §5: every string of Nsk bytes is a scalar (clamped when used).
-	if len(priv) != k.nsk {
-		return nil, fmt.Errorf("%w: %s private key of %d bytes, want %d", ErrInvalidKey, k.name, len(priv), k.nsk)
+	priv, err := k.privateKeyBytes(priv)
+	if err != nil {
+		return nil, err
 	}
 	if k.nsk == x25519.Size {
 		var sk, pk x25519.Key
@@ -62,8 +63,9 @@ func (k *circlKEM) publicKey(priv []byte) ([]byte, error) {
 }
 
 func (k *circlKEM) privateKey(priv []byte) (kem.PrivateKey, error) {
-	if len(priv) != k.nsk {
-		return nil, fmt.Errorf("%w: %s private key of %d bytes, want %d", ErrInvalidKey, k.name, len(priv), k.nsk)
+	priv, err := k.privateKeyBytes(priv)
+	if err != nil {
+		return nil, err
 	}
 	sk, err := k.scheme.UnmarshalBinaryPrivateKey(priv)
 	if err != nil {

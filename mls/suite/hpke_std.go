@@ -40,8 +40,9 @@ func newStdKEM(curve ecdh.Curve, kemHash crypto.Hash, kdf hpke.KDF, aead hpke.AE
 func (k *stdKEM) params() *kemParams { return &k.kemParams }
 
 func (k *stdKEM) publicKey(priv []byte) ([]byte, error) {
-	if len(priv) != k.nsk {
-		return nil, fmt.Errorf("%w: %s private key of %d bytes, want %d", ErrInvalidKey, k.name, len(priv), k.nsk)
+	priv, err := k.privateKeyBytes(priv)
+	if err != nil {
+		return nil, err
 	}
 	sk, err := k.curve.NewPrivateKey(priv)
 	if err != nil {
@@ -51,8 +52,9 @@ func (k *stdKEM) publicKey(priv []byte) ([]byte, error) {
 }
 
 func (k *stdKEM) privateKey(priv []byte) (hpke.PrivateKey, error) {
-	if len(priv) != k.nsk {
-		return nil, fmt.Errorf("%w: %s private key of %d bytes, want %d", ErrInvalidKey, k.name, len(priv), k.nsk)
+	priv, err := k.privateKeyBytes(priv)
+	if err != nil {
+		return nil, err
 	}
 	sk, err := k.kem.NewPrivateKey(priv)
 	if err != nil {

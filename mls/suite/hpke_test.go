@@ -266,3 +266,66 @@ func TestX25519Implementations(t *testing.T) {
 		}
 	}
 }
+
+// TestShortHPKEPrivateKey checks that a P-256, P-384 or P-521 private key
+// whose leading zero bytes were dropped is accepted wherever a private key
+// is parsed, as the same integer, while X25519 and X448 keys, fixed-length
+// byte strings, must have exactly Nsk bytes.
+func TestShortHPKEPrivateKey(t *testing.T) {
+	forEachSuite(t, func(t *testing.T, s *Suite) {
+		full, _, err := s.DeriveKeyPair([]byte("short key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Two leading zero bytes: still a valid scalar (non-zero, below the
+		// order), and an X25519/X448 key too.
+		full[0], full[1] = 0, 0
+		pub, err := s.HPKEPublicKey(full)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := []byte("context")
+		kemOutput, ct, err := s.EncryptWithLabel(nil, pub, "label", ctx, []byte("secret"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, sealed, err := s.HPKESeal(nil, pub, []byte("info"), []byte("aad"), []byte("sealed"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		expEnc, exported, err := s.HPKEExportSender(nil, pub, []byte("info"), ctx, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := bytes.Clone(full)
+		for _, priv := range [][]byte{full[1:], full[2:]} {
+			// Every parse of priv, as HPKEPublicKey, DecryptWithLabel,
+			// HPKEOpen and HPKEExportReceiver do it.
+			gotPub, errPub := s.HPKEPublicKey(priv)
+			pt, errDec := s.DecryptWithLabel(priv, "label", ctx, kemOutput, ct)
+			opened, errOpen := s.HPKEOpen(priv, enc, []byte("info"), []byte("aad"), sealed)
+			secret, errExp := s.HPKEExportReceiver(priv, expEnc, []byte("info"), ctx, 32)
+			if !isECDSA(s.ID()) {
+				for _, err := range []error{errPub, errDec, errOpen, errExp} {
+					if !errors.Is(err, ErrInvalidKey) {
+						t.Errorf("private key of %d bytes: %v", len(priv), err)
+					}
+				}
+				continue
+			}
+			switch {
+			case errPub != nil || !bytes.Equal(gotPub, pub):
+				t.Errorf("HPKEPublicKey of %d bytes: %v", len(priv), errPub)
+			case errDec != nil || string(pt) != "secret":
+				t.Errorf("DecryptWithLabel with %d bytes: %v", len(priv), errDec)
+			case errOpen != nil || string(opened) != "sealed":
+				t.Errorf("HPKEOpen with %d bytes: %v", len(priv), errOpen)
+			case errExp != nil || !bytes.Equal(secret, exported):
+				t.Errorf("HPKEExportReceiver with %d bytes: %v", len(priv), errExp)
+			}
+		}
+		if !bytes.Equal(full, want) {
+			t.Error("the caller's key was modified")
+		}
+	})
+}

@@ -39,6 +39,36 @@ type kemParams struct {
 	bitmask byte
 }
 
+// privateKeyBytes returns priv as a serialized private key of Nsk bytes
+// (RFC 9180 §7.1.2). A NIST-curve private key is a big-endian scalar, and a
+// shorter encoding is the same integer with its leading zero bytes dropped
+// (as some generators write them): it is left-padded. X25519 and X448
+// private keys are byte strings of a fixed length (RFC 7748 §5), not
+// integers, and any other length is rejected.
+func (p *kemParams) privateKeyBytes(priv []byte) ([]byte, error) {
+	if p.bitmask != 0 {
+		return scalarBytes(p.name, priv, p.nsk)
+	}
+	if len(priv) != p.nsk {
+		return nil, fmt.Errorf("%w: %s private key of %d bytes, want %d", ErrInvalidKey, p.name, len(priv), p.nsk)
+	}
+	return priv, nil
+}
+
+// scalarBytes returns priv, a big-endian private scalar of a NIST curve,
+// as exactly n bytes: a shorter non-empty encoding is the same integer and
+// is left-padded with zeros into a new slice; a longer one is rejected.
+// The scalar's range is the caller's to check.
+func scalarBytes(name string, priv []byte, n int) ([]byte, error) {
+	if len(priv) == 0 || len(priv) > n {
+		return nil, fmt.Errorf("%w: %s private key of %d bytes, want %d", ErrInvalidKey, name, len(priv), n)
+	}
+	if len(priv) < n {
+		priv = append(make([]byte, n-len(priv), n), priv...)
+	}
+	return priv, nil
+}
+
 // suiteID returns the KEM's suite_id: "KEM" || I2OSP(kem_id, 2) (RFC 9180 §4.1).
 func (p *kemParams) suiteID() []byte {
 	return []byte{'K', 'E', 'M', byte(p.id >> 8), byte(p.id)}

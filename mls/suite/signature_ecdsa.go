@@ -64,11 +64,9 @@ func (e *ecdsaScheme) generate(rnd io.Reader) (priv, pub []byte, err error) {
 // do: a P-521 key of 65 bytes in the official message-protection vectors)
 // is the same integer and is accepted, left-padded.
 func (e *ecdsaScheme) newSigner(priv []byte) (Signer, error) {
-	if len(priv) == 0 || len(priv) > e.scalarLen {
-		return nil, fmt.Errorf("%w: %s private key of %d bytes, want %d", ErrInvalidKey, e.label, len(priv), e.scalarLen)
-	}
-	if len(priv) < e.scalarLen {
-		priv = append(make([]byte, e.scalarLen-len(priv)), priv...)
+	priv, err := scalarBytes(e.label, priv, e.scalarLen)
+	if err != nil {
+		return nil, err
 	}
 	k, err := ecdsa.ParseRawPrivateKey(e.curve, priv)
 	if err != nil {
