@@ -58,18 +58,6 @@ func (c *PassiveClient) Verify() error {
 	if kp.CipherSuite != cs.ID() {
 		return fmt.Errorf("%w: KeyPackage of suite %v", ErrMismatch, kp.CipherSuite)
 	}
-	// Some generators strip the leading zero bytes of NIST-curve private
-	// keys, which are fixed-size big-endian scalars (FORMAT.md: "ECDSA
-	// private keys are encoded using the Field-Element-to-Octet-String
-	// transformation"); restore them. The ECDSA curve of an MLS suite is
-	// its DHKEM curve, so both have the KEM's private key size.
-	c.EncryptionPriv = leftPad(c.EncryptionPriv, cs.HPKEPrivateKeySize())
-	c.InitPriv = leftPad(c.InitPriv, cs.HPKEPrivateKeySize())
-	switch cs.ID() {
-	case suite.MLS_128_DHKEMP256_AES128GCM_SHA256_P256, suite.MLS_256_DHKEMP521_AES256GCM_SHA512_P521,
-		suite.MLS_256_DHKEMP384_AES256GCM_SHA384_P384:
-		c.SignaturePriv = leftPad(c.SignaturePriv, cs.HPKEPrivateKeySize())
-	}
 	// The private keys must be those of the KeyPackage's public keys.
 	sigPub, err := cs.SignaturePublicKey(c.SignaturePriv)
 	if err != nil {
@@ -154,13 +142,4 @@ func (c *PassiveClient) Verify() error {
 		}
 	}
 	return nil
-}
-
-// leftPad returns b left-padded with zeros to n bytes (b itself if it is
-// not shorter).
-func leftPad(b []byte, n int) []byte {
-	if len(b) >= n {
-		return b
-	}
-	return append(make([]byte, n-len(b), n), b...)
 }
