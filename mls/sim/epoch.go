@@ -119,6 +119,9 @@ func (r *runner) processAll(phase string, step int, out *commitOut, kind string)
 		if kind != "" {
 			r.smp.process[kind] = append(r.smp.process[kind], d)
 		}
+		if kind == opUpdate {
+			r.smp.processRatio = append(r.smp.processRatio, ratio(d, r.smp.floorNow))
+		}
 	}
 	return nil
 }
@@ -171,7 +174,9 @@ func (r *runner) epoch(i int) error {
 		opts = &mls.CommitOptions{Proposals: []*message.Proposal{mls.NewRemove(target)}}
 	}
 	if kind == opUpdate {
-		r.smp.depth = append(r.smp.depth, len(r.view.Tree().FilteredDirectPath(c)))
+		depth, encs := pathCost(r.view.Tree(), c)
+		r.smp.depth = append(r.smp.depth, depth)
+		r.smp.encs = append(r.smp.encs, encs)
 	}
 	fork := r.opts.fork != nil && r.opts.fork.Epoch == i && r.opts.fork.Observer < len(r.observers) &&
 		r.observers[r.opts.fork.Observer].g.LeafIndex() != c
@@ -181,6 +186,19 @@ func (r *runner) epoch(i int) error {
 	}
 	r.smp.create[kind] = append(r.smp.create[kind], out.create)
 	r.smp.bytes[kind] = append(r.smp.bytes[kind], len(out.pc.Commit))
+	if kind == opUpdate {
+		// The crypto floor of this path, measured now, under the same
+		// load as the commit.
+		k := len(r.smp.depth) - 1
+		f, extra, err := r.floorOnce(r.smp.depth[k], r.smp.encs[k]-r.smp.depth[k])
+		if err != nil {
+			return failed("epoch", i, err, "crypto floor")
+		}
+		r.smp.floor = append(r.smp.floor, f)
+		r.smp.createRatio = append(r.smp.createRatio, ratio(out.create, f))
+		r.smp.pathRatio = append(r.smp.pathRatio, ratio(out.create, f+extra))
+		r.smp.floorNow = f
+	}
 	if kind == opAdd {
 		if len(out.pc.Adds) != 1 {
 			return failed("epoch", i, nil, "the Add commit added %d members", len(out.pc.Adds))
@@ -191,6 +209,19 @@ func (r *runner) epoch(i int) error {
 		return err
 	}
 	return r.agree("epoch", i)
+}
+
+// pathCost returns the length of leaf's filtered direct path and the
+// number of HPKE encryptions of its UpdatePath in tree: the sizes of the
+// resolutions of its copath.
+func pathCost(tree *treekem.Tree, leaf treekem.LeafIndex) (depth, encs int) {
+	for _, x := range treekem.Copath(leaf.Node(), tree.LeafCount()) {
+		if n := len(tree.Resolution(x)); n > 0 {
+			depth++
+			encs += n
+		}
+	}
+	return depth, encs
 }
 
 // application makes a random observer send an application message that

@@ -1,50 +1,49 @@
 package sim
 
 import (
-	"slices"
 	"time"
 )
 
-// floor measures the crypto floor of creating an UpdatePath at the median
-// depth of the run's updates: depth × (one HPKE seal + one DeriveKeyPair),
-// the crypto that a path's creation cannot avoid, as the treekem
-// benchmarks define it.
-func (r *runner) floor() Floor {
-	if len(r.smp.depth) == 0 {
-		return Floor{}
+// floorLabel is the EncryptWithLabel label of path secrets (RFC 9420 §7.6).
+const floorLabel = "UpdatePathNode"
+
+// floorOnce times the crypto floor of creating an UpdatePath of depth
+// nodes, as the treekem benchmarks define it: depth × (one DeriveKeyPair +
+// one HPKE seal), the crypto that a path's creation cannot avoid.
+//
+// extra more seals are timed separately: a path whose copath resolutions
+// hold more than one node encrypts to each of them (after a Remove blanked
+// nodes, or an Add without a path left unmerged leaves), so its own floor
+// is the floor plus extra seals.
+func (r *runner) floorOnce(depth, extra int) (floor, seals time.Duration, err error) {
+	if r.floorPub == nil {
+		_, pub, err := r.cs.GenerateKeyPair(r.keys.stream("floor", 0))
+		if err != nil {
+			return 0, 0, err
+		}
+		r.floorPub = pub
+		r.floorRand = r.keys.stream("floor", 1)
 	}
-	f := Floor{Depth: medianInt(r.smp.depth)}
-	rnd := r.keys.stream("floor", 0)
 	ikm := make([]byte, r.cs.HashSize())
 	gc := make([]byte, 120) // about a serialized GroupContext
-	_, pub, err := r.cs.GenerateKeyPair(rnd)
-	if err != nil {
-		return Floor{}
+	t0 := time.Now()
+	for range extra {
+		if _, _, err := r.cs.EncryptWithLabel(r.floorRand, r.floorPub, floorLabel, gc, ikm); err != nil {
+			return 0, 0, err
+		}
 	}
-	const rounds = 200
-	seal := make([]time.Duration, 0, rounds)
-	derive := make([]time.Duration, 0, rounds)
-	for range rounds {
-		rnd.Read(ikm)
-		t0 := time.Now()
+	seals = time.Since(t0)
+	t0 = time.Now()
+	for range depth {
+		if _, err := r.floorRand.Read(ikm); err != nil {
+			return 0, 0, err
+		}
 		if _, _, err := r.cs.DeriveKeyPair(ikm); err != nil {
-			return Floor{}
+			return 0, 0, err
 		}
-		t1 := time.Now()
-		if _, _, err := r.cs.EncryptWithLabel(rnd, pub, "UpdatePathNode", gc, ikm); err != nil {
-			return Floor{}
+		if _, _, err := r.cs.EncryptWithLabel(r.floorRand, r.floorPub, floorLabel, gc, ikm); err != nil {
+			return 0, 0, err
 		}
-		seal = append(seal, time.Since(t1))
-		derive = append(derive, t1.Sub(t0))
 	}
-	slices.Sort(seal)
-	slices.Sort(derive)
-	f.SealUS = us(seal[rounds/2])
-	f.DeriveUS = us(derive[rounds/2])
-	f.CreateMS = float64(f.Depth) * (f.SealUS + f.DeriveUS) / 1e3
-	if f.CreateMS > 0 {
-		f.CreateRatio = r.res.Ops.Update.CreateMedianMS / f.CreateMS
-		f.ProcessRatio = r.res.Ops.Update.ProcessMedianMS / f.CreateMS
-	}
-	return f
+	return time.Since(t0), seals, nil
 }

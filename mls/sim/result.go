@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"time"
 
@@ -74,21 +75,36 @@ type Phase struct {
 	Seconds float64
 }
 
-// Floor is the crypto floor of creating an UpdatePath.
+// Floor is the crypto floor of creating an UpdatePath: depth × (one HPKE
+// seal + one DeriveKeyPair), timed right after each update so that it
+// runs under the same load as the commit.
 type Floor struct {
-	Depth        int     // median filtered direct path length of the updates
-	SealUS       float64 // one HPKE seal (EncryptWithLabel)
-	DeriveUS     float64 // one DeriveKeyPair
-	CreateMS     float64 // Depth × (SealUS + DeriveUS)
-	CreateRatio  float64 // Ops.Update.CreateMedianMS / CreateMS
-	ProcessRatio float64 // Ops.Update.ProcessMedianMS / CreateMS
+	Depth int // median filtered direct path length of the updates
+	// Encryptions is the median number of HPKE encryptions of the updates
+	// (Depth when every copath resolution holds one node).
+	Encryptions int
+	CreateMS    float64 // median floor of the updates
+	// CreateRatio and ProcessRatio are the medians, over the updates (and
+	// observers), of the time to create (process) the commit divided by
+	// its floor.
+	CreateRatio, ProcessRatio float64
+	// PathRatio is the median of the time to create each update divided
+	// by the crypto its path needs: the floor plus one seal per
+	// encryption beyond Depth.
+	PathRatio float64
 }
 
 // samples collects durations and sizes for medians.
 type samples struct {
 	create, process map[string][]time.Duration
 	bytes           map[string][]int
-	depth           []int
+	depth           []int           // filtered direct path length of each update
+	encs            []int           // HPKE encryptions of each update
+	floor           []time.Duration // crypto floor of each update's path
+	floorNow        time.Duration   // of the current update
+	createRatio     []float64       // create / floor of each update
+	pathRatio       []float64       // create / (floor + extra seals) of each update
+	processRatio    []float64       // process / floor of each update and observer
 	join            []time.Duration
 	welcome         []int
 	encrypt         []time.Duration
@@ -113,6 +129,25 @@ func medianDur(d []time.Duration) time.Duration {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func medianFloat(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
 }
 
 func medianInt(v []int) int {
@@ -145,6 +180,16 @@ func (s *samples) fill(r *Result) {
 	r.Ops = Ops{Update: op(opUpdate), Add: op(opAdd), Remove: op(opRemove)}
 	r.Join = Join{MedianMS: ms(medianDur(s.join)), WelcomeBytes: medianInt(s.welcome)}
 	r.Application = App{EncryptMedianUS: us(medianDur(s.encrypt)), DecryptMedianUS: us(medianDur(s.decrypt))}
+	if len(s.floor) > 0 {
+		r.Floor = Floor{
+			Depth:        medianInt(s.depth),
+			Encryptions:  medianInt(s.encs),
+			CreateMS:     ms(medianDur(s.floor)),
+			CreateRatio:  math.Round(medianFloat(s.createRatio)*100) / 100,
+			ProcessRatio: math.Round(medianFloat(s.processRatio)*100) / 100,
+			PathRatio:    math.Round(medianFloat(s.pathRatio)*100) / 100,
+		}
+	}
 }
 
 // WriteTable writes r as a human-readable table.
@@ -171,8 +216,10 @@ func (r *Result) WriteTable(w io.Writer) error {
 	p.printf("\njoin          %.3f ms median, Welcome %d bytes (tree out of band)\n", r.Join.MedianMS, r.Join.WelcomeBytes)
 	p.printf("application   encrypt %.1f us, decrypt %.1f us (medians)\n", r.Application.EncryptMedianUS, r.Application.DecryptMedianUS)
 	if f := r.Floor; f.CreateMS > 0 {
-		p.printf("crypto floor  depth %d x (seal %.1f us + DeriveKeyPair %.1f us) = %.3f ms; update create %.2fx, process %.2fx\n",
-			f.Depth, f.SealUS, f.DeriveUS, f.CreateMS, f.CreateRatio, f.ProcessRatio)
+		p.printf("crypto floor  %.3f ms = depth %d x (HPKE seal + DeriveKeyPair); update create %.2fx, process %.2fx the floor\n",
+			f.CreateMS, f.Depth, f.CreateRatio, f.ProcessRatio)
+		p.printf("              median update: %d HPKE encryptions for a depth of %d; create %.2fx its own crypto\n",
+			f.Encryptions, f.Depth, f.PathRatio)
 	}
 	p.printf("build         %.1f s", r.BuildSeconds)
 	for i, ph := range r.Phases {

@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"context"
+	"io"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -48,6 +49,9 @@ type runner struct {
 	byLeaf    map[treekem.LeafIndex]*observer
 	nextID    uint64 // the id of the next member to add
 	commitSeq uint64 // the stream index of the next simulated commit
+
+	floorPub  []byte // the HPKE key the crypto floor encrypts to
+	floorRand io.Reader
 }
 
 // observer is a member with full private state.
@@ -63,9 +67,6 @@ type observer struct {
 // ErrInvalidOptions and no result. A cancelled ctx stops the run between
 // steps with ctx's error.
 func Run(ctx context.Context, opts Options) (*Result, error) {
-	if opts.Batch == 0 {
-		opts.Batch = DefaultBatch
-	}
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
@@ -73,13 +74,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	err := r.run()
 	r.smp.fill(r.res)
 	r.res.BuildSeconds = math.Round(r.res.BuildSeconds*1e3) / 1e3
-	r.res.Floor = r.floor()
 	r.res.MaxRSSBytes = maxRSS()
 	return r.res, err
 }
 
 // newRunner returns the runner of valid options.
 func newRunner(ctx context.Context, opts Options) *runner {
+	if opts.Batch == 0 {
+		opts.Batch = DefaultBatch
+	}
 	cs, _ := suite.Lookup(opts.Suite)
 	k := newKeys(cs, opts.Seed)
 	return &runner{
