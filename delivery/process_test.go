@@ -104,8 +104,8 @@ func clientAt(c *Client, url string) *Client {
 }
 
 // sqliteURL returns a store URL for a new SQLite file.
-func sqliteURL(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "ds.db") }
+func sqliteURL(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "ds.db") }
 
 // postgresURL returns a store URL for a fresh PostgreSQL schema; the test
 // fails if $MLS_TEST_POSTGRES is unset (see .ci/postgres.sh).
-func postgresURL(t *testing.T) string { return storetest.PostgresURL(t) }
+func postgresURL(t testing.TB) string { return storetest.PostgresURL(t) }
