@@ -226,14 +226,7 @@ func (g *Group) createCommit(list []entry, s *staged, cc *commitContext, opts *C
 		return nil, internalErr("committer removes itself")
 	}
 	withPath := ext != nil || opts.ForcePath || pathRequired(list)
-	gc := message.GroupContext{
-		Version:                 base.gc.Version,
-		CipherSuite:             base.gc.CipherSuite,
-		GroupID:                 base.gc.GroupID,
-		Epoch:                   base.gc.Epoch + 1,
-		ConfirmedTranscriptHash: base.gc.ConfirmedTranscriptHash,
-		Extensions:              s.exts,
-	}
+	gc := base.nextContext(s.exts)
 	commit := &message.Commit{}
 	for _, e := range list {
 		if e.ref != nil {

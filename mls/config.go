@@ -158,24 +158,22 @@ func (c *config) keyPackageLifetime() time.Duration {
 	return DefaultKeyPackageLifetime
 }
 
-func (c *config) pastEpochs() int {
-	switch {
-	case c.PastEpochs < 0:
-		return 0
-	case c.PastEpochs == 0:
-		return DefaultPastEpochs
-	}
-	return c.PastEpochs
-}
+func (c *config) pastEpochs() int { return epochCount(c.PastEpochs, DefaultPastEpochs) }
 
 func (c *config) resumptionEpochs() int {
+	return epochCount(c.ResumptionEpochs, DefaultResumptionEpochs)
+}
+
+// epochCount reads a count of epochs from Config: 0 means def, and a
+// negative count none.
+func epochCount(n, def int) int {
 	switch {
-	case c.ResumptionEpochs < 0:
+	case n < 0:
 		return 0
-	case c.ResumptionEpochs == 0:
-		return DefaultResumptionEpochs
+	case n == 0:
+		return def
 	}
-	return c.ResumptionEpochs
+	return n
 }
 
 func (c *config) ratchetConfig() keyschedule.Config {

@@ -35,6 +35,21 @@ type epochState struct {
 
 // leaf returns the member's leaf, or noLeaf for an external joiner that
 // has none yet.
+// nextContext returns the GroupContext of the epoch a commit starts from
+// e, with the given extensions, before its tree hash and confirmed
+// transcript hash are updated (§12.4.1, §12.4.2): the epoch is one more,
+// and the confirmed transcript hash is still e's.
+func (e *epochState) nextContext(exts treekem.Extensions) message.GroupContext {
+	return message.GroupContext{
+		Version:                 e.gc.Version,
+		CipherSuite:             e.gc.CipherSuite,
+		GroupID:                 e.gc.GroupID,
+		Epoch:                   e.gc.Epoch + 1,
+		ConfirmedTranscriptHash: e.gc.ConfirmedTranscriptHash,
+		Extensions:              exts,
+	}
+}
+
 func (e *epochState) leaf() treekem.LeafIndex {
 	if e.priv == nil {
 		return noLeaf

@@ -1,11 +1,8 @@
 package mls
 
 import (
-	"bytes"
-
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
-	"github.com/mlsengine/engine/mls/wire"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -129,19 +126,8 @@ func JoinExternal(cfg Config, groupInfo []byte, opts *ExternalJoinOptions) (g *G
 // parseGroupInfo decodes a GroupInfo from an MLSMessage or a bare GroupInfo
 // encoding. The result does not alias data.
 func parseGroupInfo(data []byte) (*message.GroupInfo, error) {
-	data = bytes.Clone(data)
-	var m message.MLSMessage
-	if err := wire.Unmarshal(data, &m); err == nil {
-		if m.WireFormat != message.WireFormatGroupInfo {
-			return nil, errorf(ErrMalformed, "an MLSMessage of wire format %v, not a GroupInfo", m.WireFormat)
-		}
-		return m.GroupInfo, nil
-	}
-	gi := new(message.GroupInfo)
-	if err := wire.Unmarshal(data, gi); err != nil {
-		return nil, wrapErr(ErrMalformed, "GroupInfo", err)
-	}
-	return gi, nil
+	return parseMLSOrBare(data, message.WireFormatGroupInfo, "GroupInfo",
+		func(m *message.MLSMessage) *message.GroupInfo { return m.GroupInfo })
 }
 
 // ExternalProposal creates a proposal from an external sender (§12.1.8):

@@ -169,19 +169,30 @@ func signLeaf(cs *suite.Suite, signer suite.Signer, ln *treekem.LeafNode, groupI
 // KeyPackage encoding, without validating it. The result does not alias
 // data.
 func ParseKeyPackage(data []byte) (*message.KeyPackage, error) {
+	return parseMLSOrBare(data, message.WireFormatKeyPackage, "KeyPackage",
+		func(m *message.MLSMessage) *message.KeyPackage { return m.KeyPackage })
+}
+
+// parseMLSOrBare decodes a structure of wire format wf (named what in
+// errors) from an MLSMessage, whose body picks it out, or from its bare
+// encoding. The result does not alias data.
+func parseMLSOrBare[T any, PT interface {
+	*T
+	wire.Unmarshaler
+}](data []byte, wf message.WireFormat, what string, body func(*message.MLSMessage) PT) (PT, error) {
 	data = bytes.Clone(data)
 	var m message.MLSMessage
 	if err := wire.Unmarshal(data, &m); err == nil {
-		if m.WireFormat != message.WireFormatKeyPackage {
-			return nil, errorf(ErrMalformed, "an MLSMessage of wire format %v, not a KeyPackage", m.WireFormat)
+		if m.WireFormat != wf {
+			return nil, errorf(ErrMalformed, "an MLSMessage of wire format %v, not a %s", m.WireFormat, what)
 		}
-		return m.KeyPackage, nil
+		return body(&m), nil
 	}
-	kp := new(message.KeyPackage)
-	if err := wire.Unmarshal(data, kp); err != nil {
-		return nil, wrapErr(ErrMalformed, "KeyPackage", err)
+	v := PT(new(T))
+	if err := wire.Unmarshal(data, v); err != nil {
+		return nil, wrapErr(ErrMalformed, what, err)
 	}
-	return kp, nil
+	return v, nil
 }
 
 // IsLastResort reports whether kp carries the last_resort extension.

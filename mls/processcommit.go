@@ -109,14 +109,7 @@ func (g *Group) processCommit(ac *message.AuthenticatedContent, op *message.Open
 		SelfRemoved: s.selfRemoved, Epoch: base.gc.Epoch + 1,
 		g: g, base: base, changed: s.changed, opened: op, signer: s.ownSigner,
 	}
-	gc := message.GroupContext{
-		Version:                 base.gc.Version,
-		CipherSuite:             base.gc.CipherSuite,
-		GroupID:                 base.gc.GroupID,
-		Epoch:                   base.gc.Epoch + 1,
-		ConfirmedTranscriptHash: base.gc.ConfirmedTranscriptHash,
-		Extensions:              s.exts,
-	}
+	gc := base.nextContext(s.exts)
 	pol, err := g.cf.policy(s.exts, false)
 	if err != nil {
 		return nil, err

@@ -193,19 +193,8 @@ func newJoinedGroup(cf *config, gi *message.GroupInfo, tree *treekem.Tree, priv 
 // parseWelcome decodes a Welcome from an MLSMessage or a bare Welcome
 // encoding. The result does not alias data.
 func parseWelcome(data []byte) (*message.Welcome, error) {
-	data = bytes.Clone(data)
-	var m message.MLSMessage
-	if err := wire.Unmarshal(data, &m); err == nil {
-		if m.WireFormat != message.WireFormatWelcome {
-			return nil, errorf(ErrMalformed, "an MLSMessage of wire format %v, not a Welcome", m.WireFormat)
-		}
-		return m.Welcome, nil
-	}
-	w := new(message.Welcome)
-	if err := wire.Unmarshal(data, w); err != nil {
-		return nil, wrapErr(ErrMalformed, "Welcome", err)
-	}
-	return w, nil
+	return parseMLSOrBare(data, message.WireFormatWelcome, "Welcome",
+		func(m *message.MLSMessage) *message.Welcome { return m.Welcome })
 }
 
 // groupTree returns the tree of a group being joined: the one given out of

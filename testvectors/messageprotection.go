@@ -168,114 +168,100 @@ func decodeMLS(data []byte, wf message.WireFormat) (*message.MLSMessage, error) 
 }
 
 func (c *MessageProtection) verifyContent(env *mpEnv, ct message.ContentType, raw, pubMsg, privMsg []byte) error {
-	s := env.s
 	fc, err := c.content(ct, raw)
 	if err != nil {
 		return err
 	}
 
-	// The PublicMessage of the vector, then one of ours.
+	// The messages of the vector.
 	var confirmationTag []byte
 	if pubMsg != nil {
-		m, err := decodeMLS(pubMsg, message.WireFormatPublicMessage)
+		ac, err := c.receive(env, "pub", message.WireFormatPublicMessage, pubMsg, ct, raw)
 		if err != nil {
-			return fmt.Errorf("pub: %w", err)
-		}
-		ac, err := message.UnprotectPublic(s, m.PublicMessage, env.groupContext, c.MembershipKey, env.lookup)
-		if err != nil {
-			return fmt.Errorf("pub: %w", err)
-		}
-		if err := checkBody("pub", ac, ct, raw); err != nil {
 			return err
 		}
 		confirmationTag = ac.Auth.ConfirmationTag
 	} else {
 		// A commit needs a confirmation tag; any MAC will do here.
-		confirmationTag = s.MAC(c.MembershipKey, raw)
+		confirmationTag = env.s.MAC(c.MembershipKey, raw)
 	}
-	ac, err := message.SignContent(s, env.signer, message.WireFormatPublicMessage, fc, env.groupContext)
-	if ct == message.ContentApplication {
-		// §6: application data must not be sent as a PublicMessage.
-		if !errors.Is(err, message.ErrApplicationPublic) {
-			return fmt.Errorf("%w: protecting application data as a PublicMessage: err = %v", ErrMismatch, err)
-		}
-	} else {
-		if err != nil {
-			return fmt.Errorf("protect pub: %w", err)
-		}
-		if ct == message.ContentCommit {
-			ac.Auth.ConfirmationTag = confirmationTag
-		}
-		pm, err := message.ProtectPublic(s, ac, c.MembershipKey, env.groupContext)
-		if err != nil {
-			return fmt.Errorf("protect pub: %w", err)
-		}
-		enc, err := wire.Marshal(message.NewMLSMessage(pm))
-		if err != nil {
-			return err
-		}
-		m, err := decodeMLS(enc, message.WireFormatPublicMessage)
-		if err != nil {
-			return fmt.Errorf("own pub: %w", err)
-		}
-		back, err := message.UnprotectPublic(s, m.PublicMessage, env.groupContext, c.MembershipKey, env.lookup)
-		if err != nil {
-			return fmt.Errorf("own pub: %w", err)
-		}
-		if err := checkBody("own pub", back, ct, raw); err != nil {
-			return err
-		}
-	}
-
-	// The PrivateMessage of the vector.
-	tree, err := c.newTree(s)
-	if err != nil {
-		return err
-	}
-	m, err := decodeMLS(privMsg, message.WireFormatPrivateMessage)
-	if err != nil {
-		return fmt.Errorf("priv: %w", err)
-	}
-	back, err := message.UnprotectPrivate(s, m.PrivateMessage, env.groupContext, tree, c.SenderDataSecret, env.lookup)
-	if err != nil {
-		return fmt.Errorf("priv: %w", err)
-	}
-	if err := checkBody("priv", back, ct, raw); err != nil {
+	if _, err := c.receive(env, "priv", message.WireFormatPrivateMessage, privMsg, ct, raw); err != nil {
 		return err
 	}
 
-	// One of ours, sent and received with trees of their own.
-	ac, err = message.SignContent(s, env.signer, message.WireFormatPrivateMessage, fc, env.groupContext)
-	if err != nil {
-		return fmt.Errorf("protect priv: %w", err)
+	// Ours, sent and received with secret trees of their own.
+	for _, wf := range []message.WireFormat{message.WireFormatPublicMessage, message.WireFormatPrivateMessage} {
+		what := "own pub"
+		if wf == message.WireFormatPrivateMessage {
+			what = "own priv"
+		}
+		enc, err := c.send(env, wf, fc, confirmationTag)
+		if wf == message.WireFormatPublicMessage && ct == message.ContentApplication {
+			// §6: application data must not be sent as a PublicMessage.
+			if !errors.Is(err, message.ErrApplicationPublic) {
+				return fmt.Errorf("%w: protecting application data as a PublicMessage: err = %v", ErrMismatch, err)
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s: protecting: %w", what, err)
+		}
+		if _, err := c.receive(env, what, wf, enc, ct, raw); err != nil {
+			return err
+		}
 	}
-	if ct == message.ContentCommit {
+	return nil
+}
+
+// send signs fc, protects it as a message of wire format wf (a commit with
+// confirmationTag, a PrivateMessage with a fresh secret tree) and encodes
+// it as an MLSMessage.
+func (c *MessageProtection) send(env *mpEnv, wf message.WireFormat, fc *message.FramedContent, confirmationTag []byte) ([]byte, error) {
+	ac, err := message.SignContent(env.s, env.signer, wf, fc, env.groupContext)
+	if err != nil {
+		return nil, err
+	}
+	if fc.ContentType == message.ContentCommit {
 		ac.Auth.ConfirmationTag = confirmationTag
 	}
-	sendTree, err := c.newTree(s)
+	var body wire.Marshaler
+	if wf == message.WireFormatPublicMessage {
+		body, err = message.ProtectPublic(env.s, ac, c.MembershipKey, env.groupContext)
+	} else {
+		tree, terr := c.newTree(env.s)
+		if terr != nil {
+			return nil, terr
+		}
+		body, err = message.ProtectPrivate(env.s, ac, tree, c.SenderDataSecret, message.PadToMultiple(32), nil)
+	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	pm, err := message.ProtectPrivate(s, ac, sendTree, c.SenderDataSecret, message.PadToMultiple(32), nil)
+	return wire.Marshal(message.NewMLSMessage(body))
+}
+
+// receive decodes data, an MLSMessage of wire format wf, unprotects it with
+// the case's keys (a PrivateMessage with a fresh secret tree) and checks
+// that it carries raw, content of type ct.
+func (c *MessageProtection) receive(env *mpEnv, what string, wf message.WireFormat, data []byte, ct message.ContentType, raw []byte) (*message.AuthenticatedContent, error) {
+	m, err := decodeMLS(data, wf)
 	if err != nil {
-		return fmt.Errorf("protect priv: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	enc, err := wire.Marshal(message.NewMLSMessage(pm))
+	var ac *message.AuthenticatedContent
+	if wf == message.WireFormatPublicMessage {
+		ac, err = message.UnprotectPublic(env.s, m.PublicMessage, env.groupContext, c.MembershipKey, env.lookup)
+	} else {
+		tree, terr := c.newTree(env.s)
+		if terr != nil {
+			return nil, terr
+		}
+		ac, err = message.UnprotectPrivate(env.s, m.PrivateMessage, env.groupContext, tree, c.SenderDataSecret, env.lookup)
+	}
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if m, err = decodeMLS(enc, message.WireFormatPrivateMessage); err != nil {
-		return fmt.Errorf("own priv: %w", err)
-	}
-	recvTree, err := c.newTree(s)
-	if err != nil {
-		return err
-	}
-	back, err = message.UnprotectPrivate(s, m.PrivateMessage, env.groupContext, recvTree, c.SenderDataSecret, env.lookup)
-	if err != nil {
-		return fmt.Errorf("own priv: %w", err)
-	}
-	return checkBody("own priv", back, ct, raw)
+	return ac, checkBody(what, ac, ct, raw)
 }
 
 // vectorSigner returns a signer for priv, whose public key must be pub.

@@ -95,7 +95,8 @@ func (k *stdKEM) recipient(priv, enc, info []byte) (*hpke.Recipient, error) {
 	return r, nil
 }
 
-func (k *stdKEM) seal(_ io.Reader, pub, info, aad, plaintext []byte) (enc, ct []byte, err error) {
+// sender sets up a sending context to pub.
+func (k *stdKEM) sender(pub, info []byte) ([]byte, *hpke.Sender, error) {
 	pk, err := k.parsePublicKey(pub)
 	if err != nil {
 		return nil, nil, err
@@ -104,6 +105,14 @@ func (k *stdKEM) seal(_ io.Reader, pub, info, aad, plaintext []byte) (enc, ct []
 	if err != nil {
 		// An X25519 public key of low order is only detected here.
 		return nil, nil, fmt.Errorf("%w: %s encapsulation: %v", ErrInvalidKey, k.name, err)
+	}
+	return enc, sender, nil
+}
+
+func (k *stdKEM) seal(_ io.Reader, pub, info, aad, plaintext []byte) (enc, ct []byte, err error) {
+	enc, sender, err := k.sender(pub, info)
+	if err != nil {
+		return nil, nil, err
 	}
 	ct, err = sender.Seal(aad, plaintext)
 	if err != nil {
@@ -125,13 +134,9 @@ func (k *stdKEM) open(priv, enc, info, aad, ct []byte) ([]byte, error) {
 }
 
 func (k *stdKEM) exportSender(_ io.Reader, pub, info, exporterContext []byte, length int) (enc, secret []byte, err error) {
-	pk, err := k.parsePublicKey(pub)
+	enc, sender, err := k.sender(pub, info)
 	if err != nil {
 		return nil, nil, err
-	}
-	enc, sender, err := hpke.NewSender(pk, k.kdf, k.aead, info)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %s encapsulation: %v", ErrInvalidKey, k.name, err)
 	}
 	secret, err = sender.Export(string(exporterContext), length)
 	if err != nil {
