@@ -26,7 +26,8 @@ steady state of a group in real use (--bare keeps it as built), lets K
 observers with full private state join through Welcomes, then runs E
 epochs: a random member commits an update, an add or a remove, which every
 observer processes, and a random observer sends an application message.
-Prints a table, or with --json one object with the median costs.
+Prints a table on stdout, or with --json one object with the median costs
+(and the table on stderr). Progress goes to stderr.
 
 Exit status: 0 when every epoch agreed, 1 when members disagreed or the run
 failed, 2 for a usage error.
@@ -91,6 +92,7 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 				return exitFailed
 			}
 			fmt.Fprintf(stdout, "%s\n", out)
+			_ = res.WriteTable(stderr) // for people; scripts read stdout
 		} else if werr := res.WriteTable(stdout); werr != nil {
 			fmt.Fprintf(stderr, "mls: sim: %v\n", werr)
 			return exitFailed

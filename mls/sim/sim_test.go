@@ -98,11 +98,11 @@ func TestInvalidOptions(t *testing.T) {
 }
 
 // TestSteadyStateShape checks the shaped tree: parent-hash valid and
-// signed (the observers validated it when joining), and every copath
-// resolution of a member holds one node.
+// signed, and every copath resolution of a member holds at most one node,
+// also once the observers joined (as unmerged leaves) and committed.
 func TestSteadyStateShape(t *testing.T) {
 	o := smallOptions()
-	o.Members, o.Observers = 37, 1
+	o.Members, o.Observers = 37, 3
 	r := newTestRunner(t, o)
 	if err := r.build(); err != nil {
 		t.Fatal(err)
@@ -110,15 +110,29 @@ func TestSteadyStateShape(t *testing.T) {
 	if err := r.shape(); err != nil {
 		t.Fatal(err)
 	}
-	tree := r.view.Tree()
-	if err := tree.Validate(r.groupID, nil); err != nil {
-		t.Fatalf("steady-state tree invalid: %v", err)
-	}
-	for leaf := range tree.Members() {
-		for _, x := range treekem.Copath(leaf.Node(), tree.LeafCount()) {
-			if res := tree.Resolution(x); len(res) > 1 {
-				t.Fatalf("leaf %d: resolution of copath node %d has %d nodes", leaf, x, len(res))
+	check := func(when string) {
+		t.Helper()
+		tree := r.view.Tree()
+		if err := tree.Validate(r.groupID, nil); err != nil {
+			t.Fatalf("%s: tree invalid: %v", when, err)
+		}
+		for leaf := range tree.Members() {
+			for _, x := range treekem.Copath(leaf.Node(), tree.LeafCount()) {
+				if res := tree.Resolution(x); len(res) > 1 {
+					t.Fatalf("%s: leaf %d: resolution of copath node %d has %d nodes", when, leaf, x, len(res))
+				}
 			}
 		}
+	}
+	check("shaped")
+	if err := r.join(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.setup(); err != nil {
+		t.Fatal(err)
+	}
+	check("after setup")
+	if got := r.view.MemberCount(); got != 37 {
+		t.Fatalf("%d members, want 37", got)
 	}
 }
