@@ -115,6 +115,7 @@ type progressBar struct {
 	start time.Time
 	last  time.Time
 	drawn bool
+	tenth int // the tenths of the phase reported (without a terminal)
 }
 
 func newProgressBar(w io.Writer) *progressBar {
@@ -128,12 +129,20 @@ func (b *progressBar) update(p sim.Progress) {
 	now := time.Now()
 	if p.Phase != b.phase {
 		b.endPhase(now)
-		b.phase, b.start = p.Phase, now
+		b.phase, b.start, b.tenth = p.Phase, now, 0
 		if !b.tty {
 			fmt.Fprintf(b.w, "mls sim: %s...\n", p.Phase)
 		}
 	}
-	if !b.tty || (now.Sub(b.last) < 100*time.Millisecond && p.Done < p.Total) {
+	if !b.tty {
+		// A line at each tenth of a long phase.
+		if p.Total >= 10 && p.Done*10/p.Total > b.tenth {
+			b.tenth = p.Done * 10 / p.Total
+			fmt.Fprintf(b.w, "mls sim: %s %d/%d (%.0fs)\n", p.Phase, p.Done, p.Total, now.Sub(b.start).Seconds())
+		}
+		return
+	}
+	if now.Sub(b.last) < 100*time.Millisecond && p.Done < p.Total {
 		return
 	}
 	b.last = now

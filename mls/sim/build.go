@@ -27,6 +27,7 @@ func (r *runner) build() error {
 	if err != nil {
 		return failed("build", 0, err, "creating the group")
 	}
+	r.leafKeys[0] = g.LeafPrivateKey() // from the creator's stream
 	r.opts.progress("build", 1, n)
 
 	batches := make(chan kpBatch, 1)

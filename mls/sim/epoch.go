@@ -29,12 +29,11 @@ type commitOut struct {
 func (r *runner) commit(phase string, step int, c treekem.LeafIndex, opts *mls.CommitOptions, fork bool) (*commitOut, error) {
 	out := &commitOut{committer: c}
 	g := (*mls.Group)(nil)
-	var seq uint64
 	var oldLeafKey []byte
 	if o := r.byLeaf[c]; o != nil {
 		g = o.g
 	} else {
-		seq = r.commitSeq
+		seq := r.commitSeq
 		r.commitSeq++
 		cfg, err := r.keys.config(r.idAt(c), r.keys.stream(streamCommit, seq))
 		if err != nil {
@@ -73,21 +72,14 @@ func (r *runner) commit(phase string, step int, c treekem.LeafIndex, opts *mls.C
 		delete(r.leafKeys, rm.Leaf)
 	}
 	if oldLeafKey != nil {
-		// A path replaced the leaf key with the first key pair of the
-		// commit's stream.
+		// A path replaced the leaf key, which came from the commit's
+		// stream; keep it for the member's next commit.
 		ln, ok := g.Member(c)
 		if !ok {
 			return nil, failed(phase, step, nil, "committer's leaf %d is blank", c)
 		}
 		if !bytes.Equal(ln.EncryptionKey, oldLeafKey) {
-			priv, pub, err := r.keys.firstKeyPair(streamCommit, seq)
-			if err == nil {
-				priv, err = checkKey(priv, pub, ln.EncryptionKey, "a committer's new leaf")
-			}
-			if err != nil {
-				return nil, failed(phase, step, err, "committer's new leaf key")
-			}
-			r.leafKeys[c] = priv
+			r.leafKeys[c] = g.LeafPrivateKey()
 		}
 	}
 	return out, nil

@@ -88,8 +88,7 @@ func (k *keys) keyPackage(id uint64) ([]byte, *mls.KeyPackagePrivate, error) {
 }
 
 // firstKeyPair returns the HPKE key pair that the first GenerateKeyPair
-// on stream (label, i) gives: the leaf key of a group's creator (NewGroup)
-// or of a commit's UpdatePath.
+// on stream (label, i) gives.
 func (k *keys) firstKeyPair(label string, i uint64) (priv, pub []byte, err error) {
 	return k.cs.GenerateKeyPair(k.stream(label, i))
 }
@@ -97,7 +96,7 @@ func (k *keys) firstKeyPair(label string, i uint64) (priv, pub []byte, err error
 // checkKey returns priv if its public key is want.
 func checkKey(priv, pub, want []byte, what string) ([]byte, error) {
 	if !bytes.Equal(pub, want) {
-		return nil, fmt.Errorf("sim: the key derived for %s is not the tree's: the library's use of randomness changed", what)
+		return nil, fmt.Errorf("sim: the key derived from the seed for %s is not the tree's", what)
 	}
 	return priv, nil
 }

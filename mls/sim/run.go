@@ -40,9 +40,11 @@ type runner struct {
 	// ids maps the leaves whose member changed since the build to the
 	// member's id; a leaf removed since is absent from the tree.
 	ids map[treekem.LeafIndex]uint64
-	// leafKeys holds the leaf private keys of simulated members that
-	// committed with a path during the run (derived from the seed; kept
-	// because recomputing them needs the commit's stream index).
+	// leafKeys holds the leaf private keys of the creator and of the
+	// simulated members that committed with a path during the run: keys
+	// that came from the seed's streams but not from a member's
+	// KeyPackage, O(epochs) of them. The other members' leaf keys are
+	// those of their KeyPackages, made again from the seed when needed.
 	leafKeys map[treekem.LeafIndex][]byte
 	// observers hold full private state; byLeaf finds them.
 	observers []*observer
@@ -149,13 +151,6 @@ func (r *runner) leafKey(leaf treekem.LeafIndex) ([]byte, error) {
 		return k, nil
 	}
 	id := r.idAt(leaf)
-	if id == 0 {
-		priv, pub, err := r.keys.firstKeyPair(streamMember, 0)
-		if err != nil {
-			return nil, err
-		}
-		return checkKey(priv, pub, ln.EncryptionKey, "the creator's leaf")
-	}
 	_, kp, err := r.keys.keyPackage(id)
 	if err != nil {
 		return nil, err
