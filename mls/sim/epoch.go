@@ -3,7 +3,6 @@ package sim
 import (
 	"bytes"
 	"fmt"
-	"time"
 
 	"github.com/mlsengine/engine/mls"
 	"github.com/mlsengine/engine/mls/message"
@@ -14,7 +13,7 @@ import (
 type commitOut struct {
 	pc        *mls.PendingCommit
 	committer treekem.LeafIndex
-	create    time.Duration
+	create    span
 	// fork is another commit of the same committer in the same epoch,
 	// made for the fork fault (nil otherwise).
 	fork []byte
@@ -49,9 +48,12 @@ func (r *runner) commit(phase string, step int, c treekem.LeafIndex, opts *mls.C
 		ln, _ := g.Member(c)
 		oldLeafKey = ln.EncryptionKey
 	}
-	t0 := time.Now()
-	pc, err := g.Commit(opts)
-	out.create = time.Since(t0)
+	var pc *mls.PendingCommit
+	var err error
+	out.create, err = measure(func() (err error) {
+		pc, err = g.Commit(opts)
+		return err
+	})
 	if err != nil {
 		return nil, failed(phase, step, err, "commit by leaf %d", c)
 	}
@@ -96,15 +98,16 @@ func (r *runner) processAll(phase string, step int, out *commitOut, kind string)
 		if out.fork != nil && r.opts.fork.Observer == o.index {
 			msg = out.fork
 		}
-		t0 := time.Now()
-		rec, err := o.g.Process(msg)
-		if err == nil && rec.Commit == nil {
-			err = fmt.Errorf("sim: a %v message, not a commit", rec.ContentType)
-		}
-		if err == nil {
-			err = o.g.Apply(rec.Commit)
-		}
-		d := time.Since(t0)
+		d, err := measure(func() error {
+			rec, err := o.g.Process(msg)
+			if err != nil {
+				return err
+			}
+			if rec.Commit == nil {
+				return fmt.Errorf("sim: a %v message, not a commit", rec.ContentType)
+			}
+			return o.g.Apply(rec.Commit)
+		})
 		if err != nil {
 			return failed(phase, step, err, "observer %d (leaf %d) processing the commit of leaf %d", o.index, o.g.LeafIndex(), out.committer)
 		}
@@ -112,7 +115,7 @@ func (r *runner) processAll(phase string, step int, out *commitOut, kind string)
 			r.smp.process[kind] = append(r.smp.process[kind], d)
 		}
 		if kind == opUpdate {
-			r.smp.processRatio = append(r.smp.processRatio, ratio(d, r.smp.floorNow))
+			r.smp.processRatio = append(r.smp.processRatio, ratio(d.cpu, r.smp.floorNow))
 		}
 	}
 	return nil
@@ -186,10 +189,10 @@ func (r *runner) epoch(i int) error {
 		if err != nil {
 			return failed("epoch", i, err, "crypto floor")
 		}
-		r.smp.floor = append(r.smp.floor, f)
-		r.smp.createRatio = append(r.smp.createRatio, ratio(out.create, f))
-		r.smp.pathRatio = append(r.smp.pathRatio, ratio(out.create, f+extra))
-		r.smp.floorNow = f
+		r.smp.floor = append(r.smp.floor, f.cpu)
+		r.smp.createRatio = append(r.smp.createRatio, ratio(out.create.cpu, f.cpu))
+		r.smp.pathRatio = append(r.smp.pathRatio, ratio(out.create.cpu, f.cpu+extra.cpu))
+		r.smp.floorNow = f.cpu
 	}
 	if kind == opAdd {
 		if len(out.pc.Adds) != 1 {
@@ -224,9 +227,11 @@ func (r *runner) application(i int) error {
 	if _, err := r.keys.stream(streamMessages, uint64(i)).Read(msg); err != nil {
 		return failed("epoch", i, err, "message")
 	}
-	t0 := time.Now()
-	ct, err := s.g.Encrypt(msg, nil)
-	d := time.Since(t0)
+	var ct []byte
+	d, err := measure(func() (err error) {
+		ct, err = s.g.Encrypt(msg, nil)
+		return err
+	})
 	if err != nil {
 		return failed("epoch", i, err, "observer %d encrypting", s.index)
 	}
@@ -235,9 +240,11 @@ func (r *runner) application(i int) error {
 		if o == s {
 			continue
 		}
-		t0 := time.Now()
-		rec, err := o.g.Process(ct)
-		d := time.Since(t0)
+		var rec *mls.Received
+		d, err := measure(func() (err error) {
+			rec, err = o.g.Process(ct)
+			return err
+		})
 		if err != nil {
 			return failed("epoch", i, err, "observer %d decrypting observer %d's message", o.index, s.index)
 		}

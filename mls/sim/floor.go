@@ -1,9 +1,5 @@
 package sim
 
-import (
-	"time"
-)
-
 // floorLabel is the EncryptWithLabel label of path secrets (RFC 9420 §7.6).
 const floorLabel = "UpdatePathNode"
 
@@ -15,35 +11,41 @@ const floorLabel = "UpdatePathNode"
 // hold more than one node encrypts to each of them (after a Remove blanked
 // nodes, or an Add without a path left unmerged leaves), so its own floor
 // is the floor plus extra seals.
-func (r *runner) floorOnce(depth, extra int) (floor, seals time.Duration, err error) {
+func (r *runner) floorOnce(depth, extra int) (floor, seals span, err error) {
 	if r.floorPub == nil {
 		_, pub, err := r.cs.GenerateKeyPair(r.keys.stream("floor", 0))
 		if err != nil {
-			return 0, 0, err
+			return span{}, span{}, err
 		}
 		r.floorPub = pub
 		r.floorRand = r.keys.stream("floor", 1)
 	}
 	ikm := make([]byte, r.cs.HashSize())
 	gc := make([]byte, 120) // about a serialized GroupContext
-	t0 := time.Now()
-	for range extra {
-		if _, _, err := r.cs.EncryptWithLabel(r.floorRand, r.floorPub, floorLabel, gc, ikm); err != nil {
-			return 0, 0, err
+	seals, err = measure(func() error {
+		for range extra {
+			if _, _, err := r.cs.EncryptWithLabel(r.floorRand, r.floorPub, floorLabel, gc, ikm); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return span{}, span{}, err
 	}
-	seals = time.Since(t0)
-	t0 = time.Now()
-	for range depth {
-		if _, err := r.floorRand.Read(ikm); err != nil {
-			return 0, 0, err
+	floor, err = measure(func() error {
+		for range depth {
+			if _, err := r.floorRand.Read(ikm); err != nil {
+				return err
+			}
+			if _, _, err := r.cs.DeriveKeyPair(ikm); err != nil {
+				return err
+			}
+			if _, _, err := r.cs.EncryptWithLabel(r.floorRand, r.floorPub, floorLabel, gc, ikm); err != nil {
+				return err
+			}
 		}
-		if _, _, err := r.cs.DeriveKeyPair(ikm); err != nil {
-			return 0, 0, err
-		}
-		if _, _, err := r.cs.EncryptWithLabel(r.floorRand, r.floorPub, floorLabel, gc, ikm); err != nil {
-			return 0, 0, err
-		}
-	}
-	return time.Since(t0), seals, nil
+		return nil
+	})
+	return floor, seals, err
 }

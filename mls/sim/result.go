@@ -52,6 +52,11 @@ type Op struct {
 	CreateMedianMS    float64 `json:"create_median_ms"`
 	ProcessMedianMS   float64 `json:"process_median_ms"`
 	CommitBytesMedian int     `json:"commit_bytes_median"`
+	// CreateCPUMedianMS and ProcessCPUMedianMS are the medians of the CPU
+	// time of the thread that ran each call (wall-clock time less the
+	// time spent waiting for a core on a busy machine).
+	CreateCPUMedianMS  float64 `json:"-"`
+	ProcessCPUMedianMS float64 `json:"-"`
 }
 
 // Join measures the observers' joins: mls.Join with the tree passed out
@@ -76,8 +81,8 @@ type Phase struct {
 }
 
 // Floor is the crypto floor of creating an UpdatePath: depth × (one HPKE
-// seal + one DeriveKeyPair), timed right after each update so that it
-// runs under the same load as the commit.
+// seal + one DeriveKeyPair), timed right after each update. Its times and
+// ratios are in thread CPU time, which a busy machine does not inflate.
 type Floor struct {
 	Depth int // median filtered direct path length of the updates
 	// Encryptions is the median number of HPKE encryptions of the updates
@@ -96,27 +101,43 @@ type Floor struct {
 
 // samples collects durations and sizes for medians.
 type samples struct {
-	create, process map[string][]time.Duration
+	create, process map[string][]span
 	bytes           map[string][]int
 	depth           []int           // filtered direct path length of each update
 	encs            []int           // HPKE encryptions of each update
-	floor           []time.Duration // crypto floor of each update's path
+	floor           []time.Duration // crypto floor of each update's path (CPU time)
 	floorNow        time.Duration   // of the current update
 	createRatio     []float64       // create / floor of each update
 	pathRatio       []float64       // create / (floor + extra seals) of each update
 	processRatio    []float64       // process / floor of each update and observer
 	join            []time.Duration
 	welcome         []int
-	encrypt         []time.Duration
-	decrypt         []time.Duration
+	encrypt         []span
+	decrypt         []span
 }
 
 func newSamples() *samples {
 	return &samples{
-		create:  map[string][]time.Duration{},
-		process: map[string][]time.Duration{},
+		create:  map[string][]span{},
+		process: map[string][]span{},
 		bytes:   map[string][]int{},
 	}
+}
+
+func walls(s []span) []time.Duration {
+	out := make([]time.Duration, len(s))
+	for i, v := range s {
+		out[i] = v.wall
+	}
+	return out
+}
+
+func cpus(s []span) []time.Duration {
+	out := make([]time.Duration, len(s))
+	for i, v := range s {
+		out[i] = v.cpu
+	}
+	return out
 }
 
 func medianDur(d []time.Duration) time.Duration {
@@ -171,15 +192,17 @@ func us(d time.Duration) float64 { return float64(d.Nanoseconds()/100) / 10 }
 func (s *samples) fill(r *Result) {
 	op := func(kind string) Op {
 		return Op{
-			Count:             len(s.create[kind]),
-			CreateMedianMS:    ms(medianDur(s.create[kind])),
-			ProcessMedianMS:   ms(medianDur(s.process[kind])),
-			CommitBytesMedian: medianInt(s.bytes[kind]),
+			Count:              len(s.create[kind]),
+			CreateMedianMS:     ms(medianDur(walls(s.create[kind]))),
+			ProcessMedianMS:    ms(medianDur(walls(s.process[kind]))),
+			CommitBytesMedian:  medianInt(s.bytes[kind]),
+			CreateCPUMedianMS:  ms(medianDur(cpus(s.create[kind]))),
+			ProcessCPUMedianMS: ms(medianDur(cpus(s.process[kind]))),
 		}
 	}
 	r.Ops = Ops{Update: op(opUpdate), Add: op(opAdd), Remove: op(opRemove)}
 	r.Join = Join{MedianMS: ms(medianDur(s.join)), WelcomeBytes: medianInt(s.welcome)}
-	r.Application = App{EncryptMedianUS: us(medianDur(s.encrypt)), DecryptMedianUS: us(medianDur(s.decrypt))}
+	r.Application = App{EncryptMedianUS: us(medianDur(walls(s.encrypt))), DecryptMedianUS: us(medianDur(walls(s.decrypt)))}
 	if len(s.floor) > 0 {
 		r.Floor = Floor{
 			Depth:        medianInt(s.depth),
@@ -206,17 +229,18 @@ func (r *Result) WriteTable(w io.Writer) error {
 	p := &printer{w: w}
 	p.printf("mls sim: %d members, suite %d (%s), %d epochs, %d observers, %s\n\n",
 		r.Members, uint16(r.Suite), name, r.Epochs, r.Observers, shape)
-	p.printf("%-10s %6s %12s %12s %14s\n", "operation", "count", "create ms", "process ms", "commit bytes")
+	p.printf("%-10s %6s %12s %12s %14s %10s %10s\n", "operation", "count", "create ms", "process ms", "commit bytes", "(cpu ms", "cpu ms)")
 	for _, row := range []struct {
 		name string
 		op   Op
 	}{{"update", r.Ops.Update}, {"add", r.Ops.Add}, {"remove", r.Ops.Remove}} {
-		p.printf("%-10s %6d %12.3f %12.3f %14d\n", row.name, row.op.Count, row.op.CreateMedianMS, row.op.ProcessMedianMS, row.op.CommitBytesMedian)
+		p.printf("%-10s %6d %12.3f %12.3f %14d %10.3f %10.3f\n", row.name, row.op.Count, row.op.CreateMedianMS, row.op.ProcessMedianMS,
+			row.op.CommitBytesMedian, row.op.CreateCPUMedianMS, row.op.ProcessCPUMedianMS)
 	}
 	p.printf("\njoin          %.3f ms median, Welcome %d bytes (tree out of band)\n", r.Join.MedianMS, r.Join.WelcomeBytes)
 	p.printf("application   encrypt %.1f us, decrypt %.1f us (medians)\n", r.Application.EncryptMedianUS, r.Application.DecryptMedianUS)
 	if f := r.Floor; f.CreateMS > 0 {
-		p.printf("crypto floor  %.3f ms = depth %d x (HPKE seal + DeriveKeyPair); update create %.2fx, process %.2fx the floor\n",
+		p.printf("crypto floor  %.3f ms cpu = depth %d x (HPKE seal + DeriveKeyPair); update create %.2fx, process %.2fx the floor (cpu)\n",
 			f.CreateMS, f.Depth, f.CreateRatio, f.ProcessRatio)
 		p.printf("              median update: %d HPKE encryptions for a depth of %d; create %.2fx its own crypto\n",
 			f.Encryptions, f.Depth, f.PathRatio)
