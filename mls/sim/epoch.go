@@ -27,8 +27,8 @@ type commitOut struct {
 // the same epoch (for the fork fault).
 func (r *runner) commit(phase string, step int, c treekem.LeafIndex, opts *mls.CommitOptions, fork bool) (*commitOut, error) {
 	out := &commitOut{committer: c}
-	g := (*mls.Group)(nil)
-	var oldLeafKey []byte
+	var g *mls.Group
+	var leafPriv []byte // a simulated committer's
 	if o := r.byLeaf[c]; o != nil {
 		g = o.g
 	} else {
@@ -38,15 +38,12 @@ func (r *runner) commit(phase string, step int, c treekem.LeafIndex, opts *mls.C
 		if err != nil {
 			return nil, failed(phase, step, err, "committer's config")
 		}
-		leafPriv, err := r.leafKey(c)
-		if err != nil {
+		if leafPriv, err = r.leafKey(c); err != nil {
 			return nil, failed(phase, step, err, "committer's leaf key")
 		}
 		if g, err = r.view.ViewAs(cfg, c, leafPriv, nil); err != nil {
 			return nil, failed(phase, step, err, "view of member at leaf %d", c)
 		}
-		ln, _ := g.Member(c)
-		oldLeafKey = ln.EncryptionKey
 	}
 	var pc *mls.PendingCommit
 	var err error
@@ -73,15 +70,11 @@ func (r *runner) commit(phase string, step int, c treekem.LeafIndex, opts *mls.C
 		delete(r.ids, rm.Leaf)
 		delete(r.leafKeys, rm.Leaf)
 	}
-	if oldLeafKey != nil {
-		// A path replaced the leaf key, which came from the commit's
-		// stream; keep it for the member's next commit.
-		ln, ok := g.Member(c)
-		if !ok {
-			return nil, failed(phase, step, nil, "committer's leaf %d is blank", c)
-		}
-		if !bytes.Equal(ln.EncryptionKey, oldLeafKey) {
-			r.leafKeys[c] = g.LeafPrivateKey()
+	if leafPriv != nil {
+		// A path replaced the leaf key with one from the commit's stream:
+		// keep it for the member's next commit.
+		if k := g.LeafPrivateKey(); !bytes.Equal(k, leafPriv) {
+			r.leafKeys[c] = k
 		}
 	}
 	return out, nil

@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -145,7 +146,7 @@ func (r *runner) idAt(leaf treekem.LeafIndex) uint64 {
 func (r *runner) leafKey(leaf treekem.LeafIndex) ([]byte, error) {
 	ln, ok := r.view.Member(leaf)
 	if !ok {
-		return nil, failed("epoch", 0, nil, "leaf %d is blank", leaf)
+		return nil, fmt.Errorf("sim: leaf %d is blank", leaf)
 	}
 	if k, ok := r.leafKeys[leaf]; ok {
 		return k, nil
