@@ -40,10 +40,18 @@ func (h *hub) subscribe(groupID []byte) (<-chan struct{}, func()) {
 	}
 }
 
-// notify wakes up every waiter of the group.
+// notify wakes up every waiter of the group, or of every group if groupID
+// is nil.
 func (h *hub) notify(groupID []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if groupID == nil {
+		for key, ws := range h.groups {
+			close(ws.ch)
+			delete(h.groups, key)
+		}
+		return
+	}
 	if ws := h.groups[string(groupID)]; ws != nil {
 		close(ws.ch)
 		delete(h.groups, string(groupID))

@@ -31,6 +31,8 @@ type metrics struct {
 	kpClaimsEmpty   atomic.Uint64
 	welcomesQueued  atomic.Uint64
 	welcomesDeleted atomic.Uint64
+	listens         atomic.Uint64
+	notifications   atomic.Uint64
 	streams         atomic.Int64
 	waiting         atomic.Int64
 }
@@ -138,6 +140,8 @@ func (m *metrics) writeTo(w io.Writer) {
 		{"mls_ds_keypackage_claims_empty_total", "Claims that found no KeyPackage.", &m.kpClaimsEmpty},
 		{"mls_ds_welcomes_queued_total", "Welcome queue entries created by winning commits (one per recipient).", &m.welcomesQueued},
 		{"mls_ds_welcomes_deleted_total", "Welcomes deleted by their recipients after fetching them.", &m.welcomesDeleted},
+		{"mls_ds_store_listens_total", "Times the server started listening for other processes' appends (PostgreSQL LISTEN).", &m.listens},
+		{"mls_ds_store_notifications_total", "Appends announced by the store (by any process).", &m.notifications},
 	}
 	for _, c := range counters {
 		p.help(c.name, "counter", c.help)

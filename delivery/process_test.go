@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mlsengine/engine/delivery/store/storetest"
+	"github.com/mlsengine/engine/mls/message"
 )
 
 // The multi-process tests run delivery service processes: this test binary
@@ -24,6 +26,7 @@ import (
 const (
 	envServe = "MLS_DS_TEST_SERVE"
 	envStore = "MLS_DS_TEST_STORE"
+	envPoll  = "MLS_DS_TEST_POLL" // the server's PollInterval, if set
 )
 
 func TestMain(m *testing.M) {
@@ -39,10 +42,11 @@ func serveChild() int {
 		io.Copy(io.Discard, os.Stdin) // the parent test ended
 		cancel()
 	}()
+	poll, _ := time.ParseDuration(os.Getenv(envPoll))
 	err := ListenAndServe(ctx, ServeConfig{
 		Addr:     "127.0.0.1:0",
 		StoreURL: os.Getenv(envStore),
-		Server:   Config{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))},
+		Server:   Config{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), PollInterval: poll},
 		Ready:    func(a net.Addr) { fmt.Printf("listening %s\n", a) },
 	})
 	if err != nil {
@@ -59,11 +63,11 @@ type dsProcess struct {
 }
 
 // startDS starts a delivery service process over storeURL; the test's end
-// kills it.
-func startDS(t *testing.T, storeURL string) *dsProcess {
+// kills it. env adds variables of its environment.
+func startDS(t *testing.T, storeURL string, env ...string) *dsProcess {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envServe+"=1", envStore+"="+storeURL)
+	cmd.Env = append(append(os.Environ(), envServe+"=1", envStore+"="+storeURL), env...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -91,6 +95,43 @@ func (p *dsProcess) kill() {
 	if p.cmd.ProcessState == nil {
 		p.cmd.Process.Kill()
 		p.cmd.Wait()
+	}
+}
+
+// TestLongPollAcrossProcesses: a long poll served by one process over
+// PostgreSQL is woken by a message posted through another. The waiting
+// process re-reads the store only hourly and the poll waits 60 s, so only
+// the notification (LISTEN/NOTIFY) can answer it with the message.
+func TestLongPollAcrossProcesses(t *testing.T) {
+	u := postgresURL(t)
+	a, b := startDS(t, u), startDS(t, u, envPoll+"=1h")
+	// Appends made before b listens are not announced to it.
+	waitFor(t, func() bool { return metric(t, b.url, "mls_ds_store_listens_total") != "0" })
+	alice := newClient(t, a.url, "alice")
+	gid := groupID()
+	if _, err := alice.CreateGroup(bg, gid); err != nil {
+		t.Fatal(err)
+	}
+	msg := privateMsg(gid, 0, message.ContentApplication)
+	got := make(chan []Entry, 1)
+	go func() {
+		es, err := clientAt(alice, b.url).Fetch(bg, gid, 0, 0, time.Minute)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- es
+	}()
+	waitFor(t, func() bool { return metric(t, b.url, "mls_ds_long_polls_waiting") != "0" })
+	if _, err := clientAt(alice, a.url).Post(bg, gid, msg); err != nil {
+		t.Fatal(err)
+	}
+	if es := <-got; len(es) != 1 || !bytes.Equal(es[0].Message, msg) {
+		t.Fatalf("long poll through the other process returned %d entries", len(es))
+	}
+	// Had the notification been lost, the poll would have ended at its
+	// deadline with a last read instead.
+	if n := metric(t, b.url, "mls_ds_store_notifications_total"); n == "0" {
+		t.Fatal("the other process was not notified of the append")
 	}
 }
 

@@ -111,7 +111,15 @@ func NewServer(cfg Config) (*Server, error) {
 		s.listening.Add(1)
 		go func() {
 			defer s.listening.Done()
-			if err := n.Listen(ctx, s.hub.notify); err != nil && ctx.Err() == nil {
+			err := n.Listen(ctx, func(groupID []byte) {
+				if groupID == nil {
+					s.metrics.listens.Add(1)
+				} else {
+					s.metrics.notifications.Add(1)
+				}
+				s.hub.notify(groupID)
+			})
+			if err != nil && ctx.Err() == nil {
 				s.log.Error("delivery: listening for other processes' appends", "err", err)
 			}
 		}()

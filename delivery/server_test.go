@@ -271,7 +271,7 @@ func TestLongPoll(t *testing.T) {
 	}()
 	// The post wakes the waiting fetch (the poll interval is an hour, and
 	// the wait 30 s: only the notification can end it with a message).
-	waitFor(t, func() bool { return len(fetchGauge(t, url)) > 0 })
+	waitFor(t, func() bool { return metric(t, url, "mls_ds_long_polls_waiting") != "0" })
 	if _, err := alice.Post(bg, gid, msg); err != nil {
 		t.Fatal(err)
 	}
@@ -285,9 +285,9 @@ func TestLongPoll(t *testing.T) {
 	}
 }
 
-// fetchGauge returns the waiting long polls reported by /metrics, or ""
-// if none.
-func fetchGauge(t *testing.T, url string) string {
+// metric returns the value of an unlabelled metric of the server at url.
+func metric(t *testing.T, url, name string) string {
+	t.Helper()
 	resp, err := http.Get(url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -295,10 +295,11 @@ func fetchGauge(t *testing.T, url string) string {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, "mls_ds_long_polls_waiting ") && line != "mls_ds_long_polls_waiting 0" {
-			return line
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v
 		}
 	}
+	t.Fatalf("no metric %s", name)
 	return ""
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"hash/fnv"
 	"slices"
 	"time"
 
@@ -18,9 +19,11 @@ import (
 // collected and run together in the next transaction, each with its own
 // outcome, and answered once that transaction is durable.
 //
-// A batch runs its requests ordered by group id, so that concurrent batches
-// (other workers, other processes) lock group rows in one order and cannot
-// deadlock. Two requests of a batch with the same group and bytes run once,
+// Each group's appends go to one worker (by a hash of the group id), so that
+// a busy group's appends share transactions instead of contending for its
+// row lock from several. A batch runs its requests ordered by group id, so
+// that concurrent batches (of other processes) lock group rows in one order
+// and cannot deadlock. Two requests of a batch with the same group and bytes run once,
 // the second answered as a duplicate. If anything unusual happens in a batch
 // (a database error, a retry whose original was logged concurrently), the
 // batch is rolled back and each request runs in a transaction of its own,
@@ -38,13 +41,14 @@ var errClosed = errors.New("delivery: store closed")
 
 // startBatching starts workers that run submitted appends in batches.
 func (s *Store) startBatching(workers int) {
-	s.batch = make(chan *appendReq) // unbuffered: a request is taken only by a running worker
 	s.closed = make(chan struct{})
 	for range workers {
+		ch := make(chan *appendReq) // unbuffered: a request is taken only by a running worker
+		s.batches = append(s.batches, ch)
 		s.workers.Add(1)
 		go func() {
 			defer s.workers.Done()
-			s.batchWorker()
+			s.batchWorker(ch)
 		}()
 	}
 }
@@ -63,12 +67,14 @@ func (s *Store) stopBatching() {
 // one.
 func (s *Store) submit(ctx context.Context, r *appendReq) (store.Appended, error) {
 	r.sum = store.Digest(r.m.Data)
-	if s.batch == nil {
+	if len(s.batches) == 0 {
 		return s.appendTx(ctx, r)
 	}
+	h := fnv.New32a()
+	h.Write(r.groupID)
 	r.done = make(chan struct{})
 	select {
-	case s.batch <- r:
+	case s.batches[h.Sum32()%uint32(len(s.batches))] <- r:
 	case <-ctx.Done():
 		return store.Appended{}, ctx.Err()
 	case <-s.closed:
@@ -78,11 +84,11 @@ func (s *Store) submit(ctx context.Context, r *appendReq) (store.Appended, error
 	return r.out, r.err
 }
 
-func (s *Store) batchWorker() {
+func (s *Store) batchWorker(batch <-chan *appendReq) {
 	for {
 		var reqs []*appendReq
 		select {
-		case r := <-s.batch:
+		case r := <-batch:
 			reqs = append(reqs, r)
 		case <-s.closed:
 			return
@@ -90,7 +96,7 @@ func (s *Store) batchWorker() {
 	collect:
 		for len(reqs) < maxBatch {
 			select {
-			case r := <-s.batch:
+			case r := <-batch:
 				reqs = append(reqs, r)
 			default:
 				break collect
@@ -122,7 +128,7 @@ func (s *Store) runBatch(ctx context.Context, reqs []*appendReq) {
 		}
 	}
 	err := s.inTx(ctx, "append batch", func(tx *sql.Tx) error {
-		var last []byte // groups are sorted: notify each once
+		var appended [][]byte // groups are sorted: each once
 		for _, r := range reqs {
 			if r.twin != nil {
 				continue
@@ -130,12 +136,12 @@ func (s *Store) runBatch(ctx context.Context, reqs []*appendReq) {
 			if err := s.apply(ctx, tx, r); err != nil {
 				return err
 			}
-			if r.err == nil && !r.out.Duplicate && s.notify != nil && !bytes.Equal(last, r.groupID) {
-				if err := s.notify(ctx, tx, r.groupID); err != nil {
-					return err
-				}
-				last = r.groupID
+			if r.err == nil && !r.out.Duplicate && (len(appended) == 0 || !bytes.Equal(appended[len(appended)-1], r.groupID)) {
+				appended = append(appended, r.groupID)
 			}
+		}
+		if s.notify != nil && len(appended) > 0 {
+			return s.notify(ctx, tx, appended)
 		}
 		return nil
 	})

@@ -60,8 +60,12 @@ func OpenPostgres(ctx context.Context, connURL string) (*PGStore, error) {
 		return nil, fmt.Errorf("delivery: postgres store: %w", err)
 	}
 	s := &Store{d: postgres, w: db, r: db, q: newQueries(postgres)}
-	s.notify = func(ctx context.Context, tx *sql.Tx, groupID []byte) error {
-		_, err := tx.ExecContext(ctx, `SELECT pg_notify('`+notifyChannel+`', $1)`, hex.EncodeToString(groupID))
+	s.notify = func(ctx context.Context, tx *sql.Tx, groupIDs [][]byte) error {
+		payloads := make([]string, len(groupIDs))
+		for i, gid := range groupIDs {
+			payloads[i] = hex.EncodeToString(gid)
+		}
+		_, err := tx.ExecContext(ctx, `SELECT pg_notify('`+notifyChannel+`', g) FROM unnest($1::text[]) AS g`, payloads)
 		return err
 	}
 	s.startBatching(max(conns/2, 1))
@@ -90,20 +94,23 @@ func poolSize(connURL string) (string, int, error) {
 }
 
 // Listen implements store.Notifier: it LISTENs on a connection of its own
-// and calls notify for every append any process commits. When the
-// connection breaks it reconnects (appends made meanwhile are not
-// announced; waiters poll as well). It returns when ctx is done.
+// and calls notify for every append any process commits, and notify(nil)
+// once listening. When the connection breaks it reconnects. It returns when
+// ctx is done.
 func (s *PGStore) Listen(ctx context.Context, notify func(groupID []byte)) error {
 	for {
 		conn, err := pgx.ConnectConfig(ctx, s.config.Copy())
 		if err == nil {
 			_, err = conn.Exec(ctx, "LISTEN "+notifyChannel)
+			if err == nil {
+				notify(nil)
+			}
 			for err == nil {
 				n, werr := conn.WaitForNotification(ctx)
 				if err = werr; err != nil {
 					break
 				}
-				if gid, err := hex.DecodeString(n.Payload); err == nil {
+				if gid, err := hex.DecodeString(n.Payload); err == nil && len(gid) > 0 {
 					notify(gid)
 				}
 			}

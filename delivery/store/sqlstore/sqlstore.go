@@ -19,12 +19,13 @@ type Store struct {
 	w *sql.DB // writes (SQLite: one connection, so writers queue in Go, not on a file lock)
 	r *sql.DB // reads (may be w)
 	q queries
-	// notify, if set, runs in every transaction that appends to a group, so
-	// other processes learn of it when the transaction commits.
-	notify func(ctx context.Context, tx *sql.Tx, groupID []byte) error
+	// notify, if set, runs in every transaction that appends, with the
+	// groups appended to, so other processes learn of it when the
+	// transaction commits.
+	notify func(ctx context.Context, tx *sql.Tx, groupIDs [][]byte) error
 
 	// Group commit (see batch.go): appends are handed to workers.
-	batch   chan *appendReq
+	batches []chan *appendReq // one per worker
 	closed  chan struct{}
 	workers sync.WaitGroup
 }
@@ -289,7 +290,7 @@ func (s *Store) appendTx(ctx context.Context, r *appendReq) (store.Appended, err
 			err = errRollback // nothing to write
 		}
 		if err == nil && s.notify != nil {
-			err = s.notify(ctx, tx, r.groupID)
+			err = s.notify(ctx, tx, [][]byte{r.groupID})
 		}
 		return err
 	})
