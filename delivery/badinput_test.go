@@ -125,6 +125,7 @@ func TestBadInput(t *testing.T) {
 		{name: "commit for epoch 3 of an unknown group", path: "/v1/groups/AAAA/messages", body: privateMsg([]byte{0, 0, 0}, 3, message.ContentCommit), want: 404},
 		{name: "fetch after -1", method: "GET", path: msgs + "?after=-1", want: 400},
 		{name: "fetch limit 5000", method: "GET", path: msgs + "?limit=5000", want: 400},
+		{name: "fetch limit 0", method: "GET", path: msgs + "?limit=0", want: 400},
 		{name: "fetch wait 1 day", method: "GET", path: msgs + "?wait=86400", want: 400},
 		{name: "events bad Last-Event-ID", method: "GET", path: "/v1/groups/{g}/events?after=x", want: 400},
 		{name: "KeyPackage garbage", path: "/v1/keypackages", body: []byte{0, 1, 0, 5, 1, 2, 3}, want: 400},

@@ -39,6 +39,9 @@ func (s *Server) handleFetch(w http.ResponseWriter, r *http.Request, _ string) {
 		return
 	}
 	limit, err := uintParam(r, "limit", defaultFetchLimit, maxFetchLimit)
+	if err == nil && limit == 0 {
+		err = malformed("parameter limit", "want 1 to 1000")
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
