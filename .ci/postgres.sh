@@ -53,9 +53,10 @@ status=$(pg_lsclusters -h | awk -v v="$version" -v c="$cluster" '$1 == v && $2 =
 if [[ $status != online ]]; then
 	log "starting cluster $version/$cluster on 127.0.0.1:$port"
 	pg_ctlcluster "$version" "$cluster" start >&2
-else
-	# Pick up a changed listen address or port.
-	pg_ctlcluster "$version" "$cluster" reload >&2 || true
+elif ! pg_isready -q -h 127.0.0.1 -p "$port"; then
+	# Running, but not where the tests look: the address or port changed.
+	log "restarting cluster $version/$cluster on 127.0.0.1:$port"
+	pg_ctlcluster "$version" "$cluster" restart >&2
 fi
 
 for _ in $(seq 1 60); do
