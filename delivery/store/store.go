@@ -131,7 +131,7 @@ type Store interface {
 	// an ended epoch, the commit that ended it.
 	Commit(ctx context.Context, c Commit) (Appended, error)
 	// Messages returns up to limit messages of the group's log with
-	// sequence numbers greater than after, in order.
+	// sequence numbers greater than after, in order, or ErrUnknownGroup.
 	Messages(ctx context.Context, groupID []byte, after uint64, limit int) ([]Message, error)
 
 	// PutGroupInfo sets the group's GroupInfo, which must be for the
