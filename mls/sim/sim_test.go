@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -151,5 +152,21 @@ func TestSteadyStateShape(t *testing.T) {
 	check("after setup")
 	if got := r.view.MemberCount(); got != 37 {
 		t.Fatalf("%d members, want 37", got)
+	}
+}
+
+func TestAllSuites(t *testing.T) {
+	for _, id := range suite.IDs() {
+		t.Run(id.String(), func(t *testing.T) {
+			o := smallOptions()
+			o.Suite, o.Members, o.Epochs, o.Observers = id, 8, 3, 2
+			res, err := Run(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.AgreedEpochs != 3 {
+				t.Fatalf("agreed on %d epochs, want 3", res.AgreedEpochs)
+			}
+		})
 	}
 }
