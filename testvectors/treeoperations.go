@@ -44,6 +44,15 @@ func (c *TreeOperations) Verify() error {
 	}
 	switch body := p.Body.(type) {
 	case *message.Add:
+		// The KeyPackage and its leaf are checked as a committer would
+		// (§10.1, §7.3); an Update's leaf cannot be, the case has no
+		// group_id.
+		if err := body.KeyPackage.Verify(cs); err != nil {
+			return fmt.Errorf("%w: key package: %w", ErrMismatch, err)
+		}
+		if err := tree.ValidateLeaf(&body.KeyPackage.LeafNode, treekem.LeafContext{Role: treekem.RoleKeyPackage}, nil); err != nil {
+			return fmt.Errorf("%w: key package leaf: %w", ErrMismatch, err)
+		}
 		_, err = tree.AddLeaf(&body.KeyPackage.LeafNode)
 	case *message.Update:
 		err = tree.UpdateLeaf(treekem.LeafIndex(c.ProposalSender), &body.LeafNode)
