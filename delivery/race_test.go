@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mlsengine/engine/delivery/store"
@@ -162,56 +163,23 @@ func TestKeyPackageClaimRace(t *testing.T) {
 }
 
 func claimRace(t *testing.T, urls []string) {
-	const oneTime, claimers, claimsEach = 100, 20, 8
 	bob := clientAt(newClient(t, urls[0], "bob"), urls[0])
-	uploaded := make(map[string]bool)
-	for i := range oneTime + 1 {
-		up, err := bob.UploadKeyPackage(bg, keyPackageMsg(1, "bob"), i == oneTime)
+	oneTime := make(map[string]bool)
+	for i := range storetest.ClaimRaceOneTime + 1 {
+		lastResort := i == storetest.ClaimRaceOneTime
+		up, err := bob.UploadKeyPackage(bg, keyPackageMsg(1, "bob"), lastResort)
 		if err != nil {
 			t.Fatal(err)
 		}
-		uploaded[string(up.Ref)] = i < oneTime
-	}
-	alice := newClient(t, urls[0], "alice")
-	var (
-		mu         sync.Mutex
-		got        = make(map[string]int)
-		lastResort int
-		wg         sync.WaitGroup
-	)
-	errc := make(chan error, claimers)
-	for i := range claimers {
-		c := clientAt(alice, urls[i%len(urls)])
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range claimsEach {
-				kp, err := c.ClaimKeyPackage(bg, "bob", 1)
-				if err != nil {
-					errc <- err
-					return
-				}
-				mu.Lock()
-				if kp.LastResort {
-					lastResort++
-				} else {
-					got[string(kp.Ref)]++
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	close(errc)
-	for err := range errc {
-		t.Fatal(err)
-	}
-	for ref, n := range got {
-		if n != 1 || !uploaded[ref] {
-			t.Fatalf("one-time KeyPackage %x handed out %d times (uploaded as one-time: %v)", ref, n, uploaded[ref])
+		if !lastResort {
+			oneTime[string(up.Ref)] = true
 		}
 	}
-	if len(got) != oneTime || lastResort != claimers*claimsEach-oneTime {
-		t.Fatalf("%d one-time and %d last-resort claims, want %d and %d", len(got), lastResort, oneTime, claimers*claimsEach-oneTime)
-	}
+	alice := newClient(t, urls[0], "alice")
+	var next atomic.Uint64
+	storetest.ClaimRace(t, oneTime, func() ([]byte, bool, error) {
+		c := clientAt(alice, urls[next.Add(1)%uint64(len(urls))])
+		kp, err := c.ClaimKeyPackage(bg, "bob", 1)
+		return kp.Ref, kp.LastResort, err
+	})
 }

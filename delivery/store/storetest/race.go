@@ -14,23 +14,21 @@ import (
 // each epoch of the commit race.
 const CommitContenders = 50
 
-// testKeyPackageClaimRace: concurrent claimers never get the same one-time
-// KeyPackage, and every one-time KeyPackage is handed out before the last
-// resort one.
-func testKeyPackageClaimRace(t *testing.T, s store.Store) {
-	const oneTime, claimers, claimsEach = 100, 20, 8
-	refs := make(map[string]bool)
-	for range oneTime {
-		k := kp("carol", 1, false)
-		refs[string(k.Ref)] = true
-		if _, err := s.PutKeyPackage(ctx, k); err != nil {
-			t.Fatal(err)
-		}
-	}
-	lr := kp("carol", 1, true)
-	if _, err := s.PutKeyPackage(ctx, lr); err != nil {
-		t.Fatal(err)
-	}
+// Shape of the KeyPackage claim race: ClaimRaceClaimers goroutines claim
+// ClaimRaceEach times each from a client with ClaimRaceOneTime one-time
+// KeyPackages and a last-resort one.
+const (
+	ClaimRaceOneTime  = 100
+	ClaimRaceClaimers = 20
+	ClaimRaceEach     = 8
+)
+
+// ClaimRace runs the KeyPackage claim race through claim, which claims one
+// of the client's KeyPackages: oneTime holds the references of its one-time
+// KeyPackages. Each must be handed out exactly once, and every other claim
+// must get the last-resort KeyPackage.
+func ClaimRace(t *testing.T, oneTime map[string]bool, claim func() (ref []byte, lastResort bool, err error)) {
+	t.Helper()
 	var (
 		mu         sync.Mutex
 		got        = make(map[string]int)
@@ -38,23 +36,23 @@ func testKeyPackageClaimRace(t *testing.T, s store.Store) {
 		wg         sync.WaitGroup
 		start      = make(chan struct{})
 	)
-	errs := make(chan error, claimers*claimsEach)
-	for range claimers {
+	errs := make(chan error, ClaimRaceClaimers)
+	for range ClaimRaceClaimers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-start
-			for range claimsEach {
-				k, err := s.ClaimKeyPackage(ctx, "carol", 1)
+			for range ClaimRaceEach {
+				ref, lr, err := claim()
 				if err != nil {
 					errs <- err
 					return
 				}
 				mu.Lock()
-				if k.LastResort {
+				if lr {
 					lastResort++
 				} else {
-					got[string(k.Ref)]++
+					got[string(ref)]++
 				}
 				mu.Unlock()
 			}
@@ -64,20 +62,37 @@ func testKeyPackageClaimRace(t *testing.T, s store.Store) {
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Fatalf("ClaimKeyPackage: %v", err)
+		t.Fatalf("claim: %v", err)
 	}
 	for ref, n := range got {
-		if n != 1 {
-			t.Errorf("one-time KeyPackage %x handed out %d times", ref, n)
-		}
-		if !refs[ref] {
-			t.Errorf("claimed unknown KeyPackage %x", ref)
+		if n != 1 || !oneTime[ref] {
+			t.Errorf("KeyPackage %x handed out %d times as one-time (uploaded as one-time: %v)", ref, n, oneTime[ref])
 		}
 	}
-	if len(got) != oneTime || lastResort != claimers*claimsEach-oneTime {
-		t.Fatalf("%d one-time and %d last-resort claims, want %d and %d",
-			len(got), lastResort, oneTime, claimers*claimsEach-oneTime)
+	claims := ClaimRaceClaimers * ClaimRaceEach
+	if len(got) != len(oneTime) || lastResort != claims-len(oneTime) {
+		t.Fatalf("%d one-time and %d last-resort claims, want %d and %d", len(got), lastResort, len(oneTime), claims-len(oneTime))
 	}
+}
+
+// testKeyPackageClaimRace: concurrent claimers never get the same one-time
+// KeyPackage, and every one-time KeyPackage is handed out before the last
+// resort one.
+func testKeyPackageClaimRace(t *testing.T, s store.Store) {
+	oneTime := make(map[string]bool)
+	for i := range ClaimRaceOneTime + 1 {
+		k := kp("carol", 1, i == ClaimRaceOneTime)
+		if !k.LastResort {
+			oneTime[string(k.Ref)] = true
+		}
+		if _, err := s.PutKeyPackage(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ClaimRace(t, oneTime, func() ([]byte, bool, error) {
+		k, err := s.ClaimKeyPackage(ctx, "carol", 1)
+		return k.Ref, k.LastResort, err
+	})
 }
 
 // testConcurrentAppends: concurrent appends (and retries of them) to one group
