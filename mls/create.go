@@ -15,7 +15,7 @@ type GroupOptions struct {
 	// KDF.Nh bytes, as §11 recommends.
 	GroupID []byte
 	// Extensions are the GroupContext extensions (§11, §13.4), such as
-	// required_capabilities (§11.1, see message.RequiredCapabilities) and
+	// required_capabilities (§11.1, see treekem.RequiredCapabilities) and
 	// external_senders (§12.1.8.1, see message.ExternalSenders).
 	Extensions treekem.Extensions
 }

@@ -242,7 +242,7 @@ func TestGroupContextExtensions(t *testing.T) {
 
 func TestRequiredCapabilities(t *testing.T) {
 	const custom treekem.ExtensionType = 0xff01
-	rc, err := (&message.RequiredCapabilities{ExtensionTypes: []treekem.ExtensionType{custom}}).Extension()
+	rc, err := (&treekem.RequiredCapabilities{Extensions: []treekem.ExtensionType{custom}}).Extension()
 	if err != nil {
 		t.Fatal(err)
 	}

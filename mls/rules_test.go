@@ -227,7 +227,7 @@ func TestRuleInvalidProposals(t *testing.T) {
 	// some member does not support.
 	rejectBoth(t, w, 0, 1, "", NewGroupContextExtensions(treekem.Extensions{{Type: treekem.ExtensionExternalPub, Data: []byte{0}}}))
 	rejectBoth(t, w, 0, 1, "", NewGroupContextExtensions(treekem.Extensions{{Type: 0xff00}}))
-	rc, _ := (&message.RequiredCapabilities{ProposalTypes: []message.ProposalType{0xf000}}).Extension()
+	rc, _ := (&treekem.RequiredCapabilities{Proposals: []uint16{0xf000}}).Extension()
 	rejectBoth(t, w, 0, 1, "", NewGroupContextExtensions(treekem.Extensions{rc}))
 }
 

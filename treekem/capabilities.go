@@ -28,6 +28,12 @@ func (rc *RequiredCapabilities) UnmarshalMLS(r *wire.Reader) bool {
 		readUint16s(r, &rc.Credentials)
 }
 
+// Extension returns the RequiredCapabilities as a GroupContext extension.
+func (rc *RequiredCapabilities) Extension() (Extension, error) {
+	data, err := wire.Marshal(rc)
+	return Extension{Type: ExtensionRequiredCapabilities, Data: data}, err
+}
+
 // RequiredCapabilitiesOf returns the required_capabilities extension of a
 // GroupContext's extensions, nil if there is none.
 func RequiredCapabilitiesOf(exts Extensions) (*RequiredCapabilities, error) {

@@ -55,3 +55,31 @@ func TestNodeListRoundTripMessagesVectors(t *testing.T) {
 		}
 	}
 }
+
+func TestRequiredCapabilitiesExtensionRoundTrip(t *testing.T) {
+	rc := &RequiredCapabilities{
+		Extensions:  []ExtensionType{7, 0xf001},
+		Proposals:   []uint16{9, 10},
+		Credentials: []CredentialType{CredentialBasic},
+	}
+	ext, err := rc.Extension()
+	if err != nil || ext.Type != ExtensionRequiredCapabilities {
+		t.Fatalf("Extension() = %v, %v", ext, err)
+	}
+	got, err := RequiredCapabilitiesOf(Extensions{{Type: ExtensionApplicationID, Data: []byte("x")}, ext})
+	if err != nil || got == nil {
+		t.Fatalf("RequiredCapabilitiesOf: %v, %v", got, err)
+	}
+	re, _ := wire.Marshal(got)
+	if !bytes.Equal(re, ext.Data) {
+		t.Fatalf("re-encoding differs: %x vs %x", re, ext.Data)
+	}
+	for n := range len(ext.Data) {
+		if wire.Unmarshal(ext.Data[:n], new(RequiredCapabilities)) == nil {
+			t.Fatalf("strict prefix %d decodes", n)
+		}
+	}
+	if got, err := RequiredCapabilitiesOf(nil); got != nil || err != nil {
+		t.Fatalf("RequiredCapabilitiesOf(nil) = %v, %v", got, err)
+	}
+}

@@ -376,9 +376,6 @@ func TestRandomRoundTrips(t *testing.T) {
 		roundTrip(t, ac, func() codec { return new(AuthenticatedContent) }, prefixes)
 		es := ExternalSenders{{SignatureKey: g.bytes(32), Credential: g.credential()}}
 		roundTrip(t, es, func() codec { return new(ExternalSenders) }, prefixes)
-		rc := &RequiredCapabilities{ExtensionTypes: []treekem.ExtensionType{7}, ProposalTypes: []ProposalType{9, 10},
-			CredentialTypes: []treekem.CredentialType{treekem.CredentialBasic}}
-		roundTrip(t, rc, func() codec { return new(RequiredCapabilities) }, prefixes)
 		roundTrip(t, &ExternalPub{ExternalPub: g.bytes(32)}, func() codec { return new(ExternalPub) }, prefixes)
 		roundTrip(t, &SenderData{Leaf: 3, Generation: g.r.Uint32(), ReuseGuard: [4]byte{1, 2, 3, 4}},
 			func() codec { return new(SenderData) }, prefixes)

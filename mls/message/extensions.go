@@ -60,59 +60,6 @@ func (es ExternalSenders) Extension() (treekem.Extension, error) {
 	return treekem.Extension{Type: treekem.ExtensionExternalSenders, Data: data}, err
 }
 
-// RequiredCapabilities is the content of the required_capabilities
-// extension (§11.1): the non-default extensions and proposals, and the
-// credential types, that every member must support.
-type RequiredCapabilities struct {
-	ExtensionTypes  []treekem.ExtensionType
-	ProposalTypes   []ProposalType
-	CredentialTypes []treekem.CredentialType
-}
-
-func addUint16List[T ~uint16](b *wire.Builder, vs []T) {
-	b.AddVectorFunc(func(b *wire.Builder) {
-		for _, v := range vs {
-			b.AddUint16(uint16(v))
-		}
-	})
-}
-
-func readUint16List[T ~uint16](r *wire.Reader, out *[]T) bool {
-	var vs []T
-	if !r.ReadList(func(r *wire.Reader) bool {
-		var v uint16
-		if !r.ReadUint16(&v) {
-			return false
-		}
-		vs = append(vs, T(v))
-		return true
-	}) {
-		return false
-	}
-	*out = vs
-	return true
-}
-
-// MarshalMLS encodes the RequiredCapabilities.
-func (rc *RequiredCapabilities) MarshalMLS(b *wire.Builder) {
-	addUint16List(b, rc.ExtensionTypes)
-	addUint16List(b, rc.ProposalTypes)
-	addUint16List(b, rc.CredentialTypes)
-}
-
-// UnmarshalMLS decodes RequiredCapabilities.
-func (rc *RequiredCapabilities) UnmarshalMLS(r *wire.Reader) bool {
-	*rc = RequiredCapabilities{}
-	return readUint16List(r, &rc.ExtensionTypes) && readUint16List(r, &rc.ProposalTypes) &&
-		readUint16List(r, &rc.CredentialTypes)
-}
-
-// Extension returns the RequiredCapabilities as an extension.
-func (rc *RequiredCapabilities) Extension() (treekem.Extension, error) {
-	data, err := wire.Marshal(rc)
-	return treekem.Extension{Type: treekem.ExtensionRequiredCapabilities, Data: data}, err
-}
-
 // ExternalPub is the content of the external_pub GroupInfo extension
 // (§12.4.3.2): the group's external HPKE public key.
 type ExternalPub struct {
@@ -143,18 +90,4 @@ func ParseExternalSenders(exts treekem.Extensions) (ExternalSenders, bool, error
 		return nil, true, malformed("external_senders extension", err)
 	}
 	return es, true, nil
-}
-
-// ParseRequiredCapabilities decodes the required_capabilities extension of
-// exts, if present.
-func ParseRequiredCapabilities(exts treekem.Extensions) (*RequiredCapabilities, bool, error) {
-	data, ok := exts.Find(treekem.ExtensionRequiredCapabilities)
-	if !ok {
-		return nil, false, nil
-	}
-	rc := new(RequiredCapabilities)
-	if err := wire.Unmarshal(data, rc); err != nil {
-		return nil, true, malformed("required_capabilities extension", err)
-	}
-	return rc, true, nil
 }

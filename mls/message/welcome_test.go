@@ -217,7 +217,7 @@ func TestExtensionHelpers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := &RequiredCapabilities{ProposalTypes: []ProposalType{0xf000}}
+	rc := &treekem.RequiredCapabilities{Proposals: []uint16{0xf000}}
 	e2, err := rc.Extension()
 	if err != nil {
 		t.Fatal(err)
@@ -227,9 +227,9 @@ func TestExtensionHelpers(t *testing.T) {
 	if err != nil || !ok || len(gotES) != 1 || string(gotES[0].Credential.Identity) != "ds" {
 		t.Errorf("ParseExternalSenders = %v, %v, %v", gotES, ok, err)
 	}
-	gotRC, ok, err := ParseRequiredCapabilities(exts)
-	if err != nil || !ok || len(gotRC.ProposalTypes) != 1 || gotRC.ProposalTypes[0] != 0xf000 {
-		t.Errorf("ParseRequiredCapabilities = %v, %v, %v", gotRC, ok, err)
+	gotRC, err := treekem.RequiredCapabilitiesOf(exts)
+	if err != nil || gotRC == nil || len(gotRC.Proposals) != 1 || gotRC.Proposals[0] != 0xf000 {
+		t.Errorf("RequiredCapabilitiesOf = %v, %v", gotRC, err)
 	}
 	if _, ok, err := ParseExternalSenders(nil); ok || err != nil {
 		t.Errorf("ParseExternalSenders(nil) = %v, %v", ok, err)
