@@ -229,12 +229,12 @@ func (r *Result) WriteTable(w io.Writer) error {
 	p := &printer{w: w}
 	p.printf("mls sim: %d members, suite %d (%s), %d epochs, %d observers, %s\n\n",
 		r.Members, uint16(r.Suite), name, r.Epochs, r.Observers, shape)
-	p.printf("%-10s %6s %12s %12s %14s %10s %10s\n", "operation", "count", "create ms", "process ms", "commit bytes", "(cpu ms", "cpu ms)")
+	p.printf("%-10s %6s %12s %12s %14s %12s %12s\n", "operation", "count", "create ms", "process ms", "commit bytes", "create cpu", "process cpu")
 	for _, row := range []struct {
 		name string
 		op   Op
 	}{{"update", r.Ops.Update}, {"add", r.Ops.Add}, {"remove", r.Ops.Remove}} {
-		p.printf("%-10s %6d %12.3f %12.3f %14d %10.3f %10.3f\n", row.name, row.op.Count, row.op.CreateMedianMS, row.op.ProcessMedianMS,
+		p.printf("%-10s %6d %12.3f %12.3f %14d %12.3f %12.3f\n", row.name, row.op.Count, row.op.CreateMedianMS, row.op.ProcessMedianMS,
 			row.op.CommitBytesMedian, row.op.CreateCPUMedianMS, row.op.ProcessCPUMedianMS)
 	}
 	p.printf("\njoin          %.3f ms median, Welcome %d bytes (tree out of band)\n", r.Join.MedianMS, r.Join.WelcomeBytes)
