@@ -14,8 +14,7 @@ import (
 // Parent keys come from the seed; each leaf is re-signed by its member.
 func (r *runner) shape() error {
 	r.opts.progress("shape", 0, 0)
-	tree := r.view.Tree()
-	steady, err := tree.SteadyState(treekem.SteadyStateParams{
+	steady, err := r.view.Tree().SteadyState(treekem.SteadyStateParams{
 		GroupID: r.groupID,
 		NodeKey: func(x treekem.NodeIndex) ([]byte, error) {
 			_, pub, err := r.keys.firstKeyPair(streamNode, uint64(x))
@@ -28,7 +27,6 @@ func (r *runner) shape() error {
 	if err != nil {
 		return failed("shape", 0, err, "steady-state tree")
 	}
-	tree = nil
 	cfg, err := r.keys.config(0, r.keys.stream(streamGroup, 1))
 	if err != nil {
 		return failed("shape", 0, err, "creator")
