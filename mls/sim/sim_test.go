@@ -120,7 +120,7 @@ func TestInvalidOptions(t *testing.T) {
 // also once the observers joined (as unmerged leaves) and committed.
 func TestSteadyStateShape(t *testing.T) {
 	o := smallOptions()
-	o.Members, o.Observers = 37, 3
+	o.Members, o.Observers, o.Batch = 1100, 3, 500 // past 1024 leaves, SteadyState works concurrently
 	r := newTestRunner(t, o)
 	if err := r.build(); err != nil {
 		t.Fatal(err)
@@ -150,8 +150,8 @@ func TestSteadyStateShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after setup")
-	if got := r.view.MemberCount(); got != 37 {
-		t.Fatalf("%d members, want 37", got)
+	if got := r.view.MemberCount(); got != 1100 {
+		t.Fatalf("%d members, want 1100", got)
 	}
 }
 
