@@ -140,19 +140,9 @@ func cpus(s []span) []time.Duration {
 	return out
 }
 
-func medianDur(d []time.Duration) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func medianFloat(v []float64) float64 {
+// median returns the median of v (the mean of the two middle values for
+// an even count), or 0 for none; v is not reordered.
+func median[T int | float64 | time.Duration](v []T) T {
 	if len(v) == 0 {
 		return 0
 	}
@@ -171,18 +161,6 @@ func ratio(a, b time.Duration) float64 {
 	return float64(a) / float64(b)
 }
 
-func medianInt(v []int) int {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 // ms and us round a duration to microseconds, in milliseconds or
 // microseconds.
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 }
@@ -193,24 +171,24 @@ func (s *samples) fill(r *Result) {
 	op := func(kind string) Op {
 		return Op{
 			Count:              len(s.create[kind]),
-			CreateMedianMS:     ms(medianDur(walls(s.create[kind]))),
-			ProcessMedianMS:    ms(medianDur(walls(s.process[kind]))),
-			CommitBytesMedian:  medianInt(s.bytes[kind]),
-			CreateCPUMedianMS:  ms(medianDur(cpus(s.create[kind]))),
-			ProcessCPUMedianMS: ms(medianDur(cpus(s.process[kind]))),
+			CreateMedianMS:     ms(median(walls(s.create[kind]))),
+			ProcessMedianMS:    ms(median(walls(s.process[kind]))),
+			CommitBytesMedian:  median(s.bytes[kind]),
+			CreateCPUMedianMS:  ms(median(cpus(s.create[kind]))),
+			ProcessCPUMedianMS: ms(median(cpus(s.process[kind]))),
 		}
 	}
 	r.Ops = Ops{Update: op(opUpdate), Add: op(opAdd), Remove: op(opRemove)}
-	r.Join = Join{MedianMS: ms(medianDur(s.join)), WelcomeBytes: medianInt(s.welcome)}
-	r.Application = App{EncryptMedianUS: us(medianDur(walls(s.encrypt))), DecryptMedianUS: us(medianDur(walls(s.decrypt)))}
+	r.Join = Join{MedianMS: ms(median(s.join)), WelcomeBytes: median(s.welcome)}
+	r.Application = App{EncryptMedianUS: us(median(walls(s.encrypt))), DecryptMedianUS: us(median(walls(s.decrypt)))}
 	if len(s.floor) > 0 {
 		r.Floor = Floor{
-			Depth:        medianInt(s.depth),
-			Encryptions:  medianInt(s.encs),
-			CreateMS:     ms(medianDur(s.floor)),
-			CreateRatio:  math.Round(medianFloat(s.createRatio)*100) / 100,
-			ProcessRatio: math.Round(medianFloat(s.processRatio)*100) / 100,
-			PathRatio:    math.Round(medianFloat(s.pathRatio)*100) / 100,
+			Depth:        median(s.depth),
+			Encryptions:  median(s.encs),
+			CreateMS:     ms(median(s.floor)),
+			CreateRatio:  math.Round(median(s.createRatio)*100) / 100,
+			ProcessRatio: math.Round(median(s.processRatio)*100) / 100,
+			PathRatio:    math.Round(median(s.pathRatio)*100) / 100,
 		}
 	}
 }
