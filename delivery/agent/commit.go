@@ -47,11 +47,8 @@ func (a *Agent) commit(ctx context.Context, s *session, build buildFunc) ([]Even
 			if attempt > 1 {
 				return nil, wrapErr(ErrConflict, s.rec.Name, err)
 			}
-			if err := a.catchUp(ctx, s); err != nil {
+			if err := a.syncActive(ctx, s); err != nil {
 				return nil, err
-			}
-			if s.g == nil {
-				return nil, inactiveErr(s.rec)
 			}
 			continue
 		}

@@ -76,15 +76,9 @@ func (a *Agent) Add(ctx context.Context, group string, names ...string) ([]Event
 			return nil, errorf(ErrInvalidArgument, "add: %s named twice", n)
 		}
 	}
-	s, err := a.openActive(group)
+	s, err := a.openSynced(ctx, group)
 	if err != nil {
 		return nil, err
-	}
-	if err := a.catchUp(ctx, s); err != nil {
-		return nil, err
-	}
-	if s.g == nil {
-		return nil, inactiveErr(s.rec)
 	}
 	for _, n := range names {
 		if len(findMembers(s.g, n)) > 0 {
@@ -128,15 +122,9 @@ func (a *Agent) Remove(ctx context.Context, group string, names ...string) ([]Ev
 	if slices.Contains(names, a.id.Name) {
 		return nil, errorf(ErrInvalidArgument, "remove: a client cannot remove itself; use leave")
 	}
-	s, err := a.openActive(group)
+	s, err := a.openSynced(ctx, group)
 	if err != nil {
 		return nil, err
-	}
-	if err := a.catchUp(ctx, s); err != nil {
-		return nil, err
-	}
-	if s.g == nil {
-		return nil, inactiveErr(s.rec)
 	}
 	for _, n := range names {
 		if len(findMembers(s.g, n)) == 0 {
@@ -161,15 +149,9 @@ func (a *Agent) Remove(ctx context.Context, group string, names ...string) ([]Ev
 // Update refreshes the client's keys in the group with a commit carrying
 // a path (RFC 9420 §12.4), covering the proposals pending in the group.
 func (a *Agent) Update(ctx context.Context, group string) ([]Event, error) {
-	s, err := a.openActive(group)
+	s, err := a.openSynced(ctx, group)
 	if err != nil {
 		return nil, err
-	}
-	if err := a.catchUp(ctx, s); err != nil {
-		return nil, err
-	}
-	if s.g == nil {
-		return nil, inactiveErr(s.rec)
 	}
 	events, err := a.commit(ctx, s, func() (*mls.PendingCommit, []string, error) {
 		pc, err := s.g.Commit(&mls.CommitOptions{ForcePath: true})
@@ -199,11 +181,8 @@ func (a *Agent) Send(ctx context.Context, group, text string) ([]Event, error) {
 	}
 	var events []Event
 	for attempt := 1; ; attempt++ {
-		if err := a.catchUp(ctx, s); err != nil {
+		if err := a.syncActive(ctx, s); err != nil {
 			return events, err
-		}
-		if s.g == nil {
-			return events, inactiveErr(s.rec)
 		}
 		ev, err := a.commitPending(ctx, s)
 		events = append(events, ev...)
@@ -242,11 +221,8 @@ func (a *Agent) Leave(ctx context.Context, group string) ([]Event, error) {
 		return nil, err
 	}
 	for attempt := 1; s.g.MemberCount() > 1; attempt++ {
-		if err := a.catchUp(ctx, s); err != nil {
+		if err := a.syncActive(ctx, s); err != nil {
 			return nil, err
-		}
-		if s.g == nil {
-			return nil, inactiveErr(s.rec)
 		}
 		msg, err := s.g.Propose(mls.NewRemove(s.g.LeafIndex()), nil)
 		if err != nil {

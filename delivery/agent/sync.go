@@ -39,6 +39,28 @@ func (a *Agent) openActive(name string) (*session, error) {
 	return s, nil
 }
 
+// openSynced opens the active group name and catches it up with the
+// delivery service.
+func (a *Agent) openSynced(ctx context.Context, name string) (*session, error) {
+	s, err := a.openActive(name)
+	if err != nil {
+		return nil, err
+	}
+	return s, a.syncActive(ctx, s)
+}
+
+// syncActive catches s up with the delivery service and fails if that
+// showed the client is no longer a member.
+func (a *Agent) syncActive(ctx context.Context, s *session) error {
+	if err := a.catchUp(ctx, s); err != nil {
+		return err
+	}
+	if s.g == nil {
+		return inactiveErr(s.rec)
+	}
+	return nil
+}
+
 func (a *Agent) load(rec *groupRecord) (*session, error) {
 	s := &session{rec: rec}
 	if rec.Status != StatusActive {
