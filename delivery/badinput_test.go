@@ -13,6 +13,8 @@ import (
 	"github.com/mlsengine/engine/delivery/store"
 	"github.com/mlsengine/engine/delivery/store/memstore"
 	"github.com/mlsengine/engine/mls/message"
+
+	"github.com/mlsengine/engine/testvectors/vectordir"
 )
 
 // snapshot is everything a request could change in the test group, the
@@ -224,7 +226,7 @@ func FuzzPost(f *testing.F) {
 	f.Add(true, bundle(&CommitBundle{Commit: publicCommit(fuzzGroup, 0), Welcome: welcomeMsg(2),
 		Recipients: []string{"a", "b"}, GroupInfo: groupInfoMsg(fuzzGroup, 1)}))
 	var vs []messagesVector
-	vectorFile(f, "messages.json", &vs)
+	vectordir.Load(f, "messages.json", &vs)
 	for _, v := range vs[:min(len(vs), 10)] {
 		f.Add(false, []byte(v.PublicCommit))
 		f.Add(false, []byte(v.PublicProp))
@@ -262,7 +264,7 @@ func FuzzPost(f *testing.F) {
 // them: no panic, and what is accepted is kept byte for byte.
 func FuzzParseEnvelope(f *testing.F) {
 	var vs []messagesVector
-	vectorFile(f, "messages.json", &vs)
+	vectordir.Load(f, "messages.json", &vs)
 	for _, v := range vs[:min(len(vs), 20)] {
 		for _, b := range [][]byte{v.Welcome, v.GroupInfo, v.KeyPackage, v.PublicApp, v.PublicProp, v.PublicCommit, v.Private} {
 			f.Add(b)

@@ -5,32 +5,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/mlsengine/engine/delivery/store"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
-)
 
-// vectorFile reads an official test-vector file from $MLS_TEST_VECTORS, else
-// ../../shared/mls-test-vectors (as package testvectors does), failing
-// (never skipping) when the vectors are missing.
-func vectorFile(t testing.TB, name string, v any) {
-	t.Helper()
-	dir := os.Getenv("MLS_TEST_VECTORS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "mls-test-vectors")
-	}
-	data, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		t.Fatalf("official RFC 9420 test vectors: %v (set MLS_TEST_VECTORS or run .ci/test)", err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-}
+	"github.com/mlsengine/engine/testvectors/vectordir"
+)
 
 // hexBytes is a hex string of a vector file.
 type hexBytes []byte
@@ -59,7 +41,7 @@ type messagesVector struct {
 // vectors, and checks that no strict prefix and no extension decodes.
 func TestEnvelopeVectors(t *testing.T) {
 	var vs []messagesVector
-	vectorFile(t, "messages.json", &vs)
+	vectordir.Load(t, "messages.json", &vs)
 	if len(vs) == 0 {
 		t.Fatal("no vectors")
 	}
@@ -133,7 +115,7 @@ func TestKeyPackageRefVectors(t *testing.T) {
 		KeyPackage  hexBytes `json:"key_package"`
 		Welcome     hexBytes `json:"welcome"`
 	}
-	vectorFile(t, "welcome.json", &vs)
+	vectordir.Load(t, "welcome.json", &vs)
 	for i, v := range vs {
 		cs, ref, err := parseKeyPackage(v.KeyPackage)
 		if err != nil || uint16(cs) != v.CipherSuite {

@@ -5,29 +5,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/mlsengine/engine/mls/wire"
+
+	"github.com/mlsengine/engine/testvectors/vectordir"
 )
 
-// vectorFile returns the path of an official vector file, failing the test
-// when the vectors are missing.
-func vectorFile(t testing.TB, name string) string {
-	t.Helper()
-	dir := os.Getenv("MLS_TEST_VECTORS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "mls-test-vectors")
-	}
-	path := filepath.Join(dir, name)
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("official test vector %s not found (%v); set MLS_TEST_VECTORS", name, err)
-	}
-	return path
-}
-
 func TestNodeListRoundTripMessagesVectors(t *testing.T) {
-	data, err := os.ReadFile(vectorFile(t, "messages.json"))
+	data, err := os.ReadFile(vectordir.Path(t, "messages.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

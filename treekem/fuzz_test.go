@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"os"
 	"testing"
+
+	"github.com/mlsengine/engine/testvectors/vectordir"
 )
 
 // FuzzUnmarshalTree feeds arbitrary ratchet trees to the join path: no
@@ -13,7 +15,7 @@ import (
 // and can be validated, queried and changed.
 func FuzzUnmarshalTree(f *testing.F) {
 	for _, name := range []string{"tree-validation.json", "treekem.json"} {
-		data, err := os.ReadFile(vectorFile(f, name))
+		data, err := os.ReadFile(vectordir.Path(f, name))
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -8,19 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-func vectorDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("MLS_TEST_VECTORS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "mls-test-vectors")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("official test vectors not found at %s: set MLS_TEST_VECTORS (%v)", dir, err)
-	}
-	return dir
-}
+	"github.com/mlsengine/engine/testvectors/vectordir"
+)
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
@@ -29,7 +19,7 @@ func runCLI(args ...string) (code int, stdout, stderr string) {
 }
 
 func TestVectorsVerifyTreeMath(t *testing.T) {
-	path := filepath.Join(vectorDir(t), "tree-math.json")
+	path := filepath.Join(vectordir.Dir(t), "tree-math.json")
 	code, out, errOut := runCLI("vectors", "verify", path)
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
@@ -110,7 +100,7 @@ var alterations = map[string][]any{
 }
 
 func TestVectorsVerifyAlteredCopyFails(t *testing.T) {
-	src := vectorDir(t)
+	src := vectordir.Dir(t)
 	for name, path := range alterations {
 		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join(src, name))

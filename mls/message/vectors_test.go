@@ -4,12 +4,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"sort"
 	"testing"
 
 	"github.com/mlsengine/engine/mls/wire"
 	"github.com/mlsengine/engine/treekem"
+
+	"github.com/mlsengine/engine/testvectors/vectordir"
 )
 
 // codec is a structure with an RFC 9420 encoding.
@@ -48,25 +49,10 @@ type vectorField struct {
 	Codec func() codec
 }
 
-// vectorPath returns the path of an official vector file, failing (never
-// skipping) when the vectors are missing.
-func vectorPath(tb testing.TB, name string) string {
-	tb.Helper()
-	dir := os.Getenv("MLS_TEST_VECTORS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "mls-test-vectors")
-	}
-	path := filepath.Join(dir, name)
-	if _, err := os.Stat(path); err != nil {
-		tb.Fatalf("official test vector %s not found (%v); set MLS_TEST_VECTORS", name, err)
-	}
-	return path
-}
-
 // loadMessagesVectors returns every field of every case of messages.json.
 func loadMessagesVectors(tb testing.TB) []vectorField {
 	tb.Helper()
-	data, err := os.ReadFile(vectorPath(tb, "messages.json"))
+	data, err := os.ReadFile(vectordir.Path(tb, "messages.json"))
 	if err != nil {
 		tb.Fatal(err)
 	}

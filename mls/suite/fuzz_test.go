@@ -3,6 +3,8 @@ package suite
 import (
 	"errors"
 	"testing"
+
+	"github.com/mlsengine/engine/testvectors/vectordir"
 )
 
 // The fuzz targets cover the functions that take network input: signature
@@ -19,7 +21,7 @@ func fuzzSuite(b uint8) *Suite {
 // cryptoBasicsSeeds returns the vectors' cases; a missing file fails.
 func cryptoBasicsSeeds(f *testing.F) []cryptoBasicsCase {
 	var cases []cryptoBasicsCase
-	loadVectors(f, "crypto-basics.json", &cases)
+	vectordir.Load(f, "crypto-basics.json", &cases)
 	return cases
 }
 

@@ -4,30 +4,10 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/mlsengine/engine/testvectors/vectordir"
 )
-
-// vectorDir returns $MLS_TEST_VECTORS or the shared checkout next to the
-// module. A missing file fails the test: it is never skipped.
-func vectorDir() string {
-	if d := os.Getenv("MLS_TEST_VECTORS"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "..", "shared", "mls-test-vectors")
-}
-
-func loadVectors(t testing.TB, name string, out any) {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(vectorDir(), name))
-	if err != nil {
-		t.Fatalf("test vectors: %v (set MLS_TEST_VECTORS)", err)
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		t.Fatalf("test vectors %s: %v", name, err)
-	}
-}
 
 // hexBytes is a hex string in the vectors.
 type hexBytes []byte
@@ -67,7 +47,7 @@ func TestKeyScheduleExternalPub(t *testing.T) {
 			} `json:"exporter"`
 		} `json:"epochs"`
 	}
-	loadVectors(t, "key-schedule.json", &cases)
+	vectordir.Load(t, "key-schedule.json", &cases)
 	seen := map[ID]bool{}
 	for _, c := range cases {
 		s, err := Lookup(ID(c.CipherSuite))
