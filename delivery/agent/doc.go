@@ -40,10 +40,15 @@
 // # Leaving
 //
 // A member cannot commit its own removal (RFC 9420 §12.2), so Leave posts a
-// Remove proposal for the client itself and drops the group's state at
-// once. Any member that ends a catch-up in Receive with proposals pending
-// commits them (and Send does before encrypting, as §12.4 requires), so the
-// request is carried out by the next member to receive. A member removed by
+// Remove proposal for the client itself; from then on the group is
+// inactive for every operation. Any member that ends a catch-up in Receive
+// with proposals pending commits them (and Send does before encrypting, as
+// §12.4 requires), so the request is carried out by the next member to
+// receive. Until that commit, the leaving client keeps the group's state
+// and its Receive follows the log silently: a proposal is valid only in its
+// epoch (§12.4), so if a commit that does not cover it wins the epoch, the
+// client finds itself still a member and proposes again in the new epoch;
+// once a commit removes it, the state is deleted. A member removed by
 // another's commit learns it in Receive (EventRemovedSelf); its state is
 // deleted and it cannot decrypt anything sent afterwards.
 package agent

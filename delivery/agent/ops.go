@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/mlsengine/engine/delivery/store"
@@ -51,7 +52,7 @@ func (a *Agent) Create(ctx context.Context, name string) error {
 // no longer in, as a new group takes the name.
 func (a *Agent) dropInactive(recs []*groupRecord, name string) error {
 	for _, r := range recs {
-		if r.Name == name && r.Status != StatusActive {
+		if r.Name == name && r.Status != StatusActive && !r.Leaving {
 			if err := a.st.deleteRecord(r.GroupID); err != nil {
 				return err
 			}
@@ -212,37 +213,106 @@ func (a *Agent) Send(ctx context.Context, group, text string) ([]Event, error) {
 
 // Leave leaves the group: members cannot remove themselves by commit (RFC
 // 9420 §12.2), so the client posts a Remove proposal for itself (§12.1.3,
-// a PublicMessage) and drops the group's state; the next member to commit
-// covers the proposal (Receive commits pending proposals). A client alone
-// in its group just drops it.
+// a PublicMessage); the next member to commit covers it (Receive commits
+// pending proposals). From then on the group is inactive for every
+// operation, but the client keeps its state until a commit removes it:
+// proposals are valid only in their epoch (§12.4), so if another commit
+// ends the epoch without covering the proposal, the client's next Receive
+// notices that it is still a member and proposes again in the new epoch
+// (see receiveLeaving). A client alone in its group just drops it.
 func (a *Agent) Leave(ctx context.Context, group string) ([]Event, error) {
 	s, err := a.openActive(group)
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 1; s.g.MemberCount() > 1; attempt++ {
+	if s.g.MemberCount() > 1 {
 		if err := a.syncActive(ctx, s); err != nil {
 			return nil, err
 		}
-		msg, err := s.g.Propose(mls.NewRemove(s.g.LeafIndex()), nil)
-		if err != nil {
-			return nil, wrapErr(ErrCommit, group+": proposing to leave", err)
-		}
-		_, err = a.post(ctx, s, msg)
-		if errors.Is(err, store.ErrEpoch) && attempt == 1 {
-			continue
-		}
-		if err != nil {
-			return nil, dsErr("posting a proposal to "+group, err)
-		}
-		break
 	}
-	clear(s.rec.State)
-	s.rec.Status, s.rec.State, s.rec.Own, s.g = StatusLeft, nil, nil, nil
+	if s.g.MemberCount() > 1 {
+		if err := a.proposeLeave(ctx, s); err != nil {
+			return nil, err
+		}
+		if s.g == nil {
+			return nil, inactiveErr(s.rec) // removed while proposing
+		}
+		s.rec.Leaving = true
+	} else {
+		s.drop()
+	}
+	s.rec.Status = StatusLeft
 	if err := a.save(s); err != nil {
 		return nil, err
 	}
 	return []Event{{Kind: EventLeftSelf, Group: group, Epoch: s.rec.Epoch}}, nil
+}
+
+// proposeLeave posts a Remove proposal for the client itself in the
+// group's current epoch; if the epoch ends first (409), it catches up and
+// proposes once more. The proposal is pending in s.g and skipped when it
+// comes back in the log; the caller saves s.
+func (a *Agent) proposeLeave(ctx context.Context, s *session) error {
+	for attempt := 1; ; attempt++ {
+		msg, err := s.g.Propose(mls.NewRemove(s.g.LeafIndex()), nil)
+		if err != nil {
+			return wrapErr(ErrCommit, s.rec.Name+": proposing to leave", err)
+		}
+		posted, err := a.post(ctx, s, msg)
+		if errors.Is(err, store.ErrEpoch) && attempt == 1 {
+			if err := a.catchUp(ctx, s); err != nil {
+				return err
+			}
+			if s.g == nil {
+				return nil // removed meanwhile: nothing left to ask
+			}
+			continue
+		}
+		if err != nil {
+			return dsErr("posting a proposal to "+s.rec.Name, err)
+		}
+		s.rec.Own = append(s.rec.Own, posted.Seq)
+		s.rec.LeaveEpoch = s.g.Epoch()
+		return nil
+	}
+}
+
+// receiveLeaving follows the log of a group the client asked to leave
+// until a commit removes it. Only the events queued before the client left
+// are reported: it is no longer interested in the group. Once caught up,
+// a client still in the group whose Remove proposal belongs to an epoch
+// that ended is no longer asking to leave (§12.4: proposals are valid only
+// in their epoch, and the commit that ended it did not cover it), so it
+// proposes again in the current epoch. A client left alone in the group,
+// or one that cannot follow the log any more, drops the state.
+func (a *Agent) receiveLeaving(ctx context.Context, rec *groupRecord, named bool) ([]Event, error) {
+	s, err := a.loadLeaving(rec)
+	if err != nil {
+		return nil, err
+	}
+	reported := len(rec.Inbox)
+	err = a.catchUp(ctx, s)
+	events := slices.Clone(s.rec.Inbox[:reported])
+	s.rec.Inbox = nil
+	switch {
+	case errors.Is(err, ErrOutOfSync):
+		events = append(events, Event{Kind: EventWarning, Group: rec.Name,
+			Text: fmt.Sprintf("stopped following the group this client left, its leaf remains (a member can remove it): %v", err)})
+		err = nil
+		s.drop()
+	case err != nil || s.g == nil:
+	case s.g.MemberCount() == 1:
+		s.drop()
+	case s.g.Epoch() != s.rec.LeaveEpoch:
+		err = a.proposeLeave(ctx, s)
+	}
+	if serr := a.save(s); serr != nil {
+		return nil, errors.Join(err, serr)
+	}
+	if err == nil && named && len(events) == 0 {
+		err = inactiveErr(s.rec)
+	}
+	return events, err
 }
 
 // Receive fetches and processes everything new in the group named group,
@@ -282,6 +352,9 @@ func (a *Agent) Receive(ctx context.Context, group string) ([]Event, error) {
 }
 
 func (a *Agent) receive(ctx context.Context, rec *groupRecord, named bool) ([]Event, error) {
+	if rec.Leaving {
+		return a.receiveLeaving(ctx, rec, named)
+	}
 	if rec.Status != StatusActive && len(rec.Inbox) == 0 {
 		if named {
 			return nil, inactiveErr(rec)

@@ -65,10 +65,18 @@ type groupRecord struct {
 	// (0 for the group's creator), to recognize its Welcome again.
 	JoinSeq uint64 `cbor:"9,keyasint,omitempty"`
 	// State is the mls snapshot (Group.MarshalBinary), empty unless the
-	// status is StatusActive.
+	// status is StatusActive or the client's leave is pending (Leaving).
 	State []byte `cbor:"10,keyasint,omitempty"`
 	// RemovedBy names who removed the client (StatusRemoved).
 	RemovedBy string `cbor:"11,keyasint,omitempty"`
+	// Leaving is set, with StatusLeft, while the client's request to leave
+	// has not been committed: the client is still in the group's tree, so
+	// it keeps the state to follow the log until a commit removes it, and
+	// proposes again if its proposal was lost with its epoch.
+	Leaving bool `cbor:"12,keyasint,omitempty"`
+	// LeaveEpoch is the epoch of the client's latest Remove proposal for
+	// itself (Leaving).
+	LeaveEpoch uint64 `cbor:"13,keyasint,omitempty"`
 }
 
 // takeOwn reports whether seq is one of the client's own messages, and

@@ -61,11 +61,25 @@ func (a *Agent) syncActive(ctx context.Context, s *session) error {
 	return nil
 }
 
+// load opens a record; the group's state is loaded only if the client is
+// an active member (a client whose leave is pending is not: see
+// loadLeaving).
 func (a *Agent) load(rec *groupRecord) (*session, error) {
 	s := &session{rec: rec}
 	if rec.Status != StatusActive {
 		return s, nil
 	}
+	return a.loadState(s)
+}
+
+// loadLeaving opens the record of a group whose leave is pending, with the
+// group's state.
+func (a *Agent) loadLeaving(rec *groupRecord) (*session, error) {
+	return a.loadState(&session{rec: rec})
+}
+
+func (a *Agent) loadState(s *session) (*session, error) {
+	rec := s.rec
 	g, err := mls.LoadGroup(a.cfg, rec.State)
 	if err != nil {
 		return nil, wrapErr(ErrState, "loading group "+rec.Name, err)
@@ -88,15 +102,25 @@ func (a *Agent) save(s *session) error {
 			clear(s.rec.State)
 			s.rec.State = state
 		} else {
-			s.rec.Status = StatusClosed
-			if s.g.Removed() {
-				s.rec.Status = StatusRemoved
+			// A client that asked to leave stays StatusLeft when the
+			// commit carrying out its request removes it.
+			if s.rec.Status == StatusActive {
+				s.rec.Status = StatusClosed
+				if s.g.Removed() {
+					s.rec.Status = StatusRemoved
+				}
 			}
 			clear(s.rec.State)
-			s.rec.State, s.g = nil, nil
+			s.rec.State, s.g, s.rec.Leaving = nil, nil, false
 		}
 	}
 	return a.st.saveRecord(s.rec)
+}
+
+// drop deletes the group's state, once the client no longer needs it.
+func (s *session) drop() {
+	clear(s.rec.State)
+	s.rec.State, s.rec.Own, s.rec.Leaving, s.g = nil, nil, false, nil
 }
 
 func inactiveErr(rec *groupRecord) error {
