@@ -48,6 +48,10 @@ type Options struct {
 	// LockWait is how long Open and Init wait for another process using
 	// the state directory to finish; 0 means DefaultLockWait.
 	LockWait time.Duration
+	// LastResortGrace is how long the private part of a last-resort
+	// KeyPackage is kept after it was replaced by a fresh one, for the
+	// Welcomes of claims made before; 0 means DefaultLastResortGrace.
+	LastResortGrace time.Duration
 }
 
 // identityRecord is the client's identity file (JSON, mode 0600).
@@ -78,6 +82,7 @@ type Agent struct {
 	cfg       mls.Config
 	unlock    func() error
 	transport *http.Transport // the transport of the Agent's own HTTP client, or nil
+	now       func() time.Time
 }
 
 // Init creates the client's identity in opts.Dir: a signature key for the
@@ -145,11 +150,14 @@ func newAgent(opts Options, st *DirStorage) (*Agent, error) {
 	if opts.LockWait <= 0 {
 		opts.LockWait = DefaultLockWait
 	}
+	if opts.LastResortGrace <= 0 {
+		opts.LastResortGrace = DefaultLastResortGrace
+	}
 	unlock, err := lockDir(filepath.Join(opts.Dir, lockFile), opts.LockWait)
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{opts: opts, st: st, unlock: unlock}
+	a := &Agent{opts: opts, st: st, unlock: unlock, now: time.Now}
 	hc := opts.HTTPClient
 	if hc == nil {
 		a.transport = http.DefaultTransport.(*http.Transport).Clone()

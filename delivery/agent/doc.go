@@ -16,6 +16,12 @@
 // the three always change together; it is saved after every message
 // processed and after every commit the delivery service accepted.
 //
+// The last-resort KeyPackage (handed out by the delivery service once the
+// one-time ones are exhausted) is replaced by a fresh one after a Welcome
+// for it arrived or once it is old, its private part deleted by a Join
+// after Options.LastResortGrace, and the client updates its leaf in a
+// group it joined with it (RFC 9750 §5.1).
+//
 // # Groups and their names
 //
 // A group has a random MLS group id and a name chosen by its creator,

@@ -18,7 +18,10 @@ import (
 // listed as group-HEX (the first bytes of its id). A Welcome that cannot be
 // used (not for any KeyPackage of this client, invalid, for a group the
 // client is in already) is deleted and reported as a warning. After joining,
-// the KeyPackages used are replaced at the delivery service.
+// the KeyPackages used are replaced at the delivery service. Join also
+// looks after the last-resort KeyPackage (see lastresort.go): it rotates
+// one that was used or is old, updates the client's leaf in groups joined
+// with it, and deletes retired ones past Options.LastResortGrace.
 func (a *Agent) Join(ctx context.Context) (joined []string, warnings []Event, err error) {
 	for {
 		w, err := a.ds.NextWelcome(ctx)
@@ -41,12 +44,46 @@ func (a *Agent) Join(ctx context.Context) (joined []string, warnings []Event, er
 			return joined, warnings, dsErr("deleting a processed Welcome", err)
 		}
 	}
-	if len(joined) > 0 {
+	lr, err := a.readLastResort()
+	if err != nil {
+		return joined, warnings, err
+	}
+	if len(joined) > 0 || a.rotationDue(lr) {
 		if err := a.topUp(ctx); err != nil {
 			return joined, warnings, err
 		}
 	}
-	return joined, warnings, nil
+	warnings = append(warnings, a.refreshLeaves(ctx)...)
+	// No Welcome is pending: retired last-resort KeyPackages past their
+	// grace period are no longer needed.
+	return joined, warnings, a.deleteRetired()
+}
+
+// refreshLeaves commits an update of the client's leaf in every group it
+// joined with its last-resort KeyPackage (RFC 9750 §5.1: a client that
+// joined with it updates its leaf keys as early as possible). A group where
+// that fails gets a warning, and another try at the next Join.
+func (a *Agent) refreshLeaves(ctx context.Context) []Event {
+	recs, err := a.st.records()
+	if err != nil {
+		return []Event{{Kind: EventWarning, Text: fmt.Sprintf("updating leaves: %v", err)}}
+	}
+	sortRecords(recs)
+	var warnings []Event
+	for _, r := range recs {
+		if !r.RefreshLeaf || r.Status != StatusActive {
+			continue
+		}
+		s, err := a.openSynced(ctx, r.Name)
+		if err == nil {
+			_, err = a.update(ctx, s)
+		}
+		if err != nil {
+			warnings = append(warnings, Event{Kind: EventWarning, Group: r.Name,
+				Text: fmt.Sprintf("joined with the last-resort KeyPackage, could not update this client's leaf (run update): %v", err)})
+		}
+	}
+	return warnings
 }
 
 // joinOne joins with one Welcome and saves the group, before the Welcome
@@ -76,6 +113,12 @@ func (a *Agent) joinOne(w *delivery.PendingWelcome) (name string, warning *Event
 	}
 	js := &joinStorage{DirStorage: a.st}
 	g, err := mls.JoinWithStorage(a.cfg, js, w.Welcome, nil)
+	if js.lastResort {
+		// Handed out and used, whether or not the join works: rotate it.
+		if err := a.markLastResortUsed(js.used); err != nil {
+			return "", nil, err
+		}
+	}
 	if err != nil {
 		if unusableWelcome(err) {
 			return warn(fallbackName(w.GroupID), "ignored a Welcome: %v", err)
@@ -96,7 +139,7 @@ func (a *Agent) joinOne(w *delivery.PendingWelcome) (name string, warning *Event
 	if err := a.dropInactive(recs, name); err != nil {
 		return "", nil, err
 	}
-	rec := &groupRecord{Version: recordVersion, Name: name, GroupID: g.GroupID(), Cursor: w.Seq, JoinSeq: w.Seq}
+	rec := &groupRecord{Version: recordVersion, Name: name, GroupID: g.GroupID(), Cursor: w.Seq, JoinSeq: w.Seq, RefreshLeaf: js.lastResort}
 	if prev != nil {
 		rec.Inbox = prev.Inbox // unread events of the earlier membership
 	}

@@ -10,38 +10,49 @@ import (
 )
 
 // topUp uploads one-time KeyPackages until Options.KeyPackages of them are
-// claimable, and a last-resort one if the client has none (RFC 9750 §5.1:
-// provision enough one-time KeyPackages that the last-resort one is rarely
-// used). The private part of each is saved before its upload.
+// claimable (RFC 9750 §5.1: provision enough one-time KeyPackages that the
+// last-resort one is rarely used), and a fresh last-resort one if the
+// client has none or its current one is due for rotation (see
+// lastresort.go). The private part of each is saved before its upload.
 func (a *Agent) topUp(ctx context.Context) error {
 	count, err := a.ds.CountKeyPackages(ctx, a.id.Suite)
 	if err != nil {
 		return dsErr("counting KeyPackages", err)
 	}
 	for i := count.OneTime; i < a.opts.KeyPackages; i++ {
-		if err := a.uploadKeyPackage(ctx, false); err != nil {
+		if _, err := a.uploadKeyPackage(ctx, false); err != nil {
 			return err
 		}
 	}
-	if count.LastResort == 0 {
-		return a.uploadKeyPackage(ctx, true)
+	lr, err := a.readLastResort()
+	if err != nil {
+		return err
+	}
+	if count.LastResort == 0 || a.rotationDue(lr) {
+		return a.rotateLastResort(ctx, lr)
 	}
 	return nil
 }
 
-func (a *Agent) uploadKeyPackage(ctx context.Context, lastResort bool) error {
+// uploadKeyPackage creates a KeyPackage, saves its private part and
+// uploads it; it returns its ref.
+func (a *Agent) uploadKeyPackage(ctx context.Context, lastResort bool) ([]byte, error) {
 	kp, priv, err := mls.NewKeyPackage(a.cfg, &mls.KeyPackageOptions{LastResort: lastResort})
 	if err != nil {
-		return wrapErr(ErrState, "creating a KeyPackage", err)
+		return nil, wrapErr(ErrState, "creating a KeyPackage", err)
 	}
 	defer priv.Wipe()
+	ref, err := priv.Ref()
+	if err != nil {
+		return nil, wrapErr(ErrState, "creating a KeyPackage", err)
+	}
 	if err := mls.StoreKeyPackage(a.st, priv); err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := a.ds.UploadKeyPackage(ctx, kp, lastResort); err != nil {
-		return dsErr("uploading a KeyPackage", err)
+		return nil, dsErr("uploading a KeyPackage", err)
 	}
-	return nil
+	return ref, nil
 }
 
 // claim claims a KeyPackage of the client name for the cipher suite cs and

@@ -154,6 +154,11 @@ func (a *Agent) Update(ctx context.Context, group string) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	return a.update(ctx, s)
+}
+
+// update commits the update of the client's leaf in the caught-up group s.
+func (a *Agent) update(ctx context.Context, s *session) ([]Event, error) {
 	events, err := a.commit(ctx, s, func() (*mls.PendingCommit, []string, error) {
 		pc, err := s.g.Commit(&mls.CommitOptions{ForcePath: true})
 		return pc, nil, err
@@ -161,8 +166,14 @@ func (a *Agent) Update(ctx context.Context, group string) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.rec.RefreshLeaf {
+		s.rec.RefreshLeaf = false
+		if err := a.save(s); err != nil {
+			return nil, err
+		}
+	}
 	if !slices.ContainsFunc(events, func(e Event) bool { return e.Kind == EventUpdated && e.Member == a.id.Name }) {
-		events = append(events, Event{Kind: EventUpdated, Group: group, Member: a.id.Name, Epoch: s.g.Epoch()})
+		events = append(events, Event{Kind: EventUpdated, Group: s.rec.Name, Member: a.id.Name, Epoch: s.g.Epoch()})
 	}
 	return events, nil
 }

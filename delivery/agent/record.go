@@ -77,6 +77,10 @@ type groupRecord struct {
 	// LeaveEpoch is the epoch of the client's latest Remove proposal for
 	// itself (Leaving).
 	LeaveEpoch uint64 `cbor:"13,keyasint,omitempty"`
+	// RefreshLeaf is set when the client joined with its last-resort
+	// KeyPackage and has not updated its leaf since: Join commits an
+	// update (RFC 9750 §5.1), as the leaf's key may be in other groups.
+	RefreshLeaf bool `cbor:"14,keyasint,omitempty"`
 }
 
 // takeOwn reports whether seq is one of the client's own messages, and

@@ -18,7 +18,10 @@ import (
 //	identity.json          the client's name, cipher suite, signature key and DS token
 //	groups/HEX.group       one record per group (HEX is the MLS group id in hex):
 //	                       local name, DS cursor, unread events and the mls snapshot
-//	keypackages/HEX.kp     private part of a KeyPackage not used yet (HEX is its ref)
+//	keypackages/HEX.kp     private part of a KeyPackage not used yet (HEX is its ref),
+//	                       or of a last-resort one, current or retired (see lastresort.go)
+//	lastresort.json        which last-resort KeyPackage is current, and when the
+//	                       retired ones were replaced
 //	lock                   held (flock) by the process using the directory
 //
 // Every file is replaced atomically: written to a temporary file in the
