@@ -1,6 +1,7 @@
 package mls
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -32,8 +33,8 @@ type CommitOptions struct {
 	// GroupInfo: new members then get the tree from Group.RatchetTree by
 	// other means (§12.4.3.3) and pass it in JoinOptions.RatchetTree.
 	OutOfBandTree bool
-	// GroupInfo are the options of the GroupInfo of the new epoch returned
-	// in PendingCommit.GroupInfo.
+	// GroupInfo are the options of the GroupInfo of the new epoch that
+	// PendingCommit.GroupInfo returns.
 	GroupInfo GroupInfoOptions
 	// AuthenticatedData is the commit's authenticated_data (§6).
 	AuthenticatedData []byte
@@ -56,9 +57,6 @@ type PendingCommit struct {
 	// MLSMessage to deliver to them once the commit is accepted; nil if
 	// the commit adds no one.
 	Welcome []byte
-	// GroupInfo is the signed GroupInfo of the new epoch (§12.4.3), an
-	// MLSMessage to publish for external joiners.
-	GroupInfo []byte
 	// Adds, Updates and Removes list the membership changes, Proposals
 	// every proposal covered, in the commit's order.
 	Adds, Updates, Removes []MemberChange
@@ -70,9 +68,36 @@ type PendingCommit struct {
 	base    *epochState
 	next    *epochState
 	changed changedLeaves
+	giOpts  GroupInfoOptions
+	gi      []byte // the encoded GroupInfo, once made
 }
 
 func (*PendingCommit) change() {}
+
+// GroupInfo returns the signed GroupInfo of the new epoch (§12.4.3), with
+// the options of CommitOptions.GroupInfo: an MLSMessage to publish for
+// external joiners, for instance alongside the commit. It is made on the
+// first call, so that a commit whose GroupInfo nobody publishes does not
+// pay for a signature and the derivation of the external key pair. Call
+// it before the commit is applied or while its epoch is the group's; once
+// the group has moved to another epoch it returns ErrStale (the epoch's
+// secrets may be deleted), and Group.GroupInfo gives the current one.
+func (pc *PendingCommit) GroupInfo() ([]byte, error) {
+	if pc.gi != nil {
+		return bytes.Clone(pc.gi), nil
+	}
+	if pc.g.ep != pc.base && pc.g.ep != pc.next {
+		return nil, errorf(ErrStale, "GroupInfo of epoch %d, group is at epoch %d", pc.Epoch, pc.g.ep.gc.Epoch)
+	}
+	gi, err := pc.g.makeGroupInfo(pc.next, &pc.giOpts)
+	if err != nil {
+		return nil, err
+	}
+	if pc.gi, err = encodeMLS(gi); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(pc.gi), nil
+}
 
 // Commit creates a commit of the pending proposals selected by opts, and
 // of opts.Proposals by value (§12.4.1). The group is unchanged: apply the
@@ -322,21 +347,20 @@ func (g *Group) createCommit(list []entry, s *staged, cc *commitContext, opts *C
 	pc := &PendingCommit{
 		Adds: s.adds, Updates: s.updates, Removes: s.removes, Proposals: s.proposals,
 		Epoch: gc.Epoch, g: g, base: base, next: next, changed: s.changed,
+		giOpts: opts.GroupInfo,
 	}
-	// The GroupInfo is signed by the committer at its (new) leaf.
-	gi, err := g.makeGroupInfo(next, &opts.GroupInfo)
-	if err != nil {
-		return nil, err
-	}
-	if pc.GroupInfo, err = encodeMLS(gi); err != nil {
-		return nil, err
-	}
+	pc.giOpts.Extensions = cloneExtensions(opts.GroupInfo.Extensions)
 	if len(s.adds) > 0 {
-		wopts := opts.GroupInfo
+		// The Welcome's GroupInfo is signed by the committer at its (new)
+		// leaf; it is the one to publish too if the options agree.
+		wopts := pc.giOpts
 		wopts.RatchetTree = !opts.OutOfBandTree
-		wgi := gi
-		if wopts.RatchetTree != opts.GroupInfo.RatchetTree {
-			if wgi, err = g.makeGroupInfo(next, &wopts); err != nil {
+		wgi, err := g.makeGroupInfo(next, &wopts)
+		if err != nil {
+			return nil, err
+		}
+		if wopts.RatchetTree == pc.giOpts.RatchetTree {
+			if pc.gi, err = encodeMLS(wgi); err != nil {
 				return nil, err
 			}
 		}

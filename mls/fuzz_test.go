@@ -21,7 +21,8 @@ var fuzzWorld = sync.OnceValues(func() (*world, [][]byte) {
 	u, _ := w.groups[2].ProposeUpdate(nil)
 	seeds = append(seeds, u)
 	pc, _ := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{otherKeyPackageFor(w.clients[0])}})
-	seeds = append(seeds, pc.Commit, pc.Welcome, pc.GroupInfo)
+	gi, _ := pc.GroupInfo()
+	seeds = append(seeds, pc.Commit, pc.Welcome, gi)
 	return w, seeds
 })
 

@@ -86,3 +86,54 @@ func TestRemove(t *testing.T) {
 		t.Fatalf("%d leaves after truncation, want 4", n)
 	}
 }
+
+// TestPendingCommitGroupInfo checks the GroupInfo a commit returns: the
+// same as Group.GroupInfo gives once the commit is applied, usable for an
+// external join, and refused once the group moved to another epoch.
+func TestPendingCommitGroupInfo(t *testing.T) {
+	w := newWorld(t, 3, nil)
+	pc, err := w.groups[0].Commit(&CommitOptions{ForcePath: true, GroupInfo: GroupInfoOptions{RatchetTree: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := pc.GroupInfo() // before Apply
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.deliverCommit(0, pc.Commit)
+	if err := w.groups[0].Apply(pc); err != nil {
+		t.Fatal(err)
+	}
+	after, err := pc.GroupInfo()
+	if err != nil || !bytes.Equal(before, after) {
+		t.Fatalf("GroupInfo after Apply differs (%v)", err)
+	}
+	gi, err := parseGroupInfo(after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gi.GroupContext.Epoch != w.groups[0].Epoch() || !bytes.Equal(gi.ConfirmationTag, w.groups[0].ep.confirmationTag) {
+		t.Fatalf("GroupInfo of epoch %d, group at %d", gi.GroupContext.Epoch, w.groups[0].Epoch())
+	}
+	d := newClient(t, "d")
+	g, commit, err := JoinExternal(d.cfg, after, nil)
+	if err != nil {
+		t.Fatalf("external join from the commit's GroupInfo: %v", err)
+	}
+	w.deliverCommit(-1, commit)
+	w.clients, w.groups = append(w.clients, d), append(w.groups, g)
+	w.agree()
+	if again, err := pc.GroupInfo(); err != nil || !bytes.Equal(again, after) {
+		t.Fatalf("the GroupInfo made before the group moved on is lost (%v)", err)
+	}
+
+	// A commit not yet asked for its GroupInfo, then overtaken by another.
+	pc1, err := w.groups[1].Commit(&CommitOptions{ForcePath: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.commit(2, &CommitOptions{ForcePath: true})
+	if _, err := pc1.GroupInfo(); !errors.Is(err, ErrStale) {
+		t.Fatalf("GroupInfo of an overtaken commit: %v, want ErrStale", err)
+	}
+}

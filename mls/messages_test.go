@@ -229,7 +229,11 @@ func TestRejectsForeignAndTampered(t *testing.T) {
 		bad[i] ^= 0x01
 		expectUnchanged(t, w.groups[1], nil, func() error { _, err := w.groups[1].Process(bad); return err })
 	}
-	for _, junk := range [][]byte{nil, {0}, {0, 1, 0, 1}, pc.Welcome, pc.GroupInfo} {
+	gi, err := pc.GroupInfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, junk := range [][]byte{nil, {0}, {0, 1, 0, 1}, pc.Welcome, gi} {
 		expectUnchanged(t, w.groups[1], nil, func() error { _, err := w.groups[1].Process(junk); return err })
 	}
 }

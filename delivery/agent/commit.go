@@ -34,7 +34,11 @@ func (a *Agent) commit(ctx context.Context, s *session, build buildFunc) ([]Even
 		if pc == nil {
 			return nil, nil
 		}
-		bundle := &delivery.CommitBundle{Commit: pc.Commit, GroupInfo: pc.GroupInfo}
+		gi, err := pc.GroupInfo()
+		if err != nil {
+			return nil, wrapErr(ErrCommit, s.rec.Name, err)
+		}
+		bundle := &delivery.CommitBundle{Commit: pc.Commit, GroupInfo: gi}
 		if pc.Welcome != nil {
 			bundle.Welcome, bundle.Recipients = pc.Welcome, recipients
 		}
