@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -43,6 +44,12 @@ commands:
                            member to recv commits the request)
   info GROUP [--json]      epoch, members and epoch authenticator; JSON:
                            {"group","epoch","members","epoch_authenticator"}
+  rejoin GROUP             join GROUP again by external commit, from the
+                           GroupInfo the delivery service publishes (after
+                           being removed, or when recv reports the group out
+                           of sync); prints "rejoined GROUP"
+  rejoin --id HEX          the same for a group known by its id (the
+                           group_id info prints), e.g. once its state is lost
 
 Every command on a group first catches up with it; what that reads is
 printed by the next recv. Exit status: 0 on success, 1 when the command
@@ -73,6 +80,7 @@ var clientCommands = map[string]clientCommand{
 	"remove": {2, -1, nil},
 	"leave":  {1, 1, nil},
 	"info":   {1, 1, []string{"json"}},
+	"rejoin": {0, 1, []string{"id"}},
 }
 
 func runClient(args []string, stdout, stderr io.Writer) int {
@@ -81,6 +89,7 @@ func runClient(args []string, stdout, stderr io.Writer) int {
 	dsURL := fs.String("ds", "", "")
 	suiteArg := fs.String("suite", "", "")
 	asJSON := fs.Bool("json", false, "")
+	groupID := fs.String("id", "", "")
 	fs.Usage = func() { fmt.Fprint(stderr, clientUsage) }
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -118,6 +127,17 @@ func runClient(args []string, stdout, stderr io.Writer) int {
 	if misplaced != "" {
 		return usage("%s does not take --%s", name, misplaced)
 	}
+	var rejoinID []byte
+	if name == "rejoin" {
+		if (len(rest) == 1) == (*groupID != "") {
+			return usage("rejoin: name a GROUP or give --id HEX, not both")
+		}
+		if *groupID != "" {
+			if rejoinID, err = hex.DecodeString(*groupID); err != nil || len(rejoinID) == 0 {
+				return usage("rejoin: --id %q: want the group id in hex", *groupID)
+			}
+		}
+	}
 	opts, err := clientOptions(*dir, *dsURL)
 	if err != nil {
 		return usage("%v", err)
@@ -137,6 +157,8 @@ func runClient(args []string, stdout, stderr io.Writer) int {
 		err = c.init(rest[0], cs)
 	case "info":
 		err = c.info(rest[0], *asJSON)
+	case "rejoin":
+		err = c.rejoin(rest, rejoinID)
 	default:
 		err = c.groupCommand(name, rest)
 	}
@@ -227,6 +249,27 @@ func (c *clientRun) info(group string, asJSON bool) error {
 	}
 	fmt.Fprintf(c.stdout, "group: %s\ngroup_id: %s\nepoch: %d\nmembers: %s\nepoch_authenticator: %s\n",
 		s.Group, s.GroupID, s.Epoch, strings.Join(s.Members, " "), s.EpochAuthenticator)
+	return nil
+}
+
+// rejoin joins a group again by external commit: the group named
+// args[0], or the one whose id is groupID.
+func (c *clientRun) rejoin(args []string, groupID []byte) error {
+	a, err := agent.Open(c.opts)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var name string
+	if len(args) == 1 {
+		name, err = args[0], a.Rejoin(c.ctx, args[0])
+	} else {
+		name, err = a.RejoinID(c.ctx, groupID)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "rejoined %s\n", name)
 	return nil
 }
 

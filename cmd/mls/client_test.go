@@ -5,6 +5,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +18,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mlsengine/engine/delivery"
+	"github.com/mlsengine/engine/delivery/store/memstore"
 )
 
 // envRunMLS makes the test binary run `mls` with its arguments instead of
@@ -325,4 +331,66 @@ func runClientArgs(args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
 	code = run(args, &out, &errOut)
 	return code, out.String(), errOut.String()
+}
+
+// TestClientRejoin rejoins by external commit through `mls client rejoin`:
+// Carol after being removed, by name; Bob after losing his state
+// directory's groups, by the group id `info` prints.
+func TestClientRejoin(t *testing.T) {
+	srv, err := delivery.NewServer(delivery.Config{Store: memstore.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	alice, bob, carol := newMLSClient(t, "alice", hs.URL), newMLSClient(t, "bob", hs.URL), newMLSClient(t, "carol", hs.URL)
+	for _, c := range []*mlsClient{alice, bob, carol} {
+		c.ok("init", c.name)
+	}
+	alice.ok("create", "team")
+	alice.ok("add", "team", "bob", "carol")
+	bob.expect([]string{"join"}, "joined team")
+	carol.expect([]string{"join"}, "joined team")
+	alice.expect([]string{"remove", "team", "carol"}, "team: alice removed carol")
+	carol.expect([]string{"recv"}, "team: alice removed you")
+
+	carol.expect([]string{"rejoin", "team"}, "rejoined team")
+	bob.expect([]string{"recv"}, "team: alice removed carol", "team: carol joined")
+	alice.expect([]string{"recv"}, "team: carol joined")
+	agree(t, "team", []string{"alice", "bob", "carol"}, alice, bob, carol)
+
+	var gid string
+	for _, l := range bob.ok("info", "team") {
+		if v, ok := strings.CutPrefix(l, "group_id: "); ok {
+			gid = v
+		}
+	}
+	if gid == "" {
+		t.Fatal("info printed no group_id")
+	}
+	if err := os.RemoveAll(filepath.Join(bob.dir, "groups")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(bob.dir, "groups"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	bob.fails(exitFailed, "unknown group", "rejoin", "team")
+	bob.expect([]string{"rejoin", "--id", gid}, "rejoined team")
+	alice.expect([]string{"recv"}, "team: bob rejoined")
+	carol.expect([]string{"recv"}, "team: bob rejoined")
+	v := agree(t, "team", []string{"alice", "bob", "carol"}, alice, bob, carol)
+	if v.Epoch != 4 {
+		t.Fatalf("epoch %d, want 4", v.Epoch)
+	}
+	bob.ok("send", "team", "back")
+	carol.expect([]string{"recv"}, "team bob: back")
+
+	for _, args := range [][]string{{"rejoin"}, {"rejoin", "team", "--id", gid}, {"rejoin", "--id", "zz"}, {"rejoin", "a", "b"}, {"info", "team", "--id", gid}} {
+		if code, _, errOut := bob.run(args...); code != exitUsage || errOut == "" {
+			t.Errorf("mls client %q: exit %d, stderr %q; want usage error", args, code, errOut)
+		}
+	}
 }

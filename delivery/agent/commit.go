@@ -71,13 +71,23 @@ func (a *Agent) commit(ctx context.Context, s *session, build buildFunc) ([]Even
 	}
 }
 
+// commitOptions returns o for a commit of the client: the GroupInfo of the
+// new epoch, published with the commit, carries the ratchet tree besides
+// the external public key, so that a client can join by external commit
+// (RFC 9420 §12.4.3.2, e.g. Agent.Rejoin) from it alone: the delivery
+// service serves no tree.
+func commitOptions(o mls.CommitOptions) *mls.CommitOptions {
+	o.GroupInfo.RatchetTree = true
+	return &o
+}
+
 // commitPending commits the proposals pending in the group, if any.
 func (a *Agent) commitPending(ctx context.Context, s *session) ([]Event, error) {
 	return a.commit(ctx, s, func() (*mls.PendingCommit, []string, error) {
 		if len(s.g.PendingProposals()) == 0 {
 			return nil, nil, nil
 		}
-		pc, err := s.g.Commit(nil)
+		pc, err := s.g.Commit(commitOptions(mls.CommitOptions{}))
 		return pc, nil, err
 	})
 }

@@ -57,4 +57,18 @@
 // once a commit removes it, the state is deleted. A member removed by
 // another's commit learns it in Receive (EventRemovedSelf); its state is
 // deleted and it cannot decrypt anything sent afterwards.
+//
+// # Rejoining
+//
+// Every commit of the client is posted with the GroupInfo of the new epoch,
+// carrying the external public key and the ratchet tree, and Create
+// publishes that of epoch 0, so the delivery service always has one for a
+// group whose commits all come from agents. Rejoin (and RejoinID, for a
+// group whose record is lost) joins a group again by external commit from
+// it (RFC 9420 §12.4.3.2), removing the client's old leaf if there is one:
+// for a client that was removed or left, or whose state cannot follow the
+// group (ErrOutOfSync). Members report it as "NAME rejoined" (EventRejoined)
+// or, without an old leaf, "NAME joined". Any client that can read a
+// group's GroupInfo can join it this way: who may is for the delivery
+// service's access control to decide.
 package agent

@@ -32,6 +32,9 @@ const (
 	EventLeftSelf
 	// EventWarning: a message was skipped; Text says why.
 	EventWarning
+	// EventRejoined: Member joined again by external commit, removing its
+	// previous leaf (a resync, RFC 9420 §12.4.3.2).
+	EventRejoined
 )
 
 // Event is something that happened in a group: an application message or
@@ -63,6 +66,7 @@ type Event struct {
 //	GROUP: NAME removed you
 //	GROUP: you left
 //	GROUP: warning: TEXT
+//	GROUP: NAME rejoined
 //
 // Names and text received from other members are printed with control and
 // other non-printable characters escaped (as in Go string literals), so a
@@ -89,6 +93,8 @@ func (e Event) String() string {
 		return fmt.Sprintf("%s: you left", g)
 	case EventWarning:
 		return fmt.Sprintf("%s: warning: %s", g, clean(e.Text))
+	case EventRejoined:
+		return fmt.Sprintf("%s: %s rejoined", g, m)
 	}
 	return fmt.Sprintf("%s: event %d", g, e.Kind)
 }

@@ -42,6 +42,15 @@ func (a *Agent) Create(ctx context.Context, name string) error {
 	if _, err := a.ds.CreateGroup(ctx, g.GroupID()); err != nil {
 		return dsErr("creating "+name, err)
 	}
+	// Publish the GroupInfo of epoch 0, as every commit does for its epoch
+	// (see commitOptions), for external commits (Rejoin).
+	gi, err := g.GroupInfo(&mls.GroupInfoOptions{RatchetTree: true})
+	if err != nil {
+		return wrapErr(ErrCommit, "creating "+name, err)
+	}
+	if err := a.ds.PutGroupInfo(ctx, g.GroupID(), gi); err != nil {
+		return dsErr("publishing the GroupInfo of "+name, err)
+	}
 	if err := a.dropInactive(recs, name); err != nil {
 		return err
 	}
@@ -108,7 +117,7 @@ func (a *Agent) Add(ctx context.Context, group string, names ...string) ([]Event
 		if len(props) == 0 {
 			return nil, nil, nil
 		}
-		pc, err := s.g.Commit(&mls.CommitOptions{Proposals: props})
+		pc, err := s.g.Commit(commitOptions(mls.CommitOptions{Proposals: props}))
 		return pc, recipients, err
 	})
 }
@@ -142,7 +151,7 @@ func (a *Agent) Remove(ctx context.Context, group string, names ...string) ([]Ev
 		if len(props) == 0 {
 			return nil, nil, nil
 		}
-		pc, err := s.g.Commit(&mls.CommitOptions{Proposals: props})
+		pc, err := s.g.Commit(commitOptions(mls.CommitOptions{Proposals: props}))
 		return pc, nil, err
 	})
 }
@@ -160,7 +169,7 @@ func (a *Agent) Update(ctx context.Context, group string) ([]Event, error) {
 // update commits the update of the client's leaf in the caught-up group s.
 func (a *Agent) update(ctx context.Context, s *session) ([]Event, error) {
 	events, err := a.commit(ctx, s, func() (*mls.PendingCommit, []string, error) {
-		pc, err := s.g.Commit(&mls.CommitOptions{ForcePath: true})
+		pc, err := s.g.Commit(commitOptions(mls.CommitOptions{ForcePath: true}))
 		return pc, nil, err
 	})
 	if err != nil {

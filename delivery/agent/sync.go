@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/mlsengine/engine/delivery"
 	"github.com/mlsengine/engine/mls"
@@ -198,9 +199,29 @@ func (a *Agent) processEntry(s *session, e delivery.Entry) error {
 			Sender: senderName(s.g, r.Sender), Text: string(r.ApplicationData)})
 	case message.ContentCommit:
 		sc := r.Commit
-		events := commitEvents(name, s.g, sc.Committer, sc.Adds, sc.Updates, sc.Removes, len(sc.Proposals), sc.Epoch, e.Seq)
+		removes := sc.Removes
+		resync := false
+		if sc.External {
+			// The one Remove an external commit may carry is of the
+			// joiner's old leaf (RFC 9420 §12.2, checked by package mls):
+			// reported with the join, as a rejoin.
+			removes = slices.DeleteFunc(slices.Clone(removes), func(c mls.MemberChange) bool {
+				return c.Sender.Type == message.SenderNewMemberCommit
+			})
+			resync = len(removes) < len(sc.Removes)
+		}
+		events := commitEvents(name, s.g, sc.Committer, sc.Adds, sc.Updates, removes, len(sc.Proposals), sc.Epoch, e.Seq)
 		if err := s.g.Apply(sc); err != nil {
 			return wrapErr(ErrOutOfSync, fmt.Sprintf("%s: applying the commit at %d", name, e.Seq), err)
+		}
+		if sc.External && s.g.Active() {
+			// The joiner's leaf is known once the commit is applied.
+			joiner := memberName(s.g, sc.CommitterLeaf)
+			ev := Event{Kind: EventAdded, Group: name, Seq: e.Seq, Epoch: sc.Epoch, Sender: joiner, Member: joiner}
+			if resync {
+				ev.Kind, ev.Sender = EventRejoined, ""
+			}
+			events = append(events, ev)
 		}
 		for _, ev := range events {
 			if ev.Kind == EventRemovedSelf {

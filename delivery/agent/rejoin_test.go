@@ -1,0 +1,153 @@
+package agent
+
+import (
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/mlsengine/engine/delivery/store"
+)
+
+// TestRejoinOutOfSync desynchronizes Bob (his state goes back to before
+// his own commit, which he then cannot process), so that he cannot follow
+// the group; he rejoins by external commit, removing his old leaf, while
+// Carol's commit wins the epoch his first attempt was built for. Then he
+// loses his record of the group and rejoins by group id.
+func TestRejoinOutOfSync(t *testing.T) {
+	ds := newDS(t)
+	hook := &hookTransport{method: http.MethodPost, path: "/messages"}
+	alice, carol := testAgent(t, ds, "alice"), testAgent(t, ds, "carol")
+	bob := testAgent(t, ds, "bob", func(o *Options) { o.HTTPClient = &http.Client{Transport: hook} })
+	if err := alice.Create(bg, "team"); err != nil {
+		t.Fatal(err)
+	}
+	hook.before = func() {} // not on Bob's posts yet
+	if _, err := alice.Add(bg, "team", "bob", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	join(t, bob, "team")
+	join(t, carol, "team")
+
+	// Bob's record goes back to before his update: he cannot process
+	// Alice's next commit.
+	rec, err := bob.st.findRecord("team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := bob.st.groupPath(rec.GroupID)
+	saved, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Update(bg, "team"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, saved, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Update(bg, "team"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Receive(bg, "team"); !errors.Is(err, ErrOutOfSync) {
+		t.Fatalf("bob recv with a stale state: %v", err)
+	}
+
+	// Bob rejoins; Carol's update wins the epoch of his first try.
+	hook.before = func() {
+		if _, err := carol.Update(bg, "team"); err != nil {
+			t.Errorf("carol update: %v", err)
+		}
+	}
+	if err := bob.Rejoin(bg, "team"); err != nil {
+		t.Fatalf("bob rejoin: %v", err)
+	}
+	if hook.before != nil || t.Failed() {
+		t.Fatal("carol's commit did not race bob's rejoin")
+	}
+	wantLines(t, "alice", recv(t, alice, ""), "team: bob updated", "team: carol updated", "team: bob rejoined")
+	wantLines(t, "carol", recv(t, carol, ""), "team: bob updated", "team: alice updated", "team: bob rejoined")
+	v := sameView(t, "team", alice, bob, carol)
+	if v.Epoch != 5 || !slices.Equal(v.Members, []string{"alice", "bob", "carol"}) {
+		t.Fatalf("after the rejoin: %+v", v)
+	}
+	send(t, bob, "team", "back in sync")
+	wantLines(t, "alice", recv(t, alice, ""), "team bob: back in sync")
+	send(t, alice, "team", "welcome back")
+	wantLines(t, "bob", recv(t, bob, ""), "team alice: welcome back")
+
+	// Bob loses his record of the group: he rejoins by its id and finds
+	// it under its name.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if name, err := bob.RejoinID(bg, rec.GroupID); err != nil || name != "team" {
+		t.Fatalf("bob rejoin by id: %q, %v", name, err)
+	}
+	wantLines(t, "carol", recv(t, carol, ""), "team bob: back in sync", "team alice: welcome back", "team: bob rejoined")
+	wantLines(t, "alice", recv(t, alice, ""), "team: bob rejoined")
+	if v := sameView(t, "team", alice, bob, carol); v.Epoch != 6 || !slices.Equal(v.Members, []string{"alice", "bob", "carol"}) {
+		t.Fatalf("after the rejoin by id: %+v", v)
+	}
+	send(t, carol, "team", "hi")
+	wantLines(t, "bob", recv(t, bob, ""), "team carol: hi")
+}
+
+// TestRejoinAfterRemoval has Carol, removed by Alice, join again by
+// external commit (nothing stops her: see Rejoin), and a client ask for
+// a group the delivery service has no GroupInfo of.
+func TestRejoinAfterRemoval(t *testing.T) {
+	ds := newDS(t)
+	alice, bob, carol := testAgent(t, ds, "alice"), testAgent(t, ds, "bob"), testAgent(t, ds, "carol")
+	if err := alice.Create(bg, "team"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Add(bg, "team", "bob", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	join(t, bob, "team")
+	join(t, carol, "team")
+	if _, err := alice.Remove(bg, "team", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	send(t, alice, "team", "not for carol")
+	wantLines(t, "carol", recv(t, carol, ""), "team: alice removed you")
+
+	if err := carol.Rejoin(bg, "team"); err != nil {
+		t.Fatalf("carol rejoin: %v", err)
+	}
+	wantLines(t, "bob", recv(t, bob, ""), "team: alice removed carol", "team alice: not for carol", "team: carol joined")
+	wantLines(t, "alice", recv(t, alice, ""), "team: carol joined")
+	wantLines(t, "carol", recv(t, carol, "")) // she cannot read what was sent before
+	if v := sameView(t, "team", alice, bob, carol); v.Epoch != 3 || !slices.Equal(v.Members, []string{"alice", "bob", "carol"}) {
+		t.Fatalf("after the rejoin: %+v", v)
+	}
+	send(t, carol, "team", "back")
+	wantLines(t, "alice", recv(t, alice, ""), "team carol: back")
+
+	// A lone creator's group has the GroupInfo of its epoch 0 published.
+	if err := bob.Create(bg, "solo"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.Rejoin(bg, "solo"); err != nil {
+		t.Fatalf("bob rejoin solo: %v", err)
+	}
+	if v := sameView(t, "solo", bob); v.Epoch != 1 || !slices.Equal(v.Members, []string{"bob"}) {
+		t.Fatalf("solo after the resync: %+v", v)
+	}
+
+	// No GroupInfo, unknown name.
+	gid := make([]byte, 16)
+	rand.Read(gid)
+	if _, err := bob.ds.CreateGroup(bg, gid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.RejoinID(bg, gid); !errors.Is(err, store.ErrNoGroupInfo) || !errors.Is(err, ErrDelivery) {
+		t.Fatalf("rejoin without a GroupInfo: %v", err)
+	}
+	if err := bob.Rejoin(bg, "nosuch"); !errors.Is(err, ErrUnknownGroup) {
+		t.Fatalf("rejoin an unknown group: %v", err)
+	}
+}
