@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlsengine/engine/internal/parallel"
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/mls/wire"
 )
@@ -405,7 +406,7 @@ type sigCheck struct{ pub, tbs, sig []byte }
 
 // verifyAll verifies the signatures on GOMAXPROCS goroutines.
 func verifyAll(b testing.TB, cs *suite.Suite, sigs []sigCheck) {
-	err := forBlocks(len(sigs), func(lo, hi int) error {
+	err := parallel.Blocks(len(sigs), 512, func(lo, hi int) error {
 		for _, s := range sigs[lo:hi] {
 			if err := cs.VerifyWithLabel(s.pub, labelLeafNodeTBS, s.tbs, s.sig); err != nil {
 				return err

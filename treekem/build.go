@@ -3,10 +3,8 @@ package treekem
 import (
 	"bytes"
 	"fmt"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
+	"github.com/mlsengine/engine/internal/parallel"
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/mls/wire"
 )
@@ -73,7 +71,7 @@ func UnmarshalTree(cs *suite.Suite, data []byte) (*Tree, error) {
 // decodeNodes decodes every node strictly, as LeafNode and ParentNode
 // would, returning the error of the first node in order that fails.
 func decodeNodes(nodes [][]byte) error {
-	return forBlocks(len(nodes), func(lo, hi int) error {
+	return parallel.Blocks(len(nodes), 512, func(lo, hi int) error {
 		for i := lo; i < hi; i++ {
 			var err error
 			switch {
@@ -92,45 +90,6 @@ func decodeNodes(nodes [][]byte) error {
 		}
 		return nil
 	})
-}
-
-// forBlocks calls f on blocks [lo, hi) covering [0, n), on up to
-// GOMAXPROCS goroutines, and returns the error of the lowest failing block.
-// f must be safe to run concurrently on disjoint blocks.
-func forBlocks(n int, f func(lo, hi int) error) error {
-	const block = 512
-	workers := min(runtime.GOMAXPROCS(0), (n+block-1)/block)
-	if workers <= 1 {
-		return f(0, n)
-	}
-	var (
-		next   atomic.Int64
-		mu     sync.Mutex
-		first  error
-		firstB = n
-		wg     sync.WaitGroup
-	)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				lo := int(next.Add(block) - block)
-				if lo >= n {
-					return
-				}
-				if err := f(lo, min(lo+block, n)); err != nil {
-					mu.Lock()
-					if lo < firstB {
-						first, firstB = err, lo
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return first
 }
 
 // NewTreeFromNodes builds a tree from a decoded ratchet tree, with the

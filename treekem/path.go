@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 
+	"github.com/mlsengine/engine/internal/parallel"
 	"github.com/mlsengine/engine/mls/suite"
 )
 
@@ -95,20 +96,27 @@ func (t *Tree) PrepareUpdatePath(p PathParams) (*PendingPath, error) {
 	if _, err := io.ReadFull(rnd, s); err != nil {
 		return nil, fmt.Errorf("treekem: reading randomness: %w", err)
 	}
-	keys := make([][]byte, len(path))
 	pp.secrets = make([][]byte, len(path))
-	for k, x := range path {
-		nodePriv, nodePub, err := deriveNodeKey(t.cs, s)
-		if err != nil {
-			return nil, err
-		}
-		pp.secrets[k], keys[k] = s, nodePub
-		priv.set(x, nodePriv, nodePub)
+	for k := range path {
+		pp.secrets[k] = s
 		if s, err = t.cs.DeriveSecret(s, labelPath); err != nil {
 			return nil, err
 		}
 	}
 	pp.commitSecret = s
+	// The key pairs, one scalar multiplication each, are independent once
+	// the chain of path secrets is known.
+	keys := make([][]byte, len(path))
+	privs := make([][]byte, len(path))
+	if err := parallel.Each(len(path), func(k int) (err error) {
+		privs[k], keys[k], err = deriveNodeKey(t.cs, pp.secrets[k])
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	for k, x := range path {
+		priv.set(x, privs[k], keys[k])
+	}
 	if err := t.checkPathKeys(i, leafPub, keys); err != nil {
 		return nil, err
 	}
@@ -182,10 +190,19 @@ func (t *Tree) setPath(i LeafIndex, leafData []byte, path []NodeIndex, keys, ph 
 // copath node, leaving out the leaves in exclude (those added by this
 // commit, §12.4.2), with the serialized provisional GroupContext as
 // context (§7.6). rand nil means crypto/rand.
+//
+// The encryptions are independent and run on up to GOMAXPROCS goroutines.
+// A non-nil rand is read in a fixed order whatever their number, so that
+// a deterministic rand gives the same UpdatePath.
 func (pp *PendingPath) Encrypt(rand io.Reader, groupContext []byte, exclude []LeafIndex) (*UpdatePath, error) {
 	t := pp.t
 	ex := slices.Sorted(slices.Values(exclude))
 	up := &UpdatePath{LeafNode: pp.leaf, Nodes: make([]UpdatePathNode, len(pp.path))}
+	type seal struct {
+		k, j int       // the jth ciphertext of node k of the path
+		to   NodeIndex // the recipient
+	}
+	var seals []seal
 	var res []NodeIndex
 	for k, x := range pp.path {
 		res = t.appendResolution(res[:0], pp.copath[k], ex, -1)
@@ -193,12 +210,24 @@ func (pp *PendingPath) Encrypt(rand io.Reader, groupContext []byte, exclude []Le
 		n.EncryptionKey = bytes.Clone(t.EncryptionKey(x))
 		n.EncryptedPathSecret = make([]HPKECiphertext, len(res))
 		for j, r := range res {
-			kem, ct, err := t.cs.EncryptWithLabel(rand, t.EncryptionKey(r), labelUpdatePathNode, groupContext, pp.secrets[k])
-			if err != nil {
-				return nil, nodeErr(r, err, "encrypting the path secret of node %d", x)
-			}
-			n.EncryptedPathSecret[j] = HPKECiphertext{KEMOutput: kem, Ciphertext: ct}
+			seals = append(seals, seal{k: k, j: j, to: r})
 		}
+	}
+	rands, err := parallel.SplitRand(rand, len(seals))
+	if err != nil {
+		return nil, fmt.Errorf("treekem: %w", err)
+	}
+	err = parallel.Each(len(seals), func(i int) error {
+		s := seals[i]
+		kem, ct, err := t.cs.EncryptWithLabel(rands[i], t.EncryptionKey(s.to), labelUpdatePathNode, groupContext, pp.secrets[s.k])
+		if err != nil {
+			return nodeErr(s.to, err, "encrypting the path secret of node %d", pp.path[s.k])
+		}
+		up.Nodes[s.k].EncryptedPathSecret[s.j] = HPKECiphertext{KEMOutput: kem, Ciphertext: ct}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return up, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mlsengine/engine/internal/parallel"
 	"github.com/mlsengine/engine/mls/wire"
 )
 
@@ -233,7 +234,7 @@ func (t *Tree) Validate(groupID []byte, pol *Policy) error {
 		pol = &Policy{}
 	}
 	t.refresh(Root(t.n)) // hashes all stale nodes on all cores
-	return forBlocks(int(NodeWidth(t.n)), func(lo, hi int) error {
+	return parallel.Blocks(int(NodeWidth(t.n)), 512, func(lo, hi int) error {
 		var buf []byte
 		for x := NodeIndex(lo); x < NodeIndex(hi); x++ {
 			if err := t.validateNode(x, groupID, pol, &buf); err != nil {
