@@ -112,3 +112,25 @@ func BenchmarkCommitLargeGroup(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCommitCreate measures creating a commit with a full path in a
+// large group whose copath resolutions hold one node each, without applying
+// it: the cost of mls.Group.Commit beyond treekem's UpdatePath creation.
+func BenchmarkCommitCreate(b *testing.B) {
+	cs, _ := suite.Lookup(testSuite)
+	for _, n := range []int{1 << 10, 1 << 16} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			tree, ms := fullTree(b, cs, n)
+			view, err := GroupFromTree(ms[0].cfg, []byte("big"), nil, tree, 0, ms[0].leafPriv)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := view.Commit(&CommitOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

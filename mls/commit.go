@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/mlsengine/engine/internal/parallel"
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/treekem"
@@ -26,9 +27,14 @@ type CommitOptions struct {
 	References []message.ProposalRef
 	// NoPending covers no pending proposal (References is ignored).
 	NoPending bool
-	// ForcePath includes an UpdatePath even if no proposal requires one
-	// (§12.4), refreshing the committer's keys.
-	ForcePath bool
+	// OmitPath leaves the UpdatePath out if no covered proposal requires
+	// one (§12.4: Add, PreSharedKey and ReInit proposals do not). Such a
+	// commit is cheaper, but refreshes none of the committer's keys and
+	// leaves the added members unmerged in the tree, so that later commits
+	// encrypt their path secrets to more nodes. By default every commit
+	// carries a path: "By default, the path field of a Commit MUST be
+	// populated" (§12.4).
+	OmitPath bool
 	// OutOfBandTree leaves the ratchet_tree extension out of the Welcome's
 	// GroupInfo: new members then get the tree from Group.RatchetTree by
 	// other means (§12.4.3.3) and pass it in JoinOptions.RatchetTree.
@@ -250,7 +256,7 @@ func (g *Group) createCommit(list []entry, s *staged, cc *commitContext, opts *C
 	if s.selfRemoved {
 		return nil, internalErr("committer removes itself")
 	}
-	withPath := ext != nil || opts.ForcePath || pathRequired(list)
+	withPath := ext != nil || !opts.OmitPath || pathRequired(list)
 	gc := base.nextContext(s.exts)
 	commit := &message.Commit{}
 	for _, e := range list {
@@ -464,8 +470,14 @@ func (g *Group) welcome(gi *message.GroupInfo, ks *keyschedule.Epoch, s *staged,
 	if err != nil {
 		return nil, internalErr("encrypting the GroupInfo: %v", err)
 	}
-	w := &message.Welcome{CipherSuite: cs.ID(), EncryptedGroupInfo: encGI}
-	for _, a := range s.adds {
+	w := &message.Welcome{CipherSuite: cs.ID(), EncryptedGroupInfo: encGI, Secrets: make([]message.EncryptedGroupSecrets, len(s.adds))}
+	rands, err := parallel.SplitRand(g.cf.rand(), len(s.adds))
+	if err != nil {
+		return nil, wrapErr(ErrInvalidArgument, "welcome", err)
+	}
+	// One HPKE encryption per new member: many for a large batch of Adds.
+	err = parallel.Each(len(s.adds), func(i int) error {
+		a := s.adds[i]
 		gs := &message.GroupSecrets{JoinerSecret: ks.JoinerSecret, PSKs: s.psks}
 		if gs.PSKs == nil {
 			gs.PSKs = []keyschedule.PreSharedKeyID{}
@@ -476,15 +488,19 @@ func (g *Group) welcome(gi *message.GroupInfo, ks *keyschedule.Epoch, s *staged,
 				defer clear(ps)
 			}
 		}
-		ct, err := message.EncryptGroupSecrets(cs, g.cf.rand(), a.KeyPackage.InitKey, encGI, gs)
+		ct, err := message.EncryptGroupSecrets(cs, rands[i], a.KeyPackage.InitKey, encGI, gs)
 		if err != nil {
-			return nil, wrapErr(ErrInvalidProposal, "encrypting GroupSecrets to a KeyPackage", err)
+			return wrapErr(ErrInvalidProposal, "encrypting GroupSecrets to a KeyPackage", err)
 		}
 		ref, err := a.KeyPackage.Ref(cs)
 		if err != nil {
-			return nil, internalErr("KeyPackageRef: %v", err)
+			return internalErr("KeyPackageRef: %v", err)
 		}
-		w.Secrets = append(w.Secrets, message.EncryptedGroupSecrets{NewMember: ref, EncryptedGroupSecrets: ct})
+		w.Secrets[i] = message.EncryptedGroupSecrets{NewMember: ref, EncryptedGroupSecrets: ct}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return encodeMLS(w)
 }

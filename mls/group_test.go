@@ -92,7 +92,7 @@ func TestRemove(t *testing.T) {
 // external join, and refused once the group moved to another epoch.
 func TestPendingCommitGroupInfo(t *testing.T) {
 	w := newWorld(t, 3, nil)
-	pc, err := w.groups[0].Commit(&CommitOptions{ForcePath: true, GroupInfo: GroupInfoOptions{RatchetTree: true}})
+	pc, err := w.groups[0].Commit(&CommitOptions{GroupInfo: GroupInfoOptions{RatchetTree: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,11 +128,11 @@ func TestPendingCommitGroupInfo(t *testing.T) {
 	}
 
 	// A commit not yet asked for its GroupInfo, then overtaken by another.
-	pc1, err := w.groups[1].Commit(&CommitOptions{ForcePath: true})
+	pc1, err := w.groups[1].Commit(&CommitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.commit(2, &CommitOptions{ForcePath: true})
+	w.commit(2, &CommitOptions{})
 	if _, err := pc1.GroupInfo(); !errors.Is(err, ErrStale) {
 		t.Fatalf("GroupInfo of an overtaken commit: %v, want ErrStale", err)
 	}

@@ -238,14 +238,18 @@ func TestRulePathRequired(t *testing.T) {
 		msg := craftCommit(t, w.groups[0], props, nil)
 		expectUnchanged(t, w.groups[1], ErrInvalidCommit, func() error { _, err := w.groups[1].Process(msg); return err })
 	}
-	// An Add alone does not: the committer leaves it out.
-	pc := w.commit(0, &CommitOptions{Proposals: []*message.Proposal{otherKeyPackage(t, newClient(t, "d"))}})
-	var m message.MLSMessage
-	if err := wire.Unmarshal(pc.Commit, &m); err != nil {
-		t.Fatal(err)
-	}
-	if m.PublicMessage.Content.Commit.Path != nil {
-		t.Fatal("path in an add-only commit")
+	// An Add alone does not: by default the committer still sends one, with
+	// OmitPath it leaves it out, and both are processed.
+	for _, omit := range []bool{false, true} {
+		pc := w.commit(0, &CommitOptions{Proposals: []*message.Proposal{otherKeyPackage(t, newClient(t, "d"))}, OmitPath: omit})
+		var m message.MLSMessage
+		if err := wire.Unmarshal(pc.Commit, &m); err != nil {
+			t.Fatal(err)
+		}
+		if hasPath := m.PublicMessage.Content.Commit.Path != nil; hasPath == omit {
+			t.Fatalf("OmitPath %v: add-only commit with a path: %v", omit, hasPath)
+		}
+		w.agree()
 	}
 }
 

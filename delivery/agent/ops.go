@@ -169,7 +169,7 @@ func (a *Agent) Update(ctx context.Context, group string) ([]Event, error) {
 // update commits the update of the client's leaf in the caught-up group s.
 func (a *Agent) update(ctx context.Context, s *session) ([]Event, error) {
 	events, err := a.commit(ctx, s, func() (*mls.PendingCommit, []string, error) {
-		pc, err := s.g.Commit(commitOptions(mls.CommitOptions{ForcePath: true}))
+		pc, err := s.g.Commit(commitOptions(mls.CommitOptions{}))
 		return pc, nil, err
 	})
 	if err != nil {

@@ -1,9 +1,9 @@
 package sim
 
 import (
-	"runtime"
 	"sync"
 
+	"github.com/mlsengine/engine/internal/parallel"
 	"github.com/mlsengine/engine/mls"
 	"github.com/mlsengine/engine/mls/message"
 )
@@ -71,7 +71,7 @@ func (r *runner) build() error {
 				return failed("build", step, err, "Add proposal")
 			}
 		}
-		pc, err := g.Commit(&mls.CommitOptions{Proposals: props, NoPending: true, OutOfBandTree: true})
+		pc, err := g.Commit(&mls.CommitOptions{Proposals: props, NoPending: true, OutOfBandTree: true, OmitPath: true})
 		if err != nil {
 			return failed("build", step, err, "committing %d Adds", len(props))
 		}
@@ -96,30 +96,14 @@ type kpBatch struct {
 // makeKeyPackages makes the KeyPackages of members [lo, hi) on all cores.
 func (r *runner) makeKeyPackages(lo, hi int) kpBatch {
 	b := kpBatch{lo: lo, hi: hi, kps: make([][]byte, hi-lo)}
-	workers := min(runtime.GOMAXPROCS(0), hi-lo)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := lo + w; i < hi; i += workers {
-				kp, priv, err := r.keys.keyPackage(uint64(i))
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				priv.Wipe()
-				b.kps[i-lo] = kp
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
+	b.err = parallel.Each(hi-lo, func(i int) error {
+		kp, priv, err := r.keys.keyPackage(uint64(lo + i))
 		if err != nil {
-			b.err = err
-			break
+			return err
 		}
-	}
+		priv.Wipe()
+		b.kps[i] = kp
+		return nil
+	})
 	return b
 }

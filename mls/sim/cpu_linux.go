@@ -8,14 +8,14 @@ import (
 	"unsafe"
 )
 
-// clockThreadCPUTime is CLOCK_THREAD_CPUTIME_ID.
-const clockThreadCPUTime = 3
+// clockProcessCPUTime is CLOCK_PROCESS_CPUTIME_ID.
+const clockProcessCPUTime = 2
 
-// threadCPU returns the CPU time consumed by the calling OS thread, and
-// false if it is unavailable.
-func threadCPU() (time.Duration, bool) {
+// processCPU returns the CPU time consumed by all the threads of the
+// process, and false if it is unavailable.
+func processCPU() (time.Duration, bool) {
 	var ts syscall.Timespec
-	_, _, errno := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTime, uintptr(unsafe.Pointer(&ts)), 0)
+	_, _, errno := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockProcessCPUTime, uintptr(unsafe.Pointer(&ts)), 0)
 	if errno != 0 {
 		return 0, false
 	}

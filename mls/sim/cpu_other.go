@@ -4,5 +4,5 @@ package sim
 
 import "time"
 
-// threadCPU is unavailable on this platform.
-func threadCPU() (time.Duration, bool) { return 0, false }
+// processCPU is unavailable on this platform.
+func processCPU() (time.Duration, bool) { return 0, false }

@@ -21,19 +21,28 @@
 //     (mls.GroupFromTree). Copath resolutions then mostly have one node;
 //     without shaping, the first commits encrypt to up to n-1 leaves.
 //  3. Observers: random simulated members add the observers one commit at a
-//     time; each joins with its Welcome and the tree passed out of band,
-//     validating the whole tree. In the steady state each then commits once.
-//  4. Epochs: in each, a random member commits a self-update with a full
-//     path, an Add or a Remove, through mls.Group.Commit on its view of the
-//     group (mls.Group.ViewAs); every observer processes it with
-//     mls.Group.Process; then a random observer sends an application message
-//     that every other observer decrypts.
+//     time (no path); each joins with its Welcome and the tree passed out of
+//     band, validating the whole tree. In the steady state each then
+//     commits once.
+//  4. Epochs: in each, a random member commits a self-update (an empty
+//     commit, with a full path), an Add or a Remove, through
+//     mls.Group.Commit on its view of the group (mls.Group.ViewAs), with
+//     the library's defaults: every commit carries a path (RFC 9420 §12.4).
+//     Every observer processes it with mls.Group.Process; then a random
+//     observer sends an application message that every other observer
+//     decrypts. A Remove blanks the removed member's direct path below the
+//     committer's, so later paths whose copath crosses those nodes encrypt
+//     to their resolutions: more than one node each. The measured groups
+//     drift from the steady state that way, as real ones do.
 //
 // Each commit is timed around mls.Group.Commit (create) and around
 // mls.Group.Process and Apply at each observer (process), in wall-clock time
-// and in the CPU time of the thread that ran the call, which a busy machine
-// does not inflate. Each update is compared with its crypto floor, depth ×
-// (one HPKE seal + one DeriveKeyPair), timed right after it.
+// and in the CPU time the process spent on the call on all its threads,
+// which a busy machine does not inflate. (The library spreads the HPKE
+// operations of an UpdatePath over GOMAXPROCS goroutines, so a commit's
+// wall-clock time may be below its CPU time.) Each update is compared with
+// its crypto floor, depth × (one HPKE seal + one DeriveKeyPair), timed
+// right after it on one goroutine.
 //
 // Everything is deterministic from Options.Seed (ChaCha8 streams), except
 // the signatures of the ECDSA suites, which draw their own randomness.

@@ -108,7 +108,8 @@ func (r *runner) processAll(phase string, step int, out *commitOut, kind string)
 			r.smp.process[kind] = append(r.smp.process[kind], d)
 		}
 		if kind == opUpdate {
-			r.smp.processRatio = append(r.smp.processRatio, ratio(d.cpu, r.smp.floorNow))
+			r.smp.processRatio = append(r.smp.processRatio, ratio(d.cpu, r.smp.floorNow.cpu))
+			r.smp.processWall = append(r.smp.processWall, ratio(d.wall, r.smp.floorNow.wall))
 		}
 	}
 	return nil
@@ -138,7 +139,7 @@ func (r *runner) epochs() error {
 func (r *runner) epoch(i int) error {
 	c, _ := r.randomMember(func(treekem.LeafIndex) bool { return true }, 1<<20)
 	kind := []string{opUpdate, opAdd, opRemove}[r.rng.IntN(3)]
-	opts := &mls.CommitOptions{ForcePath: true}
+	opts := &mls.CommitOptions{} // an empty commit: a path, nothing else
 	var addID uint64
 	switch kind {
 	case opAdd:
@@ -184,8 +185,9 @@ func (r *runner) epoch(i int) error {
 		}
 		r.smp.floor = append(r.smp.floor, f.cpu)
 		r.smp.createRatio = append(r.smp.createRatio, ratio(out.create.cpu, f.cpu))
+		r.smp.createWall = append(r.smp.createWall, ratio(out.create.wall, f.wall))
 		r.smp.pathRatio = append(r.smp.pathRatio, ratio(out.create.cpu, f.cpu+extra.cpu))
-		r.smp.floorNow = f.cpu
+		r.smp.floorNow = f
 	}
 	if kind == opAdd {
 		if len(out.pc.Adds) != 1 {

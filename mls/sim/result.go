@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"time"
 
@@ -53,8 +54,8 @@ type Op struct {
 	ProcessMedianMS   float64 `json:"process_median_ms"`
 	CommitBytesMedian int     `json:"commit_bytes_median"`
 	// CreateCPUMedianMS and ProcessCPUMedianMS are the medians of the CPU
-	// time of the thread that ran each call (wall-clock time less the
-	// time spent waiting for a core on a busy machine).
+	// time the process spent on each call, on all its threads: the work
+	// done, which waiting for a core on a busy machine does not inflate.
 	CreateCPUMedianMS  float64 `json:"-"`
 	ProcessCPUMedianMS float64 `json:"-"`
 }
@@ -82,7 +83,7 @@ type Phase struct {
 
 // Floor is the crypto floor of creating an UpdatePath: depth × (one HPKE
 // seal + one DeriveKeyPair), timed right after each update. Its times and
-// ratios are in thread CPU time, which a busy machine does not inflate.
+// ratios are in process CPU time, which a busy machine does not inflate.
 type Floor struct {
 	Depth int // median filtered direct path length of the updates
 	// Encryptions is the median number of HPKE encryptions of the updates
@@ -93,6 +94,10 @@ type Floor struct {
 	// observers), of the time to create (process) the commit divided by
 	// its floor.
 	CreateRatio, ProcessRatio float64
+	// CreateWallRatio and ProcessWallRatio are the same medians in
+	// wall-clock time: the latency of the commit, whose HPKE operations
+	// run on GOMAXPROCS goroutines, over the floor's, on one.
+	CreateWallRatio, ProcessWallRatio float64
 	// PathRatio is the median of the time to create each update divided
 	// by the crypto its path needs: the floor plus one seal per
 	// encryption beyond Depth.
@@ -106,8 +111,10 @@ type samples struct {
 	depth           []int           // filtered direct path length of each update
 	encs            []int           // HPKE encryptions of each update
 	floor           []time.Duration // crypto floor of each update's path (CPU time)
-	floorNow        time.Duration   // of the current update
+	floorNow        span            // of the current update
 	createRatio     []float64       // create / floor of each update
+	createWall      []float64       // the same in wall-clock time
+	processWall     []float64       // process / floor in wall-clock time
 	pathRatio       []float64       // create / (floor + extra seals) of each update
 	processRatio    []float64       // process / floor of each update and observer
 	join            []time.Duration
@@ -189,6 +196,9 @@ func (s *samples) fill(r *Result) {
 			CreateRatio:  math.Round(median(s.createRatio)*100) / 100,
 			ProcessRatio: math.Round(median(s.processRatio)*100) / 100,
 			PathRatio:    math.Round(median(s.pathRatio)*100) / 100,
+
+			CreateWallRatio:  math.Round(median(s.createWall)*100) / 100,
+			ProcessWallRatio: math.Round(median(s.processWall)*100) / 100,
 		}
 	}
 }
@@ -220,6 +230,8 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if f := r.Floor; f.CreateMS > 0 {
 		p.printf("crypto floor  %.3f ms cpu = depth %d x (HPKE seal + DeriveKeyPair); update create %.2fx, process %.2fx the floor (cpu)\n",
 			f.CreateMS, f.Depth, f.CreateRatio, f.ProcessRatio)
+		p.printf("              in wall-clock time (GOMAXPROCS %d): update create %.2fx, process %.2fx the floor\n",
+			runtime.GOMAXPROCS(0), f.CreateWallRatio, f.ProcessWallRatio)
 		p.printf("              median update: %d HPKE encryptions for a depth of %d; create %.2fx its own crypto\n",
 			f.Encryptions, f.Depth, f.PathRatio)
 	}

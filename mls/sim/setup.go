@@ -68,7 +68,7 @@ func (r *runner) join() error {
 		if !ok {
 			return failed("join", j+1, nil, "no simulated member found to add observer %d", j)
 		}
-		out, err := r.commit("join", j+1, c, &mls.CommitOptions{Proposals: []*message.Proposal{add}, OutOfBandTree: true}, false)
+		out, err := r.commit("join", j+1, c, &mls.CommitOptions{Proposals: []*message.Proposal{add}, OutOfBandTree: true, OmitPath: true}, false)
 		if err != nil {
 			return err
 		}
@@ -114,7 +114,7 @@ func (r *runner) setup() error {
 		if err := r.ctx.Err(); err != nil {
 			return err
 		}
-		out, err := r.commit("setup", j+1, o.g.LeafIndex(), &mls.CommitOptions{ForcePath: true}, false)
+		out, err := r.commit("setup", j+1, o.g.LeafIndex(), &mls.CommitOptions{}, false)
 		if err != nil {
 			return err
 		}
