@@ -55,7 +55,9 @@ type Change interface {
 // PendingCommit is a commit the member created. The group is unchanged
 // until the application applies it with Group.Apply, which it does once the
 // delivery service accepted Commit; if the delivery service refuses it,
-// the application drops it and the group stays in its epoch (§14).
+// the application drops it, with Discard so that the secrets of the epoch
+// it would have started are deleted, and the group stays in its epoch
+// (§14).
 type PendingCommit struct {
 	// Commit is the commit, an MLSMessage to send to the group.
 	Commit []byte
@@ -76,9 +78,45 @@ type PendingCommit struct {
 	changed changedLeaves
 	giOpts  GroupInfoOptions
 	gi      []byte // the encoded GroupInfo, once made
+	state   commitState
 }
 
 func (*PendingCommit) change() {}
+
+// commitState is where a PendingCommit or StagedCommit stands.
+type commitState uint8
+
+const (
+	commitReady     commitState = iota // may be applied
+	commitApplied                      // applied: its epoch is (or was) the group's
+	commitDiscarded                    // discarded: its secrets are deleted
+)
+
+// Discard deletes the secrets of the epoch the commit would start, for a
+// commit the application drops instead of applying, for instance because
+// the delivery service refused it (§14) or accepted another commit for the
+// epoch: the new epoch's key schedule secrets (init_secret,
+// exporter_secret, resumption_psk, ... §8), its secret tree (§9) and the
+// private keys of the committer's new path and leaf (§7.4). RFC 9420 §9.2
+// requires deleting secrets "as soon as they are consumed", and §16.8
+// (forward secrecy) that a client compromised later cannot recover the
+// keys of an epoch it no longer needs; an abandoned epoch is such an
+// epoch. The group and its current epoch are unaffected: it can apply
+// another commit for the same epoch, and a new Commit works as before.
+//
+// Afterwards Apply and GroupInfo fail with ErrStale. Discard is a no-op on
+// a commit already applied (its epoch is the group's, or a past one whose
+// secrets the group manages) or already discarded, and on nil.
+func (pc *PendingCommit) Discard() {
+	if pc == nil || pc.state != commitReady {
+		return
+	}
+	pc.state = commitDiscarded
+	pc.next.wipeUnused()
+	pc.next = nil
+	clear(pc.gi) // public, but of an epoch that will not exist
+	pc.gi = nil
+}
 
 // GroupInfo returns the signed GroupInfo of the new epoch (§12.4.3), with
 // the options of CommitOptions.GroupInfo: an MLSMessage to publish for
@@ -89,6 +127,9 @@ func (*PendingCommit) change() {}
 // the group has moved to another epoch it returns ErrStale (the epoch's
 // secrets may be deleted), and Group.GroupInfo gives the current one.
 func (pc *PendingCommit) GroupInfo() ([]byte, error) {
+	if pc.state == commitDiscarded {
+		return nil, errorf(ErrStale, "GroupInfo of epoch %d, whose commit was discarded", pc.Epoch)
+	}
 	if pc.gi != nil {
 		return bytes.Clone(pc.gi), nil
 	}
@@ -509,8 +550,9 @@ func (g *Group) welcome(gi *message.GroupInfo, ks *keyschedule.Epoch, s *staged,
 // delivery service accepted it, or a StagedCommit it received and
 // inspected. The group moves to the commit's epoch; the old epoch's message
 // keys are kept for late messages (Config.PastEpochs). A commit made
-// for another epoch or another group fails with ErrStale and leaves the
-// group unchanged. After a StagedCommit that removes the member, the group
+// for another epoch, or discarded (PendingCommit.Discard,
+// StagedCommit.Discard), fails with ErrStale, and one of another group with
+// ErrInvalidArgument; the group is then unchanged. After a StagedCommit that removes the member, the group
 // is inactive (Group.Removed).
 func (g *Group) Apply(c Change) error {
 	switch c := c.(type) {
@@ -518,18 +560,26 @@ func (g *Group) Apply(c Change) error {
 		if c == nil || c.g != g {
 			return errorf(ErrInvalidArgument, "commit of another group")
 		}
+		if c.state == commitDiscarded {
+			return errorf(ErrStale, "commit for epoch %d was discarded", c.Epoch-1)
+		}
 		if c.base != g.ep {
 			return errorf(ErrStale, "commit for epoch %d, group is at epoch %d", c.Epoch-1, g.ep.gc.Epoch)
 		}
+		c.state = commitApplied
 		g.advance(c.next, c.changed)
 		return nil
 	case *StagedCommit:
 		if c == nil || c.g != g {
 			return errorf(ErrInvalidArgument, "commit of another group")
 		}
+		if c.state == commitDiscarded {
+			return errorf(ErrStale, "commit for epoch %d was discarded", c.Epoch-1)
+		}
 		if c.base != g.ep {
 			return errorf(ErrStale, "commit for epoch %d, group is at epoch %d", c.Epoch-1, g.ep.gc.Epoch)
 		}
+		c.state = commitApplied
 		consume(c.opened)
 		if c.SelfRemoved {
 			g.removed = true

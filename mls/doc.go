@@ -22,16 +22,19 @@
 // Commit returns a PendingCommit with the Commit, Welcome and GroupInfo to
 // send, and leaves the group unchanged (§14: "The generation of Commit
 // messages MUST NOT modify a client's state"); the application calls
-// Group.Apply once the delivery service accepted the commit, or drops it.
+// Group.Apply once the delivery service accepted the commit, or drops it
+// with PendingCommit.Discard, which deletes the secrets of the epoch it
+// would have started (§9.2).
 // Process verifies a received message: application data is returned,
 // proposals are cached for the epoch, and a commit is staged as a
 // StagedCommit whose changes (adds, updates, removes, PSKs, ReInit) the
-// application inspects before applying it with Group.Apply. Every change is
-// staged on copies — the tree copy-on-write, the key schedule, transcript
-// hashes and proposal cache fresh — and swapped in only on success: on any
-// error the group is unchanged. (A received PrivateMessage may make the
-// secret tree derive a sender's ratchet on first use; that derivation is
-// lazy and has no visible effect.)
+// application inspects before applying it with Group.Apply (or dropping it
+// with StagedCommit.Discard). Every change is staged on copies — the tree
+// copy-on-write, the key schedule, transcript hashes and proposal cache
+// fresh — and swapped in only on success: on any error the group is
+// unchanged. (A received PrivateMessage may make the secret tree derive a
+// sender's ratchet on first use; that derivation is lazy and has no visible
+// effect.)
 //
 // # Proposals
 //

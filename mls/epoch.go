@@ -97,6 +97,30 @@ func (e *epochState) wipeKeepingTree() {
 	for _, c := range e.proposals {
 		clear(c.leafPriv)
 	}
+	// The next epoch's PrivateState is a deep copy (or new): the keys of
+	// this one are deleted (§9.2, §7.5 for the replaced ones).
+	e.priv.Wipe()
+}
+
+// wipeUnused deletes every secret of a staged epoch that will never be
+// used, because the commit that would start it is discarded: its key
+// schedule secrets, secret tree and private keys (§9.2). The tree and the
+// other public state are left to the garbage collector. Only secrets the
+// epoch owns are touched: newEpoch and deriveEpoch give it fresh ones, and
+// its PrivateState is a deep copy (treekem.PrivateState.Clone), so the
+// epoch it was staged from keeps its own. wipeUnused on nil does nothing.
+func (e *epochState) wipeUnused() {
+	if e == nil {
+		return
+	}
+	e.secrets.Wipe()
+	if e.stree != nil {
+		e.stree.Wipe()
+	}
+	e.priv.Wipe()
+	for _, c := range e.proposals {
+		clear(c.leafPriv)
+	}
 }
 
 // pastEpoch is what is kept of an epoch after it ended, to decrypt late

@@ -73,7 +73,9 @@ var (
 	ErrUnsupported = errors.New("mls: not supported")
 
 	// ErrStale reports a PendingCommit or StagedCommit that no longer
-	// applies because the group moved to another epoch since it was made.
+	// applies because the group moved to another epoch since it was made,
+	// or because it was discarded (PendingCommit.Discard,
+	// StagedCommit.Discard).
 	ErrStale = errors.New("mls: commit no longer applies to the group")
 
 	// ErrInactive reports an operation on a group the member can no longer

@@ -11,7 +11,8 @@ import (
 
 // StagedCommit is a commit received and verified, ready to be applied
 // with Group.Apply once the application has inspected it. Until then the
-// group is unchanged; a StagedCommit that is not applied is dropped.
+// group is unchanged; a StagedCommit that is not applied is dropped, with
+// Discard to delete the secrets of the epoch it would have started.
 type StagedCommit struct {
 	// Committer is the commit's sender; for an external commit
 	// (External), of type new_member_commit, and CommitterLeaf is the leaf
@@ -45,9 +46,38 @@ type StagedCommit struct {
 	changed changedLeaves
 	opened  *message.OpenedPrivate
 	signer  suite.Signer // the member's new signer, from its own Update
+	state   commitState
 }
 
 func (*StagedCommit) change() {}
+
+// Discard deletes the secrets of the epoch the commit would start, for a
+// commit the application drops instead of applying (for instance because
+// it refuses a change the commit makes): the new epoch's key schedule
+// secrets, its secret tree and the member's private keys of the new
+// epoch, among them those derived from the commit's path secret (§8, §9,
+// §7.4). RFC 9420 §9.2 and §16.8: secrets no longer needed are deleted so
+// that a later compromise does not reveal them. If the commit came as a
+// PrivateMessage of the current epoch, the key that decrypted it is
+// deleted too (§9.2: a key "used to ... (successfully) decrypt a message"
+// is consumed), so the same message processed again fails with ErrReplay.
+// The group and its current epoch are unaffected: it can process and apply
+// another commit for the epoch.
+//
+// Afterwards Apply fails with ErrStale and EpochAuthenticator returns nil.
+// Discard is a no-op on a commit already applied or discarded, and on nil.
+func (sc *StagedCommit) Discard() {
+	if sc == nil || sc.state != commitReady {
+		return
+	}
+	sc.state = commitDiscarded
+	if sc.g != nil && sc.base == sc.g.ep {
+		consume(sc.opened)
+	}
+	sc.opened = nil
+	sc.next.wipeUnused()
+	sc.next = nil
+}
 
 // EpochAuthenticator returns the epoch_authenticator of the epoch the
 // commit starts (§8.7), nil if the commit removes the member.

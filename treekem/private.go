@@ -49,11 +49,32 @@ func NewPrivateState(cs *suite.Suite, leaf LeafIndex, leafPriv []byte) (*Private
 // Leaf returns the member's leaf index.
 func (p *PrivateState) Leaf() LeafIndex { return p.leaf }
 
-// Clone returns a deep copy.
+// Clone returns a deep copy: the copy owns copies of the private keys, so
+// that wiping one state (Wipe) leaves the other intact.
 func (p *PrivateState) Clone() *PrivateState {
 	c := *p
-	c.keys = slices.Clone(p.keys)
+	c.keys = make([]nodeKey, len(p.keys))
+	for i, k := range p.keys {
+		c.keys[i] = nodeKey{node: k.node, priv: bytes.Clone(k.priv), pub: k.pub}
+	}
 	return &c
+}
+
+// Wipe zeroes every private key the state holds and forgets them (§9.2:
+// consumed or abandoned secrets are deleted), as when a staged epoch is
+// discarded. A PrivateState keeps no path secrets: those are consumed by
+// the derivation of the node keys (§7.4) and deleted by whoever derived
+// them. The state holds no key afterwards, so that decrypting with it
+// fails with ErrNoPrivateKey. Wipe on a nil state does nothing.
+func (p *PrivateState) Wipe() {
+	if p == nil {
+		return
+	}
+	for i := range p.keys {
+		clear(p.keys[i].priv)
+	}
+	clear(p.keys)
+	p.keys = nil
 }
 
 // SetLeafKey replaces the leaf's private key, as after the member's own
@@ -102,9 +123,14 @@ func (p *PrivateState) find(x NodeIndex) *nodeKey {
 	return &p.keys[i]
 }
 
+// set stores the key of x, which p then owns; a replaced key is zeroed
+// (§7.5: replaced key material is deleted).
 func (p *PrivateState) set(x NodeIndex, priv, pub []byte) {
 	i, ok := slices.BinarySearchFunc(p.keys, x, cmpNode)
 	if ok {
+		if old := p.keys[i].priv; len(old) > 0 && (len(priv) == 0 || &old[0] != &priv[0]) {
+			clear(old)
+		}
 		p.keys[i] = nodeKey{node: x, priv: priv, pub: pub}
 		return
 	}
@@ -150,8 +176,20 @@ func (p *PrivateState) ImplantPathSecret(t *Tree, x NodeIndex, pathSecret []byte
 	if !t.has(x) || x.IsLeaf() || !isUnder(p.leaf, x) {
 		return fmt.Errorf("%w: node %d is not above leaf %d", ErrInvalidArgument, x, p.leaf)
 	}
-	q := p.Clone()
-	s := pathSecret
+	// The keys are collected first and stored only if all of them match;
+	// on error they are zeroed. The derived path secrets are deleted once
+	// used (§9.2); pathSecret is the caller's.
+	var derived []nodeKey
+	ok := false
+	s := bytes.Clone(pathSecret)
+	defer func() {
+		clear(s)
+		if !ok {
+			for _, k := range derived {
+				clear(k.priv)
+			}
+		}
+	}()
 	r := Root(t.n)
 	for y := x; ; y = y.Parent() {
 		if !t.IsBlank(y) {
@@ -159,13 +197,16 @@ func (p *PrivateState) ImplantPathSecret(t *Tree, x NodeIndex, pathSecret []byte
 			if err != nil {
 				return err
 			}
+			derived = append(derived, nodeKey{node: y, priv: priv, pub: pub})
 			if !bytes.Equal(pub, t.EncryptionKey(y)) {
 				return nodeErr(y, ErrNoPrivateKey, "path secret gives a public key that differs from the tree's")
 			}
-			q.set(y, priv, pub)
-			if s, err = p.cs.DeriveSecret(s, labelPath); err != nil {
+			next, err := p.cs.DeriveSecret(s, labelPath)
+			if err != nil {
 				return err
 			}
+			clear(s)
+			s = next
 		} else if y == x {
 			return nodeErr(y, ErrNoPrivateKey, "path secret for a blank node")
 		}
@@ -173,7 +214,10 @@ func (p *PrivateState) ImplantPathSecret(t *Tree, x NodeIndex, pathSecret []byte
 			break
 		}
 	}
-	*p = *q
+	for _, k := range derived {
+		p.set(k.node, k.priv, k.pub)
+	}
+	ok = true
 	return nil
 }
 
@@ -203,7 +247,11 @@ func (p *PrivateState) Check(t *Tree) error {
 // excepted.
 func (p *PrivateState) Prune(t *Tree) {
 	p.keys = slices.DeleteFunc(p.keys, func(k nodeKey) bool {
-		return k.node != p.leaf.Node() && !bytes.Equal(t.EncryptionKey(k.node), k.pub)
+		if k.node != p.leaf.Node() && !bytes.Equal(t.EncryptionKey(k.node), k.pub) {
+			clear(k.priv)
+			return true
+		}
+		return false
 	})
 }
 
