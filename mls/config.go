@@ -19,6 +19,9 @@ const (
 	DefaultKeyPackageLifetime = 90 * 24 * time.Hour
 	DefaultPastEpochs         = 3
 	DefaultResumptionEpochs   = 16
+	// DefaultMaxTreeLeaves is the default of Config.MaxTreeLeaves: 2^22
+	// leaves, four times a group of a million members.
+	DefaultMaxTreeLeaves = 1 << 22
 )
 
 // Config describes a client: its cipher suite and identity, where it gets
@@ -102,6 +105,20 @@ type Config struct {
 	// ResumptionEpochs is how many epochs' resumption_psk are kept (§8.6);
 	// 0 means DefaultResumptionEpochs, negative keeps only the current one.
 	ResumptionEpochs int
+	// MaxTreeLeaves bounds the ratchet tree a client accepts when it joins
+	// (Join, JoinExternal): the tree in the ratchet_tree extension of the
+	// GroupInfo (of a Welcome, or given to JoinExternal), or
+	// JoinOptions.RatchetTree, may have at most this many leaves, blank
+	// ones included, in its encoding. The encoding (§12.4.3.3) spends one
+	// byte per blank node, so without a bound a small message could make
+	// the joiner allocate the state of a huge tree; the bound is checked
+	// before any per-node state is allocated.
+	// A larger tree fails with ErrInvalidWelcome and a
+	// *treekem.TreeSizeError (errors.Is(err, treekem.ErrTreeTooLarge)).
+	// 0 means DefaultMaxTreeLeaves; negative means the largest tree
+	// treekem holds (2^30 leaves). Trees in snapshots (LoadGroup) and
+	// trees grown by commits are not bounded.
+	MaxTreeLeaves int
 	// GREASE adds random GREASE values (§13.5) to the capabilities and
 	// extensions of the LeafNodes, KeyPackages and GroupInfos this client
 	// creates. Received GREASE values are always accepted.
@@ -174,6 +191,19 @@ func epochCount(n, def int) int {
 		return def
 	}
 	return n
+}
+
+// maxTreeLeaves returns the bound of treekem.UnmarshalTreeLimit for
+// Config.MaxTreeLeaves (0 there is treekem's own maximum).
+func (c *config) maxTreeLeaves() uint32 {
+	switch n := c.MaxTreeLeaves; {
+	case n == 0:
+		return DefaultMaxTreeLeaves
+	case n < 0 || uint64(n) > 1<<32-1:
+		return 0
+	default:
+		return uint32(n)
+	}
 }
 
 func (c *config) ratchetConfig() keyschedule.Config {

@@ -198,10 +198,13 @@ func parseWelcome(data []byte) (*message.Welcome, error) {
 }
 
 // groupTree returns the tree of a group being joined: the one given out of
-// band, else the GroupInfo's ratchet_tree extension (§12.4.3.3).
+// band, else the GroupInfo's ratchet_tree extension (§12.4.3.3). Its size
+// is bounded by Config.MaxTreeLeaves before it is built: the encoding
+// costs a byte per blank node, the tree far more.
 func groupTree(cf *config, gi *message.GroupInfo, outOfBand []byte) (*treekem.Tree, error) {
+	limit := cf.maxTreeLeaves()
 	if outOfBand != nil {
-		t, err := treekem.UnmarshalTree(cf.cs, outOfBand)
+		t, err := treekem.UnmarshalTreeLimit(cf.cs, outOfBand, limit)
 		if err != nil {
 			return nil, wrapErr(ErrInvalidWelcome, "ratchet tree", err)
 		}
@@ -211,7 +214,7 @@ func groupTree(cf *config, gi *message.GroupInfo, outOfBand []byte) (*treekem.Tr
 	if !ok {
 		return nil, errorf(ErrInvalidArgument, "no ratchet tree: the GroupInfo has none, pass JoinOptions.RatchetTree")
 	}
-	t, err := treekem.UnmarshalTree(cf.cs, data)
+	t, err := treekem.UnmarshalTreeLimit(cf.cs, data, limit)
 	if err != nil {
 		return nil, wrapErr(ErrInvalidWelcome, "ratchet_tree extension", err)
 	}

@@ -2,6 +2,7 @@ package treekem
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/mlsengine/engine/internal/parallel"
@@ -19,18 +20,62 @@ import (
 // hashes or credentials: a tree received from another party must also pass
 // Validate; a tree loaded from trusted storage need not.
 //
-// Memory use is linear in the number of nodes, blank ones included: callers
-// should bound the size of trees they accept from the network.
+// Memory use is linear in the number of nodes, blank ones included, and a
+// blank node takes one byte of the encoding: a tree received from the
+// network should be decoded with UnmarshalTreeLimit.
 func UnmarshalTree(cs *suite.Suite, data []byte) (*Tree, error) {
+	return unmarshalTree(cs, data, maxLeaves)
+}
+
+// ErrTreeTooLarge reports a ratchet tree with more leaves than the caller
+// accepts. See TreeSizeError.
+var ErrTreeTooLarge = errors.New("treekem: ratchet tree too large")
+
+// TreeSizeError reports a ratchet tree whose encoding has more leaves,
+// blank ones included, than Max. It matches ErrTreeTooLarge.
+type TreeSizeError struct {
+	Max uint32 // the largest number of leaves accepted
+}
+
+func (e *TreeSizeError) Error() string {
+	return fmt.Sprintf("treekem: ratchet tree of more than %d leaves", e.Max)
+}
+
+// Unwrap makes errors.Is(err, ErrTreeTooLarge) true.
+func (e *TreeSizeError) Unwrap() error { return ErrTreeTooLarge }
+
+// UnmarshalTreeLimit is UnmarshalTree for a tree received from another
+// party: it fails with a *TreeSizeError if the encoding has more than
+// maxLeaves leaves, blank ones included (more than 2*maxLeaves-1 nodes).
+// The limit is checked while the node boundaries are read, before any
+// per-node state is allocated: the ratchet_tree encoding (§12.4.3.3) lets
+// a few bytes per blank node declare a tree whose state is far larger, so
+// the limit bounds the memory a decoded tree can take. A maxLeaves of 0 or
+// above the largest tree a Tree holds (2^30 leaves) means that largest
+// size.
+func UnmarshalTreeLimit(cs *suite.Suite, data []byte, maxLeaves uint32) (*Tree, error) {
+	return unmarshalTree(cs, data, maxLeaves)
+}
+
+func unmarshalTree(cs *suite.Suite, data []byte, limit uint32) (*Tree, error) {
 	if cs == nil {
 		return nil, fmt.Errorf("%w: nil cipher suite", ErrInvalidArgument)
 	}
+	if limit == 0 || limit > maxLeaves {
+		limit = maxLeaves
+	}
+	maxNodes := 2*int(limit) - 1
 	data = bytes.Clone(data) // the nodes alias this private copy
 	// First find each node's bytes, then decode the nodes strictly, on all
 	// cores for a large tree.
 	r := wire.NewReader(data)
 	var nodes [][]byte
+	tooLarge := false
 	ok := r.ReadList(func(r *wire.Reader) bool {
+		if len(nodes) == maxNodes {
+			tooLarge = true
+			return r.Fail("too many nodes")
+		}
 		var present bool
 		var raw []byte
 		leaf := len(nodes)%2 == 0
@@ -55,6 +100,9 @@ func UnmarshalTree(cs *suite.Suite, data []byte) (*Tree, error) {
 		nodes = append(nodes, raw)
 		return true
 	})
+	if tooLarge {
+		return nil, &TreeSizeError{Max: limit}
+	}
 	if !ok || !r.Empty() {
 		reason := r.Reason()
 		if reason == "" {
