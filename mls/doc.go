@@ -27,14 +27,14 @@
 // would have started (§9.2).
 // Process verifies a received message: application data is returned,
 // proposals are cached for the epoch, and a commit is staged as a
-// StagedCommit whose changes (adds, updates, removes, PSKs, ReInit) the
-// application inspects before applying it with Group.Apply (or dropping it
-// with StagedCommit.Discard). Every change is staged on copies — the tree
-// copy-on-write, the key schedule, transcript hashes and proposal cache
-// fresh — and swapped in only on success: on any error the group is
-// unchanged. (A received PrivateMessage may make the secret tree derive a
-// sender's ratchet on first use; that derivation is lazy and has no visible
-// effect.)
+// StagedCommit whose changes (adds, updates, removes, the joiner of an
+// external commit, PSKs, ReInit) the application inspects before applying
+// it with Group.Apply (or dropping it with StagedCommit.Discard). Every
+// change is staged on copies — the tree copy-on-write, the key schedule,
+// transcript hashes and proposal cache fresh — and swapped in only on
+// success: on any error the group is unchanged. (A received PrivateMessage
+// may make the secret tree derive a sender's ratchet on first use; that
+// derivation is lazy and has no visible effect.)
 //
 // # Proposals
 //

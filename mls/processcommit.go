@@ -20,6 +20,15 @@ type StagedCommit struct {
 	Committer     message.Sender
 	CommitterLeaf treekem.LeafIndex
 	External      bool
+	// Joiner is the member an external commit adds (§12.4.3.2), nil for
+	// any other commit: Leaf is the leaf it takes (CommitterLeaf), LeafNode
+	// the LeafNode of the commit's UpdatePath, validated like every path
+	// leaf (§7.3), Sender the commit's sender (new_member_commit), and
+	// KeyPackage nil, as a joiner by external commit has none. It is not
+	// in Adds, which lists the members added by Add proposals. A resync
+	// (§12.4.3.2: the joiner replaces its own earlier leaf) also lists
+	// the replaced member in Removes.
+	Joiner *MemberChange
 	// Adds, Updates and Removes list the membership changes, Proposals
 	// every proposal covered, in the commit's order.
 	Adds, Updates, Removes []MemberChange
@@ -165,6 +174,10 @@ func (g *Group) processCommit(ac *message.AuthenticatedContent, op *message.Open
 		// §12.4.2: validate the path's LeafNode and keys, and merge it.
 		if err := s.tree.MergeUpdatePath(committer, commit.Path, gc.GroupID, pol); err != nil {
 			return nil, wrapErr(ErrInvalidCommit, "update path (§12.4.2)", err)
+		}
+		if external {
+			ln := commit.Path.LeafNode
+			sc.Joiner = &MemberChange{Leaf: committer, LeafNode: &ln, Sender: sender}
 		}
 		s.changed.note(base.tree, committer)
 		if s.selfRemoved {
