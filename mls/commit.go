@@ -333,6 +333,7 @@ func (g *Group) createCommit(list []entry, s *staged, cc *commitContext, opts *C
 		pp, err = s.tree.PrepareUpdatePath(treekem.PathParams{
 			Sender: self, GroupID: gc.GroupID, Signer: cf.Signer, Leaf: &tmpl, Rand: cf.rand(),
 		})
+		defer pp.Wipe()
 		if err != nil {
 			return nil, wrapErr(ErrInvalidArgument, "update path", err)
 		}

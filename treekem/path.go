@@ -232,6 +232,21 @@ func (pp *PendingPath) Encrypt(rand io.Reader, groupContext []byte, exclude []Le
 	return up, nil
 }
 
+// Wipe zeroes the path secrets, the commit secret and the private keys the
+// pending path holds (§9.2: secrets are deleted once used). Copies already
+// returned by CommitSecret, PathSecret, PathSecretFor and PrivateState are
+// unaffected.
+func (pp *PendingPath) Wipe() {
+	if pp == nil {
+		return
+	}
+	for _, s := range pp.secrets {
+		clear(s)
+	}
+	clear(pp.commitSecret)
+	pp.priv.Wipe()
+}
+
 // CommitSecret returns the commit secret (§12.4.1): the path secret
 // derived after the last node's.
 func (pp *PendingPath) CommitSecret() []byte { return bytes.Clone(pp.commitSecret) }

@@ -70,3 +70,44 @@ func TestEncryptSameOnAnyCores(t *testing.T) {
 		t.Fatalf("leaf %d decrypting: %v", far, err)
 	}
 }
+
+// TestPendingPathWipe checks that Wipe zeroes the pending path's secrets
+// and keys but not the copies handed out before.
+func TestPendingPathWipe(t *testing.T) {
+	cs := testSuite(t)
+	rnd := newSeeded(4)
+	tr, err := NewTree(cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first *member
+	for i := range 4 {
+		ln, m := newLeaf(t, cs, rnd, SourceKeyPackage, nil, nil, 0)
+		if _, err := tr.AddLeaf(ln); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = m
+		}
+	}
+	pp, err := tr.PrepareUpdatePath(PathParams{Sender: 0, GroupID: []byte("g"), Signer: first.signer, Rand: rnd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs1 := pp.CommitSecret()
+	priv := pp.PrivateState()
+	pp.Wipe()
+	zero := func(b []byte) bool { return !bytes.ContainsFunc(b, func(r rune) bool { return r != 0 }) }
+	for k, s := range pp.secrets {
+		if !zero(s) {
+			t.Fatalf("path secret %d not wiped", k)
+		}
+	}
+	if !zero(pp.commitSecret) || len(pp.priv.keys) != 0 {
+		t.Fatal("commit secret or private keys not wiped")
+	}
+	if zero(cs1) || len(priv.keys) == 0 || zero(priv.keys[0].priv) {
+		t.Fatal("a copy handed out before Wipe was wiped")
+	}
+	pp.Wipe() // again: nothing to do
+}
