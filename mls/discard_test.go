@@ -251,10 +251,7 @@ func TestStagedCommitDiscard(t *testing.T) {
 	// The delivery service ordered b: everyone applies it, member 0
 	// discarding its own a.
 	a.Discard()
-	w.deliverCommit(2, b.Commit)
-	if err := w.groups[2].Apply(b); err != nil {
-		t.Fatal(err)
-	}
+	w.applyCommit(2, b)
 	checkGroupWorks(t, w, 1, 0)
 }
 
@@ -309,10 +306,7 @@ func TestStagedCommitDiscardEncrypted(t *testing.T) {
 		t.Fatalf("discarded commit processed again: %v, want ErrReplay", err)
 	}
 	a.Discard()
-	w.deliverCommit(2, b.Commit)
-	if err := w.groups[2].Apply(b); err != nil {
-		t.Fatal(err)
-	}
+	w.applyCommit(2, b)
 	checkGroupWorks(t, w, 0, 1)
 }
 

@@ -100,10 +100,7 @@ func TestPendingCommitGroupInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.deliverCommit(0, pc.Commit)
-	if err := w.groups[0].Apply(pc); err != nil {
-		t.Fatal(err)
-	}
+	w.applyCommit(0, pc)
 	after, err := pc.GroupInfo()
 	if err != nil || !bytes.Equal(before, after) {
 		t.Fatalf("GroupInfo after Apply differs (%v)", err)

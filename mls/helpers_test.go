@@ -136,11 +136,18 @@ func (w *world) commit(by int, opts *CommitOptions) *PendingCommit {
 	if err != nil {
 		w.t.Fatalf("member %d committing: %v", by, err)
 	}
+	w.applyCommit(by, pc)
+	return pc
+}
+
+// applyCommit delivers a commit member `by` made but has not applied yet
+// to every other member, then applies it at `by`: the commit won its epoch.
+func (w *world) applyCommit(by int, pc *PendingCommit) {
+	w.t.Helper()
 	w.deliverCommit(by, pc.Commit)
 	if err := w.groups[by].Apply(pc); err != nil {
 		w.t.Fatal(err)
 	}
-	return pc
 }
 
 // deliverCommit processes and applies a commit at every member but `by`

@@ -176,10 +176,7 @@ func TestStagedCommitNotApplied(t *testing.T) {
 	if string(before) != string(mustSnapshot(t, w.groups[1])) {
 		t.Fatal("processing a commit changed the group")
 	}
-	w.deliverCommit(0, pc.Commit)
-	if err := w.groups[0].Apply(pc); err != nil {
-		t.Fatal(err)
-	}
+	w.applyCommit(0, pc)
 	w.agree()
 	// Applying a staged commit twice is stale.
 	if err := w.groups[1].Apply(r.Commit); !errors.Is(err, ErrStale) {

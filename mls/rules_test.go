@@ -342,9 +342,6 @@ func TestRuleConfirmationTag(t *testing.T) {
 	}
 	expectUnchanged(t, w.groups[1], ErrAuthentication, func() error { _, err := w.groups[1].Process(msg); return err })
 	// The genuine commit still works.
-	w.deliverCommit(0, pc.Commit)
-	if err := w.groups[0].Apply(pc); err != nil {
-		t.Fatal(err)
-	}
+	w.applyCommit(0, pc)
 	w.agree()
 }

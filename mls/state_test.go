@@ -62,10 +62,7 @@ func TestSnapshotContinuesExactly(t *testing.T) {
 	if err := loaded.Apply(r.Commit); err != nil {
 		t.Fatal(err)
 	}
-	w.deliverCommit(0, pc.Commit)
-	if err := w.groups[0].Apply(pc); err != nil {
-		t.Fatal(err)
-	}
+	w.applyCommit(0, pc)
 	if !bytes.Equal(loaded.EpochAuthenticator(), w.groups[0].EpochAuthenticator()) {
 		t.Fatal("loaded group disagrees after a commit")
 	}

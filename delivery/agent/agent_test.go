@@ -165,14 +165,7 @@ func TestLeaveRace(t *testing.T) {
 	alice := testAgent(t, ds, "alice")
 	bob := testAgent(t, ds, "bob", func(o *Options) { o.HTTPClient = &http.Client{Transport: hook} })
 	carol := testAgent(t, ds, "carol")
-	if err := alice.Create(bg, "team"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := alice.Add(bg, "team", "bob", "carol"); err != nil {
-		t.Fatal(err)
-	}
-	join(t, bob, "team")
-	join(t, carol, "team")
+	makeTeam(t, alice, bob, carol)
 	if _, err := carol.Leave(bg, "team"); err != nil {
 		t.Fatal(err)
 	}

@@ -96,6 +96,25 @@ func join(t testing.TB, a *Agent, want ...string) {
 	}
 }
 
+// makeTeam has creator create the group "team" and add the others, who
+// then join it.
+func makeTeam(t testing.TB, creator *Agent, others ...*Agent) {
+	t.Helper()
+	if err := creator.Create(bg, "team"); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, o := range others {
+		names = append(names, o.Name())
+	}
+	if _, err := creator.Add(bg, "team", names...); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range others {
+		join(t, o, "team")
+	}
+}
+
 // hookTransport calls before once, just before the first request whose
 // method and path match, then forwards every request.
 type hookTransport struct {

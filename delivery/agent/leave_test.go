@@ -18,14 +18,7 @@ func TestLeaveLostToCommit(t *testing.T) {
 	alice := testAgent(t, ds, "alice")
 	bob := testAgent(t, ds, "bob", func(o *Options) { o.HTTPClient = &http.Client{Transport: hook} })
 	carol := testAgent(t, ds, "carol")
-	if err := alice.Create(bg, "team"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := alice.Add(bg, "team", "bob", "carol"); err != nil {
-		t.Fatal(err)
-	}
-	join(t, bob, "team")
-	join(t, carol, "team")
+	makeTeam(t, alice, bob, carol)
 
 	// Carol asks to leave after Bob caught up and before his commit is
 	// posted: his commit (epoch 1) wins and does not cover her proposal.

@@ -101,14 +101,7 @@ func TestRejoinOutOfSync(t *testing.T) {
 func TestRejoinAfterRemoval(t *testing.T) {
 	ds := newDS(t)
 	alice, bob, carol := testAgent(t, ds, "alice"), testAgent(t, ds, "bob"), testAgent(t, ds, "carol")
-	if err := alice.Create(bg, "team"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := alice.Add(bg, "team", "bob", "carol"); err != nil {
-		t.Fatal(err)
-	}
-	join(t, bob, "team")
-	join(t, carol, "team")
+	makeTeam(t, alice, bob, carol)
 	if _, err := alice.Remove(bg, "team", "carol"); err != nil {
 		t.Fatal(err)
 	}
