@@ -84,6 +84,14 @@ type Config struct {
 	// ExternalPSK returns the secret of an external pre-shared key (§8.4),
 	// or an error if it is unknown. Nil knows none.
 	ExternalPSK func(id []byte) ([]byte, error)
+	// ResumptionPSK returns the resumption_psk of the given epoch of
+	// another group (§8.6), for PreSharedKey proposals of usage
+	// application that reference a group other than the one they are
+	// committed in, typically from Group.ResumptionPSK of the client's copy
+	// of that group; an error if it is not available. The group's own past
+	// epochs (Config.ResumptionEpochs) are looked up without it. Nil knows
+	// none.
+	ResumptionPSK func(groupID []byte, epoch uint64) ([]byte, error)
 
 	// Padding chooses the padding of the PrivateMessages this client
 	// sends (§6.3.1, §15.1); nil adds none. See message.PadToMultiple.

@@ -663,3 +663,52 @@ func TestWelcomeTreeOutOfBand(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestResumptionPSKOfAnotherGroup injects the resumption PSK of an epoch
+// of group A into group B (§8.6, usage application): members find it with
+// Config.ResumptionPSK; a member without it cannot process the commit.
+func TestResumptionPSKOfAnotherGroup(t *testing.T) {
+	a := newWorld(t, 2, nil)
+	a.commit(1, nil)
+	fromA := func(c *Config) {
+		name := string(c.Credential.Identity)
+		c.ResumptionPSK = func(gid []byte, epoch uint64) ([]byte, error) {
+			for i, cl := range a.clients {
+				if cl.name == name && bytes.Equal(gid, a.groups[i].GroupID()) {
+					if psk, ok := a.groups[i].ResumptionPSK(epoch); ok {
+						return psk, nil
+					}
+				}
+			}
+			return nil, errors.New("no such group or epoch")
+		}
+	}
+	b := newWorld(t, 2, fromA)
+	p, err := b.groups[0].NewResumptionPSKOf(a.groups[0].GroupID(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.groups[0].NewResumptionPSKOf(a.groups[0].GroupID(), 7); !errors.Is(err, ErrPSKNotFound) {
+		t.Fatalf("PSK of an epoch A never had: %v, want ErrPSKNotFound", err)
+	}
+	pc := b.commit(0, &CommitOptions{Proposals: []*message.Proposal{p}})
+	if len(pc.Proposals) != 1 {
+		t.Fatalf("commit covers %d proposals", len(pc.Proposals))
+	}
+	b.agree()
+
+	// A third member of B, who has no copy of A, cannot derive the epoch.
+	b.addMembers(0, newClient(t, "member-2"))
+	p, err = b.groups[0].NewResumptionPSKOf(a.groups[0].GroupID(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err = b.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectUnchanged(t, b.groups[2], ErrPSKNotFound, func() error { _, err := b.groups[2].Process(pc.Commit); return err })
+	if _, err := b.groups[1].Process(pc.Commit); err != nil {
+		t.Fatalf("member with a copy of A: %v", err)
+	}
+}

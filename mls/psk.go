@@ -49,6 +49,15 @@ func (s *pskSource) secret(id *keyschedule.PreSharedKeyID) ([]byte, error) {
 				return psk, nil
 			}
 		}
+		if s.cf.ResumptionPSK != nil && (s.self == nil || !bytes.Equal(s.self.ep.gc.GroupID, id.GroupID)) {
+			psk, err := s.cf.ResumptionPSK(bytes.Clone(id.GroupID), id.Epoch)
+			if err != nil {
+				return nil, wrapErr(ErrPSKNotFound, "resumption PSK", err)
+			}
+			if psk != nil {
+				return psk, nil
+			}
+		}
 		return nil, errorf(ErrPSKNotFound, "resumption PSK of group %x epoch %d", id.GroupID, id.Epoch)
 	}
 	return nil, errorf(ErrInvalidProposal, "PSK type %v", id.Type)
@@ -112,6 +121,29 @@ func (g *Group) NewResumptionPSK(epoch uint64) (*message.Proposal, error) {
 		Type: keyschedule.PSKTypeResumption, Usage: keyschedule.UsageApplication,
 		GroupID: bytes.Clone(g.ep.gc.GroupID), Epoch: epoch, Nonce: nonce,
 	}}}, nil
+}
+
+// NewResumptionPSKOf returns a PreSharedKey proposal for this group that
+// injects the resumption PSK of epoch `epoch` of another group, groupID,
+// usage application (§8.6: "a resumption PSK from ... a different group"),
+// with a fresh nonce. Every member must be able to produce that PSK
+// (Config.ResumptionPSK, which is also consulted here) when the proposal is
+// committed.
+func (g *Group) NewResumptionPSKOf(groupID []byte, epoch uint64) (*message.Proposal, error) {
+	if bytes.Equal(groupID, g.ep.gc.GroupID) {
+		return g.NewResumptionPSK(epoch)
+	}
+	src := &pskSource{cf: g.cf}
+	id := keyschedule.PreSharedKeyID{Type: keyschedule.PSKTypeResumption, Usage: keyschedule.UsageApplication,
+		GroupID: bytes.Clone(groupID), Epoch: epoch}
+	if _, err := src.secret(&id); err != nil {
+		return nil, err
+	}
+	var err error
+	if id.Nonce, err = g.cf.pskNonce(); err != nil {
+		return nil, err
+	}
+	return &message.Proposal{Body: &message.PreSharedKey{PSK: id}}, nil
 }
 
 // pskIDKey returns a map key identifying a PreSharedKeyID (§12.2: "multiple
