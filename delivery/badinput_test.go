@@ -14,6 +14,7 @@ import (
 	"github.com/mlsengine/engine/delivery/store/memstore"
 	"github.com/mlsengine/engine/mls/message"
 
+	"github.com/mlsengine/engine/testvectors"
 	"github.com/mlsengine/engine/testvectors/vectordir"
 )
 
@@ -225,12 +226,12 @@ func FuzzPost(f *testing.F) {
 	f.Add(false, publicAppMsg(fuzzGroup, 0))
 	f.Add(true, bundle(&CommitBundle{Commit: publicCommit(fuzzGroup, 0), Welcome: welcomeMsg(2),
 		Recipients: []string{"a", "b"}, GroupInfo: groupInfoMsg(fuzzGroup, 1)}))
-	var vs []messagesVector
+	var vs []testvectors.Messages
 	vectordir.Load(f, "messages.json", &vs)
 	for _, v := range vs[:min(len(vs), 10)] {
-		f.Add(false, []byte(v.PublicCommit))
-		f.Add(false, []byte(v.PublicProp))
-		f.Add(true, bundle(&CommitBundle{Commit: v.Private, Welcome: v.Welcome, Recipients: []string{"x"}, GroupInfo: v.GroupInfo}))
+		f.Add(false, []byte(v.PublicMessageCommit))
+		f.Add(false, []byte(v.PublicMessageProposal))
+		f.Add(true, bundle(&CommitBundle{Commit: v.PrivateMessage, Welcome: v.MLSWelcome, Recipients: []string{"x"}, GroupInfo: v.MLSGroupInfo}))
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.Fuzz(func(t *testing.T, isBundle bool, body []byte) {
@@ -263,10 +264,10 @@ func FuzzPost(f *testing.F) {
 // FuzzParseEnvelope decodes arbitrary MLSMessages the way the service reads
 // them: no panic, and what is accepted is kept byte for byte.
 func FuzzParseEnvelope(f *testing.F) {
-	var vs []messagesVector
+	var vs []testvectors.Messages
 	vectordir.Load(f, "messages.json", &vs)
 	for _, v := range vs[:min(len(vs), 20)] {
-		for _, b := range [][]byte{v.Welcome, v.GroupInfo, v.KeyPackage, v.PublicApp, v.PublicProp, v.PublicCommit, v.Private} {
+		for _, b := range [][]byte{v.MLSWelcome, v.MLSGroupInfo, v.MLSKeyPackage, v.PublicMessageApplication, v.PublicMessageProposal, v.PublicMessageCommit, v.PrivateMessage} {
 			f.Add(b)
 		}
 	}

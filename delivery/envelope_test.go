@@ -2,54 +2,29 @@ package delivery
 
 import (
 	"bytes"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"testing"
 
 	"github.com/mlsengine/engine/delivery/store"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
-
+	"github.com/mlsengine/engine/testvectors"
 	"github.com/mlsengine/engine/testvectors/vectordir"
 )
-
-// hexBytes is a hex string of a vector file.
-type hexBytes []byte
-
-func (h *hexBytes) UnmarshalJSON(data []byte) error {
-	var s string
-	if err := json.Unmarshal(data, &s); err != nil {
-		return err
-	}
-	b, err := hex.DecodeString(s)
-	*h = b
-	return err
-}
-
-type messagesVector struct {
-	Welcome      hexBytes `json:"mls_welcome"`
-	GroupInfo    hexBytes `json:"mls_group_info"`
-	KeyPackage   hexBytes `json:"mls_key_package"`
-	PublicApp    hexBytes `json:"public_message_application"`
-	PublicProp   hexBytes `json:"public_message_proposal"`
-	PublicCommit hexBytes `json:"public_message_commit"`
-	Private      hexBytes `json:"private_message"`
-}
 
 // TestEnvelopeVectors decodes every MLSMessage of the official messages
 // vectors, and checks that no strict prefix and no extension decodes.
 func TestEnvelopeVectors(t *testing.T) {
-	var vs []messagesVector
+	var vs []testvectors.Messages
 	vectordir.Load(t, "messages.json", &vs)
 	if len(vs) == 0 {
 		t.Fatal("no vectors")
 	}
 	for i, v := range vs {
-		if _, _, err := parseGroupInfo(v.GroupInfo); err != nil {
+		if _, _, err := parseGroupInfo(v.MLSGroupInfo); err != nil {
 			t.Fatalf("%d: GroupInfo: %v", i, err)
 		}
-		for name, data := range map[string][]byte{"proposal": v.PublicProp, "commit": v.PublicCommit, "private": v.Private} {
+		for name, data := range map[string][]byte{"proposal": v.PublicMessageProposal, "commit": v.PublicMessageCommit, "private": v.PrivateMessage} {
 			m, err := parseGroupMessage(name, data, nil)
 			// The vectors' messages have their own group ids: a mismatch
 			// with nil must be the only complaint.
@@ -68,23 +43,23 @@ func TestEnvelopeVectors(t *testing.T) {
 				t.Fatalf("%d: %s: stored bytes differ from the posted ones", i, name)
 			}
 		}
-		app, err := parseMLSMessage("application", v.PublicApp, message.WireFormatPublicMessage)
+		app, err := parseMLSMessage("application", v.PublicMessageApplication, message.WireFormatPublicMessage)
 		if err != nil {
 			t.Fatalf("%d: public application message: %v", i, err)
 		}
 		appGroup, _, _ := app.Epoch()
-		if _, err := parseGroupMessage("application", v.PublicApp, appGroup); !errors.Is(err, message.ErrApplicationPublic) {
+		if _, err := parseGroupMessage("application", v.PublicMessageApplication, appGroup); !errors.Is(err, message.ErrApplicationPublic) {
 			t.Fatalf("%d: public application message: %v, want ErrApplicationPublic", i, err)
 		}
-		if _, _, err := parseKeyPackage(v.KeyPackage); err != nil {
+		if _, _, err := parseKeyPackage(v.MLSKeyPackage); err != nil {
 			t.Fatalf("%d: KeyPackage: %v", i, err)
 		}
-		if _, err := parseWelcome(v.Welcome); err != nil {
+		if _, err := parseWelcome(v.MLSWelcome); err != nil {
 			t.Fatalf("%d: Welcome: %v", i, err)
 		}
 		if i < 20 {
-			for name, data := range map[string][]byte{"welcome": v.Welcome, "group_info": v.GroupInfo,
-				"key_package": v.KeyPackage, "commit": v.PublicCommit, "private": v.Private} {
+			for name, data := range map[string][]byte{"welcome": v.MLSWelcome, "group_info": v.MLSGroupInfo,
+				"key_package": v.MLSKeyPackage, "commit": v.PublicMessageCommit, "private": v.PrivateMessage} {
 				checkStrict(t, name, data)
 			}
 		}
@@ -110,15 +85,14 @@ func checkStrict(t *testing.T, name string, data []byte) {
 // against the official welcome vectors, whose Welcome names the KeyPackage
 // by reference.
 func TestKeyPackageRefVectors(t *testing.T) {
-	var vs []struct {
-		CipherSuite uint16   `json:"cipher_suite"`
-		KeyPackage  hexBytes `json:"key_package"`
-		Welcome     hexBytes `json:"welcome"`
-	}
+	var vs []testvectors.Welcome
 	vectordir.Load(t, "welcome.json", &vs)
+	if len(vs) == 0 {
+		t.Fatal("no vectors")
+	}
 	for i, v := range vs {
 		cs, ref, err := parseKeyPackage(v.KeyPackage)
-		if err != nil || uint16(cs) != v.CipherSuite {
+		if err != nil || uint16(cs) != v.Suite {
 			t.Fatalf("%d: parseKeyPackage = suite %v, %v", i, cs, err)
 		}
 		m, err := parseMLSMessage("welcome", v.Welcome, message.WireFormatWelcome)

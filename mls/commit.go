@@ -558,27 +558,21 @@ func (g *Group) welcome(gi *message.GroupInfo, ks *keyschedule.Epoch, s *staged,
 func (g *Group) Apply(c Change) error {
 	switch c := c.(type) {
 	case *PendingCommit:
-		if c == nil || c.g != g {
-			return errorf(ErrInvalidArgument, "commit of another group")
+		if c == nil {
+			return errorf(ErrInvalidArgument, "nil commit")
 		}
-		if c.state == commitDiscarded {
-			return errorf(ErrStale, "commit for epoch %d was discarded", c.Epoch-1)
-		}
-		if c.base != g.ep {
-			return errorf(ErrStale, "commit for epoch %d, group is at epoch %d", c.Epoch-1, g.ep.gc.Epoch)
+		if err := g.applicable(c.g, c.base, c.state, c.Epoch); err != nil {
+			return err
 		}
 		c.state = commitApplied
 		g.advance(c.next, c.changed)
 		return nil
 	case *StagedCommit:
-		if c == nil || c.g != g {
-			return errorf(ErrInvalidArgument, "commit of another group")
+		if c == nil {
+			return errorf(ErrInvalidArgument, "nil commit")
 		}
-		if c.state == commitDiscarded {
-			return errorf(ErrStale, "commit for epoch %d was discarded", c.Epoch-1)
-		}
-		if c.base != g.ep {
-			return errorf(ErrStale, "commit for epoch %d, group is at epoch %d", c.Epoch-1, g.ep.gc.Epoch)
+		if err := g.applicable(c.g, c.base, c.state, c.Epoch); err != nil {
+			return err
 		}
 		c.state = commitApplied
 		consume(c.opened)
@@ -595,4 +589,18 @@ func (g *Group) Apply(c Change) error {
 		return nil
 	}
 	return errorf(ErrInvalidArgument, "unknown change")
+}
+
+// applicable checks that a commit of group cg, staged on epoch base and
+// starting epoch `epoch`, may be applied to g now.
+func (g *Group) applicable(cg *Group, base *epochState, state commitState, epoch uint64) error {
+	switch {
+	case cg != g:
+		return errorf(ErrInvalidArgument, "commit of another group")
+	case state == commitDiscarded:
+		return errorf(ErrStale, "commit for epoch %d was discarded", epoch-1)
+	case base != g.ep:
+		return errorf(ErrStale, "commit for epoch %d, group is at epoch %d", epoch-1, g.ep.gc.Epoch)
+	}
+	return nil
 }

@@ -97,16 +97,15 @@ func TestPendingPathWipe(t *testing.T) {
 	cs1 := pp.CommitSecret()
 	priv := pp.PrivateState()
 	pp.Wipe()
-	zero := func(b []byte) bool { return !bytes.ContainsFunc(b, func(r rune) bool { return r != 0 }) }
 	for k, s := range pp.secrets {
-		if !zero(s) {
+		if !allZero(s) {
 			t.Fatalf("path secret %d not wiped", k)
 		}
 	}
-	if !zero(pp.commitSecret) || len(pp.priv.keys) != 0 {
+	if !allZero(pp.commitSecret) || len(pp.priv.keys) != 0 {
 		t.Fatal("commit secret or private keys not wiped")
 	}
-	if zero(cs1) || len(priv.keys) == 0 || zero(priv.keys[0].priv) {
+	if allZero(cs1) || len(priv.keys) == 0 || allZero(priv.keys[0].priv) {
 		t.Fatal("a copy handed out before Wipe was wiped")
 	}
 	pp.Wipe() // again: nothing to do

@@ -1,9 +1,11 @@
-package suite
+package suite_test
 
 import (
 	"errors"
 	"testing"
 
+	"github.com/mlsengine/engine/mls/suite"
+	"github.com/mlsengine/engine/testvectors"
 	"github.com/mlsengine/engine/testvectors/vectordir"
 )
 
@@ -12,36 +14,21 @@ import (
 // (DecryptWithLabel, HPKEExportReceiver), HPKE public keys (HPKESeal to a
 // received key), and the key parsers. Each input byte 0 selects the suite.
 
-func fuzzSuite(b uint8) *Suite {
-	ids := IDs()
-	s, _ := Lookup(ids[int(b)%len(ids)])
+func fuzzSuite(b uint8) *suite.Suite {
+	ids := suite.IDs()
+	s, _ := suite.Lookup(ids[int(b)%len(ids)])
 	return s
 }
 
 // cryptoBasicsSeeds returns the vectors' cases; a missing file fails.
-func cryptoBasicsSeeds(f *testing.F) []cryptoBasicsCase {
-	var cases []cryptoBasicsCase
+func cryptoBasicsSeeds(f *testing.F) []testvectors.CryptoBasics {
+	var cases []testvectors.CryptoBasics
 	vectordir.Load(f, "crypto-basics.json", &cases)
 	return cases
 }
 
-type cryptoBasicsCase struct {
-	CipherSuite   uint16 `json:"cipher_suite"`
-	SignWithLabel struct {
-		Pub       hexBytes `json:"pub"`
-		Content   hexBytes `json:"content"`
-		Label     string   `json:"label"`
-		Signature hexBytes `json:"signature"`
-	} `json:"sign_with_label"`
-	EncryptWithLabel struct {
-		Pub        hexBytes `json:"pub"`
-		KEMOutput  hexBytes `json:"kem_output"`
-		Ciphertext hexBytes `json:"ciphertext"`
-	} `json:"encrypt_with_label"`
-}
-
 func suiteIndex(id uint16) uint8 {
-	for i, x := range IDs() {
+	for i, x := range suite.IDs() {
 		if uint16(x) == id {
 			return uint8(i)
 		}
@@ -52,12 +39,12 @@ func suiteIndex(id uint16) uint8 {
 func FuzzVerifyWithLabel(f *testing.F) {
 	for _, c := range cryptoBasicsSeeds(f) {
 		v := c.SignWithLabel
-		f.Add(suiteIndex(c.CipherSuite), []byte(v.Pub), []byte(v.Content), []byte(v.Signature))
+		f.Add(suiteIndex(c.Suite), []byte(v.Pub), []byte(v.Content), []byte(v.Signature))
 	}
 	f.Fuzz(func(t *testing.T, sb uint8, pub, content, sig []byte) {
 		s := fuzzSuite(sb)
 		err := s.VerifyWithLabel(pub, "fuzz", content, sig)
-		if err != nil && !errors.Is(err, ErrVerify) && !errors.Is(err, ErrInvalidKey) {
+		if err != nil && !errors.Is(err, suite.ErrVerify) && !errors.Is(err, suite.ErrInvalidKey) {
 			t.Fatalf("unexpected error: %v", err)
 		}
 		if err == nil && s.CheckSignaturePublicKey(pub) != nil {
@@ -67,7 +54,7 @@ func FuzzVerifyWithLabel(f *testing.F) {
 }
 
 // fuzzHPKEKey is a fixed recipient key per suite.
-func fuzzHPKEKey(s *Suite) (priv, pub []byte) {
+func fuzzHPKEKey(s *suite.Suite) (priv, pub []byte) {
 	priv, pub, err := s.DeriveKeyPair([]byte("fuzz recipient"))
 	if err != nil {
 		panic(err)
@@ -78,9 +65,9 @@ func fuzzHPKEKey(s *Suite) (priv, pub []byte) {
 func FuzzDecryptWithLabel(f *testing.F) {
 	for _, c := range cryptoBasicsSeeds(f) {
 		v := c.EncryptWithLabel
-		f.Add(suiteIndex(c.CipherSuite), []byte(v.KEMOutput), []byte(v.Ciphertext))
+		f.Add(suiteIndex(c.Suite), []byte(v.KEMOutput), []byte(v.Ciphertext))
 	}
-	for i := range IDs() {
+	for i := range suite.IDs() {
 		s := fuzzSuite(uint8(i))
 		_, pub := fuzzHPKEKey(s)
 		enc, ct, err := s.EncryptWithLabel(nil, pub, "fuzz", nil, []byte("plaintext"))
@@ -93,13 +80,13 @@ func FuzzDecryptWithLabel(f *testing.F) {
 		s := fuzzSuite(sb)
 		priv, _ := fuzzHPKEKey(s)
 		pt, err := s.DecryptWithLabel(priv, "fuzz", nil, enc, ct)
-		if err != nil && !errors.Is(err, ErrDecrypt) {
+		if err != nil && !errors.Is(err, suite.ErrDecrypt) {
 			t.Fatalf("DecryptWithLabel: unexpected error: %v", err)
 		}
 		if err == nil && len(pt) != len(ct)-16 {
 			t.Fatalf("plaintext of %d bytes from ciphertext of %d", len(pt), len(ct))
 		}
-		if _, err := s.HPKEExportReceiver(priv, enc, nil, ct, s.HashSize()); err != nil && !errors.Is(err, ErrDecrypt) {
+		if _, err := s.HPKEExportReceiver(priv, enc, nil, ct, s.HashSize()); err != nil && !errors.Is(err, suite.ErrDecrypt) {
 			t.Fatalf("HPKEExportReceiver: unexpected error: %v", err)
 		}
 	})
@@ -107,23 +94,23 @@ func FuzzDecryptWithLabel(f *testing.F) {
 
 func FuzzKeys(f *testing.F) {
 	for _, c := range cryptoBasicsSeeds(f) {
-		f.Add(suiteIndex(c.CipherSuite), []byte(c.EncryptWithLabel.Pub))
-		f.Add(suiteIndex(c.CipherSuite), []byte(c.SignWithLabel.Pub))
+		f.Add(suiteIndex(c.Suite), []byte(c.EncryptWithLabel.Pub))
+		f.Add(suiteIndex(c.Suite), []byte(c.SignWithLabel.Pub))
 	}
 	f.Add(uint8(1), make([]byte, 65))
 	f.Fuzz(func(t *testing.T, sb uint8, key []byte) {
 		s := fuzzSuite(sb)
 		// As a received public key.
 		if err := s.CheckHPKEPublicKey(key); err == nil {
-			if _, _, err := s.HPKESeal(nil, key, nil, nil, []byte("x")); err != nil && !errors.Is(err, ErrInvalidKey) {
+			if _, _, err := s.HPKESeal(nil, key, nil, nil, []byte("x")); err != nil && !errors.Is(err, suite.ErrInvalidKey) {
 				t.Fatalf("HPKESeal to an accepted key: %v", err)
 			}
-		} else if !errors.Is(err, ErrInvalidKey) {
+		} else if !errors.Is(err, suite.ErrInvalidKey) {
 			t.Fatalf("CheckHPKEPublicKey: %v", err)
-		} else if _, _, err := s.HPKESeal(nil, key, nil, nil, nil); !errors.Is(err, ErrInvalidKey) {
+		} else if _, _, err := s.HPKESeal(nil, key, nil, nil, nil); !errors.Is(err, suite.ErrInvalidKey) {
 			t.Fatalf("HPKESeal to a rejected key: %v", err)
 		}
-		if err := s.CheckSignaturePublicKey(key); err != nil && !errors.Is(err, ErrInvalidKey) {
+		if err := s.CheckSignaturePublicKey(key); err != nil && !errors.Is(err, suite.ErrInvalidKey) {
 			t.Fatalf("CheckSignaturePublicKey: %v", err)
 		}
 		// As a stored private key.
@@ -131,7 +118,7 @@ func FuzzKeys(f *testing.F) {
 			if err := s.CheckHPKEPublicKey(pub); err != nil {
 				t.Fatalf("HPKEPublicKey gave an invalid key: %v", err)
 			}
-		} else if !errors.Is(err, ErrInvalidKey) {
+		} else if !errors.Is(err, suite.ErrInvalidKey) {
 			t.Fatalf("HPKEPublicKey: %v", err)
 		}
 		if signer, err := s.NewSigner(key); err == nil {
@@ -142,7 +129,7 @@ func FuzzKeys(f *testing.F) {
 			if err := s.VerifyWithLabel(signer.Public(), "fuzz", key, sig); err != nil {
 				t.Fatalf("own signature: %v", err)
 			}
-		} else if !errors.Is(err, ErrInvalidKey) {
+		} else if !errors.Is(err, suite.ErrInvalidKey) {
 			t.Fatalf("NewSigner: %v", err)
 		}
 	})

@@ -1,26 +1,13 @@
-package suite
+package suite_test
 
 import (
 	"bytes"
-	"encoding/hex"
-	"encoding/json"
 	"testing"
 
+	"github.com/mlsengine/engine/mls/suite"
+	"github.com/mlsengine/engine/testvectors"
 	"github.com/mlsengine/engine/testvectors/vectordir"
 )
-
-// hexBytes is a hex string in the vectors.
-type hexBytes []byte
-
-func (h *hexBytes) UnmarshalJSON(data []byte) error {
-	var s string
-	if err := json.Unmarshal(data, &s); err != nil {
-		return err
-	}
-	b, err := hex.DecodeString(s)
-	*h = b
-	return err
-}
 
 // TestKeyScheduleExternalPub checks DeriveKeyPair on every suite with an ikm
 // of KDF.Nh bytes (not the KEM's Nsk for X448 and P-521): RFC 9420 §8.3
@@ -28,29 +15,11 @@ func (h *hexBytes) UnmarshalJSON(data []byte) error {
 // joiner_secret (§8) and the exporter (§8.5), built from the exported
 // primitives.
 func TestKeyScheduleExternalPub(t *testing.T) {
-	var cases []struct {
-		CipherSuite       uint16   `json:"cipher_suite"`
-		InitialInitSecret hexBytes `json:"initial_init_secret"`
-		Epochs            []struct {
-			CommitSecret   hexBytes `json:"commit_secret"`
-			GroupContext   hexBytes `json:"group_context"`
-			JoinerSecret   hexBytes `json:"joiner_secret"`
-			InitSecret     hexBytes `json:"init_secret"`
-			ExternalSecret hexBytes `json:"external_secret"`
-			ExternalPub    hexBytes `json:"external_pub"`
-			ExporterSecret hexBytes `json:"exporter_secret"`
-			Exporter       struct {
-				Label   string   `json:"label"`
-				Context hexBytes `json:"context"`
-				Length  int      `json:"length"`
-				Secret  hexBytes `json:"secret"`
-			} `json:"exporter"`
-		} `json:"epochs"`
-	}
+	var cases []testvectors.KeySchedule
 	vectordir.Load(t, "key-schedule.json", &cases)
-	seen := map[ID]bool{}
+	seen := map[suite.ID]bool{}
 	for _, c := range cases {
-		s, err := Lookup(ID(c.CipherSuite))
+		s, err := suite.Lookup(suite.ID(c.Suite))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +59,7 @@ func TestKeyScheduleExternalPub(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			exp, err := s.ExpandWithLabel(ds, "exported", s.Hash(e.Exporter.Context), e.Exporter.Length)
+			exp, err := s.ExpandWithLabel(ds, "exported", s.Hash(e.Exporter.Context), int(e.Exporter.Length))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,7 +68,7 @@ func TestKeyScheduleExternalPub(t *testing.T) {
 			}
 		}
 	}
-	for _, id := range IDs() {
+	for _, id := range suite.IDs() {
 		if !seen[id] {
 			t.Errorf("key-schedule.json has no case for %v", id)
 		}
