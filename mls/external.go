@@ -44,7 +44,7 @@ func JoinExternal(cfg Config, groupInfo []byte, opts *ExternalJoinOptions) (g *G
 	if opts == nil {
 		opts = &ExternalJoinOptions{}
 	}
-	gi, err := parseGroupInfo(groupInfo)
+	gi, err := ParseGroupInfo(groupInfo)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -123,9 +123,12 @@ func JoinExternal(cfg Config, groupInfo []byte, opts *ExternalJoinOptions) (g *G
 	return &Group{cf: cf, ep: pc.next}, pc.Commit, nil
 }
 
-// parseGroupInfo decodes a GroupInfo from an MLSMessage or a bare GroupInfo
-// encoding. The result does not alias data.
-func parseGroupInfo(data []byte) (*message.GroupInfo, error) {
+// ParseGroupInfo decodes a GroupInfo from an MLSMessage or a bare GroupInfo
+// encoding, without verifying it, for a client that needs its group ID,
+// epoch, suite or extensions before it acts on it (its signature is
+// verified by JoinExternal, against the signer's leaf in the tree). The
+// result does not alias data.
+func ParseGroupInfo(data []byte) (*message.GroupInfo, error) {
 	return parseMLSOrBare(data, message.WireFormatGroupInfo, "GroupInfo",
 		func(m *message.MLSMessage) *message.GroupInfo { return m.GroupInfo })
 }
@@ -145,7 +148,7 @@ func ExternalProposal(cfg Config, groupID []byte, epoch uint64, senderIndex uint
 // MLSMessage) gives the group and epoch. Members accept it if the
 // application's policy (Config.AcceptProposal) authorizes it.
 func NewMemberProposal(cfg Config, groupInfo []byte, kp []byte, opts *SendOptions) ([]byte, error) {
-	gi, err := parseGroupInfo(groupInfo)
+	gi, err := ParseGroupInfo(groupInfo)
 	if err != nil {
 		return nil, err
 	}

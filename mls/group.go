@@ -77,8 +77,11 @@ func (g *Group) Tree() *treekem.Tree { return g.ep.tree.Clone() }
 
 // RatchetTree returns the ratchet_tree encoding of the tree (§12.4.3.3),
 // for delivering it to joiners out of band.
-func (g *Group) RatchetTree() ([]byte, error) {
-	rt, err := g.ep.tree.RatchetTree()
+func (g *Group) RatchetTree() ([]byte, error) { return g.ep.ratchetTree() }
+
+// ratchetTree returns the ratchet_tree encoding of the epoch's tree.
+func (ep *epochState) ratchetTree() ([]byte, error) {
+	rt, err := ep.tree.RatchetTree()
 	if err != nil {
 		return nil, internalErr("encoding the tree: %v", err)
 	}

@@ -105,7 +105,7 @@ func TestPendingCommitGroupInfo(t *testing.T) {
 	if err != nil || !bytes.Equal(before, after) {
 		t.Fatalf("GroupInfo after Apply differs (%v)", err)
 	}
-	gi, err := parseGroupInfo(after)
+	gi, err := ParseGroupInfo(after)
 	if err != nil {
 		t.Fatal(err)
 	}
