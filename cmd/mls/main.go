@@ -54,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDS(args[1:], stdout, stderr)
 	case "client":
 		return runClient(args[1:], stdout, stderr)
+	case "interop":
+		return runInterop(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageHeader)
 		return exitOK
