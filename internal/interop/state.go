@@ -4,6 +4,9 @@ import (
 	"context"
 	"sync"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/mlsengine/engine/internal/interop/mlsclientpb"
 	"github.com/mlsengine/engine/mls"
 	"github.com/mlsengine/engine/mls/message"
@@ -47,6 +50,9 @@ func (st *state) propose(send func() ([]byte, error)) ([]byte, error) {
 	}
 	// Propose and ProposeUpdate append the proposal to the pending ones.
 	pending := st.group.PendingProposals()
+	if len(pending) == 0 {
+		return nil, status.Error(codes.Internal, "interop: the proposal sent is not pending")
+	}
 	if st.own == nil {
 		st.own = make(map[string]message.ProposalRef)
 	}
@@ -69,6 +75,9 @@ func (st *state) receiveProposals(msgs [][]byte) ([]message.ProposalRef, error) 
 			return nil, statusErr(err)
 		}
 		if r.Proposal == nil {
+			if r.Commit != nil {
+				r.Commit.Discard()
+			}
 			return nil, invalid("a message given as a proposal carries " + r.ContentType.String())
 		}
 		refs = append(refs, r.Proposal.Ref)
@@ -77,11 +86,14 @@ func (st *state) receiveProposals(msgs [][]byte) ([]message.ProposalRef, error) 
 }
 
 // apply applies a commit to the member's group: the epoch changes, so
-// the pending commit and the own proposals are forgotten.
+// the own proposals are forgotten, and so is the pending commit, whose
+// secrets are deleted if it was not the one applied (Discard is a no-op on
+// an applied commit).
 func (st *state) apply(c mls.Change) error {
 	if err := st.group.Apply(c); err != nil {
 		return statusErr(err)
 	}
+	st.pending.Discard()
 	st.pending = nil
 	st.own = nil
 	return nil
