@@ -215,19 +215,21 @@ func (a *Agent) Send(ctx context.Context, group, text string) ([]Event, error) {
 			return events, wrapErr(ErrCommit, group+": encrypting", err)
 		}
 		// The message key is used up whether or not the delivery service
-		// takes the message: save before posting, so it is never reused.
-		if err := a.save(s); err != nil {
+		// takes the message: save before posting, so it is never reused,
+		// with the message written ahead (a post whose answer is lost is
+		// recognized in the log, or posted again by the next command).
+		sent, err := a.sendAhead(s, sentApplication, msg)
+		if err != nil {
 			return events, err
 		}
-		posted, err := a.post(ctx, s, msg)
+		_, err = a.postSent(ctx, s, sent)
 		if errors.Is(err, store.ErrEpoch) && attempt == 1 {
 			continue
 		}
-		if err != nil {
-			return events, dsErr("posting a message to "+group, err)
+		if errors.Is(err, store.ErrEpoch) {
+			return events, wrapErr(ErrConflict, group+": the group moved to a new epoch twice while sending; try again", err)
 		}
-		s.rec.Own = append(s.rec.Own, posted.Seq)
-		return events, a.save(s)
+		return events, err
 	}
 }
 
@@ -278,7 +280,12 @@ func (a *Agent) proposeLeave(ctx context.Context, s *session) error {
 		if err != nil {
 			return wrapErr(ErrCommit, s.rec.Name+": proposing to leave", err)
 		}
-		posted, err := a.post(ctx, s, msg)
+		sent, err := a.sendAhead(s, sentProposal, msg)
+		if err != nil {
+			return err
+		}
+		epoch := s.g.Epoch()
+		_, err = a.postSent(ctx, s, sent)
 		if errors.Is(err, store.ErrEpoch) && attempt == 1 {
 			if err := a.catchUp(ctx, s); err != nil {
 				return err
@@ -289,10 +296,9 @@ func (a *Agent) proposeLeave(ctx context.Context, s *session) error {
 			continue
 		}
 		if err != nil {
-			return dsErr("posting a proposal to "+s.rec.Name, err)
+			return err
 		}
-		s.rec.Own = append(s.rec.Own, posted.Seq)
-		s.rec.LeaveEpoch = s.g.Epoch()
+		s.rec.LeaveEpoch = epoch
 		return nil
 	}
 }
@@ -405,15 +411,26 @@ type Summary struct {
 	Epoch              uint64   `json:"epoch"`
 	Members            []string `json:"members"` // in leaf order
 	EpochAuthenticator string   `json:"epoch_authenticator"`
-	GroupID            string   `json:"-"` // the MLS group id, in hex
+	// GroupID is the MLS group id, in hex (what RejoinID takes).
+	GroupID string `json:"group_id"`
+	// Synced reports that the group was caught up with the delivery
+	// service just before: false for a summary of the local state only.
+	Synced bool `json:"synced"`
 }
 
-// Info describes the group named group from the local state alone (Receive
-// first to catch up): its epoch, members and epoch authenticator (RFC 9420
-// §8.7), which members compare out of band to detect a forked group.
-func (a *Agent) Info(group string) (*Summary, error) {
+// Info catches the group named group up with the delivery service, like
+// every operation, and describes it: its epoch, members and epoch
+// authenticator (RFC 9420 §8.7), which members compare out of band to
+// detect a forked group. If the delivery service cannot be reached, it
+// returns the summary of the local state (Synced false) together with the
+// error, wrapping ErrDelivery.
+func (a *Agent) Info(ctx context.Context, group string) (*Summary, error) {
 	s, err := a.openActive(group)
 	if err != nil {
+		return nil, err
+	}
+	err = a.syncActive(ctx, s)
+	if err != nil && (!errors.Is(err, ErrDelivery) || s.g == nil) {
 		return nil, err
 	}
 	sum := &Summary{
@@ -422,11 +439,12 @@ func (a *Agent) Info(group string) (*Summary, error) {
 		Members:            []string{},
 		EpochAuthenticator: hex.EncodeToString(s.g.EpochAuthenticator()),
 		GroupID:            hex.EncodeToString(s.rec.GroupID),
+		Synced:             err == nil,
 	}
 	for leaf := range s.g.Members() {
 		sum.Members = append(sum.Members, memberName(s.g, leaf))
 	}
-	return sum, nil
+	return sum, err
 }
 
 // Groups returns the names of the groups the client is a member of.
