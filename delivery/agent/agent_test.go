@@ -199,7 +199,8 @@ func TestJoinNames(t *testing.T) {
 	send(t, bob, "team", "from bob's team")
 	wantLines(t, "carol", recv(t, carol, ""), "team alice: from alice's team", "team-2 bob: from bob's team")
 	groups, err := carol.Groups()
-	if err != nil || !slices.Equal(groups, []string{"team", "team-2"}) {
-		t.Fatalf("groups %q, %v", groups, err)
+	if err != nil || len(groups) != 2 || groups[0].Group != "team" || groups[1].Group != "team-2" ||
+		groups[0].Status != "active" || groups[0].Epoch != 1 {
+		t.Fatalf("groups %+v, %v", groups, err)
 	}
 }
