@@ -107,6 +107,10 @@ func helpCommand(root *command) *command {
 			fmt.Fprint(e.stdout, rootUsage(root))
 			return exitOK
 		}
+		if isHelp(args[0]) && len(args) == 1 {
+			fmt.Fprint(e.stdout, c.usage())
+			return exitOK
+		}
 		target := find(root.subs, args)
 		if target == nil {
 			return usageError(e, c, "unknown command %q", strings.Join(args, " "))

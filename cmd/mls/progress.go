@@ -29,6 +29,7 @@ type progress struct {
 	start     time.Time
 	bar       *progressbar.ProgressBar // the current phase's, on a terminal
 	tenth     int                      // the tenths of the phase reported (without a terminal)
+	count     string                   // the phase's last count, "DONE/TOTAL UNIT"
 }
 
 func newProgress(w io.Writer, members, observers int) *progress {
@@ -57,12 +58,15 @@ func (b *progress) update(p sim.Progress) {
 	done, total, unit := b.scale(p)
 	if p.Phase != b.phase {
 		b.endPhase(now)
-		b.phase, b.start, b.tenth, b.unit = p.Phase, now, 0, unit
+		b.phase, b.start, b.tenth, b.unit, b.count = p.Phase, now, 0, unit, ""
 		if b.tty {
 			b.bar = b.newBar(p.Phase, total)
 		} else {
 			fmt.Fprintf(b.w, "mls sim: %s...\n", p.Phase)
 		}
+	}
+	if total > 0 {
+		b.count = fmt.Sprintf("%d/%d %s", done, total, unit)
 	}
 	if b.tty {
 		if total > 0 {
@@ -75,7 +79,7 @@ func (b *progress) update(p sim.Progress) {
 	// A line at each tenth of a long phase.
 	if p.Total >= 10 && p.Done*10/p.Total > b.tenth {
 		b.tenth = p.Done * 10 / p.Total
-		fmt.Fprintf(b.w, "mls sim: %s %d/%d %s (%.0fs)\n", p.Phase, done, total, unit, now.Sub(b.start).Seconds())
+		fmt.Fprintf(b.w, "mls sim: %s %s (%.0fs)\n", p.Phase, b.count, now.Sub(b.start).Seconds())
 	}
 }
 
@@ -107,6 +111,10 @@ func (b *progress) endPhase(now time.Time) {
 		_ = b.bar.Exit() // leaves the bar as it stands
 		fmt.Fprintln(b.w)
 		b.bar = nil
+		return
+	}
+	if b.count != "" {
+		fmt.Fprintf(b.w, "mls sim: %s done: %s in %.1fs\n", b.phase, b.count, now.Sub(b.start).Seconds())
 		return
 	}
 	fmt.Fprintf(b.w, "mls sim: %s done in %.1fs\n", b.phase, now.Sub(b.start).Seconds())
