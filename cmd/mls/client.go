@@ -256,7 +256,7 @@ func clientOptions(dir, ds string) (agent.Options, error) {
 	}
 	u, err := url.Parse(ds)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return agent.Options{}, fmt.Errorf("delivery service URL %q: want http://HOST:PORT or https://...", ds)
+		return agent.Options{}, fmt.Errorf("delivery service URL %q: want http://HOST:PORT or an https URL", ds)
 	}
 	return agent.Options{Dir: dir, DS: ds}, nil
 }

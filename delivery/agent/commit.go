@@ -212,16 +212,6 @@ func (a *Agent) commitPending(ctx context.Context, s *session) ([]Event, error) 
 	})
 }
 
-// post posts a proposal or an application message, retried like commits.
-func (a *Agent) post(ctx context.Context, s *session, msg []byte) (delivery.Posted, error) {
-	var posted delivery.Posted
-	err := a.retry(ctx, func() (err error) {
-		posted, err = a.ds.Post(ctx, s.rec.GroupID, msg)
-		return err
-	})
-	return posted, err
-}
-
 // retry calls f up to three times while it fails for a reason that may
 // pass (a network error, a 5xx): posting the same bytes again is
 // idempotent at the delivery service, which answers a retry of an accepted
