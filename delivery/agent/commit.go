@@ -46,7 +46,7 @@ func (a *Agent) commit(ctx context.Context, s *session, build buildFunc) ([]Even
 		events, err := a.postSent(ctx, s, sent)
 		if errors.Is(err, store.ErrEpoch) {
 			if attempt > 1 {
-				return nil, wrapErr(ErrConflict, s.rec.Name, err)
+				return nil, wrapErr(ErrConflict, s.rec.Name+": other members' commits won twice; try again", err)
 			}
 			if err := a.syncActive(ctx, s); err != nil {
 				return nil, err

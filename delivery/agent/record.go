@@ -222,7 +222,7 @@ func (s *DirStorage) findRecord(name string) (*groupRecord, error) {
 		}
 	}
 	if found == nil {
-		return nil, errorf(ErrUnknownGroup, "%q", name)
+		return nil, errorf(ErrUnknownGroup, "%q ('mls client groups' lists this client's groups)", name)
 	}
 	return found, nil
 }

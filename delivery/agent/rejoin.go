@@ -99,7 +99,7 @@ func (a *Agent) rejoin(ctx context.Context, groupID []byte, prev *groupRecord) (
 			if attempt < 3 {
 				continue // another commit won: build it again on the new GroupInfo
 			}
-			return "", wrapErr(ErrConflict, what, err)
+			return "", wrapErr(ErrConflict, what+": other commits won three times; try again", err)
 		}
 		if err != nil {
 			return "", dsErr("posting the external commit to "+what, err)

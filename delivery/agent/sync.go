@@ -137,7 +137,11 @@ func inactiveErr(rec *groupRecord) error {
 	case StatusLeft:
 		why = "this client left it"
 	}
-	return &wrapped{sentinel: ErrInactive, msg: fmt.Sprintf("mls: client: no longer a member of %s (%s)", rec.Name, why)}
+	hint := "; 'mls client rejoin " + rec.Name + "' joins it again, if its members allow it"
+	if rec.Status == StatusClosed {
+		hint = ""
+	}
+	return &wrapped{sentinel: ErrInactive, msg: fmt.Sprintf("mls: client: no longer a member of %s (%s)%s", rec.Name, why, hint)}
 }
 
 // catchUp fetches and processes every message of the group's log after the
