@@ -327,16 +327,23 @@ func (c *clientRun) printEvents(events []agent.Event) error {
 	return nil
 }
 
-// withAgent opens the state directory, runs f and prints the events it
-// returns (also when it fails).
-func (c *clientRun) withAgent(f func(a *agent.Agent) ([]agent.Event, error)) error {
+// withAgent opens the state directory, runs f and closes it.
+func (c *clientRun) withAgent(f func(a *agent.Agent) error) error {
 	a, err := c.open()
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	events, err := f(a)
-	return errors.Join(err, c.printEvents(events))
+	return f(a)
+}
+
+// events runs f with the state directory open and prints the events it
+// returns (also when it fails).
+func (c *clientRun) events(f func(a *agent.Agent) ([]agent.Event, error)) error {
+	return c.withAgent(func(a *agent.Agent) error {
+		events, err := f(a)
+		return errors.Join(err, c.printEvents(events))
+	})
 }
 
 func (c *clientRun) init(args []string) error {
@@ -350,51 +357,48 @@ func (c *clientRun) init(args []string) error {
 }
 
 func (c *clientRun) create(args []string) error {
-	a, err := c.open()
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	if err := a.Create(c.ctx, args[0]); err != nil {
-		return err
-	}
-	groups, err := a.Groups()
-	if err != nil {
-		return err
-	}
-	gid := ""
-	for _, g := range groups {
-		if g.Group == args[0] && g.Status == agent.StatusActive.String() {
-			gid = g.GroupID
+	return c.withAgent(func(a *agent.Agent) error {
+		if err := a.Create(c.ctx, args[0]); err != nil {
+			return err
 		}
-	}
-	return c.print("created "+args[0], map[string]string{"group": args[0], "group_id": gid})
+		groups, err := a.Groups()
+		if err != nil {
+			return err
+		}
+		gid := ""
+		for _, g := range groups {
+			if g.Group == args[0] && g.Status == agent.StatusActive.String() {
+				gid = g.GroupID
+			}
+		}
+		return c.print("created "+args[0], map[string]string{"group": args[0], "group_id": gid})
+	})
 }
 
 func (c *clientRun) add(args []string) error {
-	return c.withAgent(func(a *agent.Agent) ([]agent.Event, error) { return a.Add(c.ctx, args[0], args[1:]...) })
+	return c.events(func(a *agent.Agent) ([]agent.Event, error) { return a.Add(c.ctx, args[0], args[1:]...) })
 }
 
 func (c *clientRun) remove(args []string) error {
-	return c.withAgent(func(a *agent.Agent) ([]agent.Event, error) { return a.Remove(c.ctx, args[0], args[1:]...) })
+	return c.events(func(a *agent.Agent) ([]agent.Event, error) { return a.Remove(c.ctx, args[0], args[1:]...) })
 }
 
 func (c *clientRun) update(args []string) error {
-	return c.withAgent(func(a *agent.Agent) ([]agent.Event, error) { return a.Update(c.ctx, args[0]) })
+	return c.events(func(a *agent.Agent) ([]agent.Event, error) { return a.Update(c.ctx, args[0]) })
 }
 
 func (c *clientRun) leave(args []string) error {
-	return c.withAgent(func(a *agent.Agent) ([]agent.Event, error) { return a.Leave(c.ctx, args[0]) })
+	return c.events(func(a *agent.Agent) ([]agent.Event, error) { return a.Leave(c.ctx, args[0]) })
 }
 
 func (c *clientRun) send(args []string) error {
-	return c.withAgent(func(a *agent.Agent) ([]agent.Event, error) {
+	return c.events(func(a *agent.Agent) ([]agent.Event, error) {
 		return a.Send(c.ctx, args[0], strings.Join(args[1:], " "))
 	})
 }
 
 func (c *clientRun) join(args []string) error {
-	return c.withAgent(func(a *agent.Agent) ([]agent.Event, error) {
+	return c.events(func(a *agent.Agent) ([]agent.Event, error) {
 		joined, warnings, err := a.Join(c.ctx)
 		var events []agent.Event
 		for _, g := range joined {
@@ -409,77 +413,65 @@ func (c *clientRun) join(args []string) error {
 
 // recv prints each group's events before they are deleted (Agent.Deliver).
 func (c *clientRun) recv(args []string) error {
-	a, err := c.open()
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	group := ""
-	if len(args) == 1 {
-		group = args[0]
-	}
-	return a.Deliver(c.ctx, group, c.printEvents)
+	return c.withAgent(func(a *agent.Agent) error {
+		group := ""
+		if len(args) == 1 {
+			group = args[0]
+		}
+		return a.Deliver(c.ctx, group, c.printEvents)
+	})
 }
 
 func (c *clientRun) info(args []string) error {
-	a, err := c.open()
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	s, err := a.Info(c.ctx, args[0])
-	if s == nil {
-		return err
-	}
-	text := fmt.Sprintf("group: %s\ngroup_id: %s\nepoch: %d\nmembers: %s\nepoch_authenticator: %s",
-		s.Group, s.GroupID, s.Epoch, strings.Join(s.Members, " "), s.EpochAuthenticator)
-	if perr := c.print(text, s); perr != nil {
-		return perr
-	}
-	if err != nil {
-		return fmt.Errorf("mls: client: local state, not synced: %w", err)
-	}
-	return nil
+	return c.withAgent(func(a *agent.Agent) error {
+		s, err := a.Info(c.ctx, args[0])
+		if s == nil {
+			return err
+		}
+		text := fmt.Sprintf("group: %s\ngroup_id: %s\nepoch: %d\nmembers: %s\nepoch_authenticator: %s",
+			s.Group, s.GroupID, s.Epoch, strings.Join(s.Members, " "), s.EpochAuthenticator)
+		if perr := c.print(text, s); perr != nil {
+			return perr
+		}
+		if err != nil {
+			return fmt.Errorf("mls: client: local state, not synced: %w", err)
+		}
+		return nil
+	})
 }
 
 func (c *clientRun) groups(args []string) error {
-	a, err := c.open()
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	groups, err := a.Groups()
-	if err != nil {
-		return err
-	}
-	for _, g := range groups {
-		text := fmt.Sprintf("%s %s epoch %d", g.Group, g.Status, g.Epoch)
-		if g.Unread > 0 {
-			text += fmt.Sprintf(" (%d unread)", g.Unread)
-		}
-		if err := c.print(text, g); err != nil {
+	return c.withAgent(func(a *agent.Agent) error {
+		groups, err := a.Groups()
+		if err != nil {
 			return err
 		}
-	}
-	return nil
+		for _, g := range groups {
+			text := fmt.Sprintf("%s %s epoch %d", g.Group, g.Status, g.Epoch)
+			if g.Unread > 0 {
+				text += fmt.Sprintf(" (%d unread)", g.Unread)
+			}
+			if err := c.print(text, g); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // rejoin joins a group again by external commit: the group named
 // args[0], or the one of --id.
 func (c *clientRun) rejoin(args []string) error {
-	a, err := c.open()
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	var name string
-	if len(args) == 1 {
-		name, err = args[0], a.Rejoin(c.ctx, args[0])
-	} else {
-		name, err = a.RejoinID(c.ctx, c.groupID)
-	}
-	if err != nil {
-		return err
-	}
-	return c.print("rejoined "+name, agent.Event{Kind: agent.EventJoined, Group: name})
+	return c.withAgent(func(a *agent.Agent) error {
+		name, err := "", error(nil)
+		if len(args) == 1 {
+			name, err = args[0], a.Rejoin(c.ctx, args[0])
+		} else {
+			name, err = a.RejoinID(c.ctx, c.groupID)
+		}
+		if err != nil {
+			return err
+		}
+		return c.print("rejoined "+name, agent.Event{Kind: agent.EventJoined, Group: name})
+	})
 }

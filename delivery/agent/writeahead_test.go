@@ -32,11 +32,10 @@ func (l *lossyTransport) arm(mediaType string, forward bool) {
 	l.mediaType, l.forward, l.armed = mediaType, forward, true
 }
 
-func (l *lossyTransport) disarm() int {
+func (l *lossyTransport) disarm() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.armed = false
-	return l.lost
 }
 
 var errConnectionLost = errors.New("test: connection lost")
@@ -64,6 +63,19 @@ func (l *lossyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return nil, errConnectionLost
 }
 
+// lose runs op with the posts of mediaType lost (see lossyTransport),
+// checks that it failed with ErrDelivery and returns the error.
+func (l *lossyTransport) lose(t *testing.T, mediaType string, forward bool, op func() error) error {
+	t.Helper()
+	l.arm(mediaType, forward)
+	err := op()
+	l.disarm()
+	if !errors.Is(err, ErrDelivery) {
+		t.Fatalf("with its posts lost (forwarded: %v): %v; want ErrDelivery", forward, err)
+	}
+	return err
+}
+
 func lossyAgent(t *testing.T, ds, name string) (*Agent, *lossyTransport) {
 	t.Helper()
 	lt := &lossyTransport{}
@@ -89,10 +101,9 @@ func TestCommitAcceptedAnswerLost(t *testing.T) {
 	bob := testAgent(t, ds, "bob")
 	makeTeam(t, alice, bob)
 
-	lt.arm(delivery.MediaTypeCommitBundle, true)
-	_, err := alice.Update(bg, "team")
-	if lost := lt.disarm(); !errors.Is(err, ErrDelivery) || lost != 3 {
-		t.Fatalf("update with its answers lost: %v after %d posts; want ErrDelivery after 3", err, lost)
+	err := lt.lose(t, delivery.MediaTypeCommitBundle, true, func() error { _, err := alice.Update(bg, "team"); return err })
+	if lt.lost != 3 {
+		t.Fatalf("%d posts lost, want 3 (the post and its retries)", lt.lost)
 	}
 	if !strings.Contains(err.Error(), "the next command on the group finishes it") {
 		t.Errorf("error does not say what happens next: %v", err)
@@ -125,11 +136,7 @@ func TestCommitNeverPosted(t *testing.T) {
 	bob := testAgent(t, ds, "bob")
 	makeTeam(t, alice, bob)
 
-	lt.arm(delivery.MediaTypeCommitBundle, false)
-	if _, err := alice.Remove(bg, "team", "bob"); !errors.Is(err, ErrDelivery) {
-		t.Fatalf("remove with its posts lost: %v", err)
-	}
-	lt.disarm()
+	lt.lose(t, delivery.MediaTypeCommitBundle, false, func() error { _, err := alice.Remove(bg, "team", "bob"); return err })
 	wantLines(t, "bob has seen nothing", recv(t, bob, "team"))
 	wantLines(t, "alice's next recv posts it", recv(t, alice, "team"), "team: alice removed bob")
 	wantLines(t, "bob", recv(t, bob, ""), "team: alice removed you")
@@ -142,11 +149,7 @@ func TestCommitNeverPosted(t *testing.T) {
 		t.Fatal(err)
 	}
 	join(t, carol, "team")
-	lt.arm(delivery.MediaTypeCommitBundle, false)
-	if _, err := alice.Update(bg, "team"); !errors.Is(err, ErrDelivery) {
-		t.Fatalf("update with its posts lost: %v", err)
-	}
-	lt.disarm()
+	lt.lose(t, delivery.MediaTypeCommitBundle, false, func() error { _, err := alice.Update(bg, "team"); return err })
 	if _, err := carol.Update(bg, "team"); err != nil {
 		t.Fatal(err)
 	}
@@ -167,18 +170,10 @@ func TestSendAnswerLost(t *testing.T) {
 	bob := testAgent(t, ds, "bob")
 	makeTeam(t, alice, bob)
 
-	lt.arm(delivery.MediaTypeMLS, true)
-	if _, err := alice.Send(bg, "team", "once"); !errors.Is(err, ErrDelivery) {
-		t.Fatalf("send with its answers lost: %v", err)
-	}
-	lt.disarm()
+	lt.lose(t, delivery.MediaTypeMLS, true, func() error { _, err := alice.Send(bg, "team", "once"); return err })
 	wantLines(t, "alice", recv(t, alice, "team"))
 	wantLines(t, "bob", recv(t, bob, "team"), "team alice: once")
-	lt.arm(delivery.MediaTypeMLS, false)
-	if _, err := alice.Send(bg, "team", "later"); !errors.Is(err, ErrDelivery) {
-		t.Fatalf("send with its posts lost: %v", err)
-	}
-	lt.disarm()
+	lt.lose(t, delivery.MediaTypeMLS, false, func() error { _, err := alice.Send(bg, "team", "later"); return err })
 	wantLines(t, "alice's recv posts it", recv(t, alice, "team"))
 	wantLines(t, "bob", recv(t, bob, "team"), "team alice: later")
 }
