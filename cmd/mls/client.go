@@ -225,7 +225,7 @@ func runClient(e *env, client *command, subs []*clientSub, args []string) int {
 	if err != nil {
 		return usageError(e, cmd, "%v", err)
 	}
-	c := &clientRun{ctx: e.ctx, opts: opts, flags: f, stdout: e.stdout, stderr: e.stderr, cmd: cmd}
+	c := &clientRun{ctx: e.ctx, opts: opts, flags: f, stdout: e.stdout, stderr: e.stderr}
 	if err := c.check(sub.word, rest); err != nil {
 		return usageError(e, cmd, "%v", err)
 	}
@@ -267,7 +267,6 @@ type clientRun struct {
 	opts           agent.Options
 	flags          clientFlags
 	stdout, stderr io.Writer
-	cmd            *command
 	suite          suite.ID // init's
 	groupID        []byte   // rejoin --id's
 }
