@@ -1,11 +1,7 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -15,53 +11,54 @@ import (
 	"github.com/mlsengine/engine/internal/interop"
 )
 
-const interopUsage = `usage: mls interop serve [--listen ADDR] [--name NAME]
+func interopCommand() *command {
+	serve := &command{
+		name:    "interop serve",
+		args:    "[--listen ADDR] [--name NAME]",
+		summary: "run an MLSClient server for the MLS working group's interop test runner",
+		details: `Runs a gRPC server of the MLSClient service of the MLS working group's interop
+harness (interop/proto/mls_client.proto of github.com/mlswg/mls-implementations),
+which the harness's test runner drives, until SIGINT or SIGTERM; then it stops
+cleanly (RPCs in flight finish) and exits 0. ADDR defaults to
+` + interop.DefaultAddr + ` (port 0 picks a free one). NAME (default
+` + interop.DefaultName + `) is what the Name RPC answers: the runner labels its
+results with it. Prints "mls: interop: listening on ADDR" once it accepts
+connections, and "mls: interop: stopped" when it stopped; failed RPCs are
+logged to stderr. How the proto maps to the library: go doc
+github.com/mlsengine/engine/internal/interop.
 
-Runs an MLSClient gRPC server for the MLS working group's interop test
-runner (mls_client.proto of github.com/mlswg/mls-implementations) until
-SIGINT or SIGTERM. ADDR defaults to 127.0.0.1:50051 (port 0 picks a free
-one). NAME (default mlsengine) is what the Name RPC answers: the runner
-labels its results with it. Prints "mls: interop: listening on ADDR" once it
-accepts connections; failed RPCs are logged to stderr.
-`
-
-func runInterop(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "serve" {
-		if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprint(stdout, interopUsage)
-			return exitOK
-		}
-		fmt.Fprint(stderr, "mls: interop: want the serve command\n\n"+interopUsage)
-		return exitUsage
+Exit status: 0 after a clean stop, 1 when the server could not start or
+failed, 2 for a usage error.
+`,
 	}
-	fs := newFlagSet("mls interop serve", stderr)
+	serve.run = func(e *env, args []string) int { return runInteropServe(e, serve, args) }
+	return &command{name: "interop", summary: "the interop harness of the MLS working group", subs: []*command{serve}}
+}
+
+func runInteropServe(e *env, c *command, args []string) int {
+	fs := newFlagSet(c)
 	listen := fs.String("listen", interop.DefaultAddr, "")
 	name := fs.String("name", interop.DefaultName, "")
-	fs.Usage = func() { fmt.Fprint(stderr, interopUsage) }
-	rest, err := parseInterleaved(fs, args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		return exitUsage
+	rest, code, ok := parse(e, c, fs, args, nil)
+	if !ok {
+		return code
 	}
 	if len(rest) > 0 {
-		fmt.Fprintf(stderr, "mls: interop: unexpected argument %q\n\n%s", rest[0], interopUsage)
-		return exitUsage
+		return usageError(e, c, "unexpected argument %q", rest[0])
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err = interop.ListenAndServe(ctx, interop.ServeConfig{
+	err := interop.ListenAndServe(ctx, interop.ServeConfig{
 		Addr:   *listen,
 		Server: interop.Options{Name: *name},
-		Logger: slog.New(slog.NewTextHandler(stderr, nil)),
-		Ready:  func(addr net.Addr) { fmt.Fprintf(stdout, "mls: interop: listening on %s\n", addr) },
+		Logger: slog.New(slog.NewTextHandler(e.stderr, nil)),
+		Ready:  func(addr net.Addr) { fmt.Fprintf(e.stdout, "mls: interop: listening on %s\n", addr) },
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "mls: interop: %v\n", err)
+		fmt.Fprintf(e.stderr, "mls: interop: %v\n", err)
 		return exitFailed
 	}
-	fmt.Fprintln(stdout, "mls: interop: stopped")
+	fmt.Fprintln(e.stdout, "mls: interop: stopped")
 	return exitOK
 }
