@@ -23,15 +23,10 @@ type externalSigner struct {
 // CreateExternalSigner makes a signature key for an external sender of
 // the identity and returns its ExternalSender entry (§12.1.8.1).
 func (s *Server) CreateExternalSigner(_ context.Context, req *mlsclientpb.CreateExternalSignerRequest) (*mlsclientpb.CreateExternalSignerResponse, error) {
-	cs, err := suiteID(req.CipherSuite)
+	m, err := requestMember(req.CipherSuite, req.Identity)
 	if err != nil {
 		return nil, err
 	}
-	m, sigPriv, err := newMember(cs, req.Identity, nil)
-	if err != nil {
-		return nil, err
-	}
-	clear(sigPriv)
 	es := message.ExternalSender{SignatureKey: m.signer.Public(), Credential: treekem.BasicCredential(req.Identity)}
 	data, err := wire.Marshal(&es)
 	if err != nil {

@@ -34,15 +34,10 @@ func suiteID(v uint32) (suite.ID, error) {
 // CreateGroup creates a group whose only member has a fresh signature key
 // and a basic credential with the identity.
 func (s *Server) CreateGroup(_ context.Context, req *mlsclientpb.CreateGroupRequest) (*mlsclientpb.CreateGroupResponse, error) {
-	cs, err := suiteID(req.CipherSuite)
+	m, err := requestMember(req.CipherSuite, req.Identity)
 	if err != nil {
 		return nil, err
 	}
-	m, sigPriv, err := newMember(cs, req.Identity, nil)
-	if err != nil {
-		return nil, err
-	}
-	clear(sigPriv)
 	m.encrypt = req.EncryptHandshake
 	g, err := mls.NewGroup(config(m), &mls.GroupOptions{GroupID: req.GroupId})
 	if err != nil {
@@ -58,7 +53,31 @@ func (s *Server) CreateKeyPackage(_ context.Context, req *mlsclientpb.CreateKeyP
 	if err != nil {
 		return nil, err
 	}
-	m, sigPriv, err := newMember(cs, req.Identity, nil)
+	tx, err := s.newTransaction(cs, req.Identity)
+	if err != nil {
+		return nil, err
+	}
+	return &mlsclientpb.CreateKeyPackageResponse{
+		TransactionId:  tx.id,
+		KeyPackage:     tx.keyPackage,
+		InitPriv:       tx.initPriv,
+		EncryptionPriv: tx.encryptionPriv,
+		SignaturePriv:  tx.signaturePriv,
+	}, nil
+}
+
+// newTx is a new transaction, with what the RPCs that make one return.
+type newTx struct {
+	id                                      uint32
+	member                                  member
+	keyPackage                              []byte // an MLSMessage
+	initPriv, encryptionPriv, signaturePriv []byte
+}
+
+// newTransaction creates a KeyPackage in cs for a new client of the
+// identity and keeps it under a new transaction id.
+func (s *Server) newTransaction(cs suite.ID, identity []byte) (*newTx, error) {
+	m, sigPriv, err := newMember(cs, identity, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -66,12 +85,13 @@ func (s *Server) CreateKeyPackage(_ context.Context, req *mlsclientpb.CreateKeyP
 	if err != nil {
 		return nil, statusErr(err)
 	}
-	return &mlsclientpb.CreateKeyPackageResponse{
-		TransactionId:  s.objects.add(&transaction{member: m, kp: priv}),
-		KeyPackage:     kp,
-		InitPriv:       bytes.Clone(priv.InitKey),
-		EncryptionPriv: bytes.Clone(priv.EncryptionKey),
-		SignaturePriv:  sigPriv,
+	return &newTx{
+		id:             s.objects.add(&transaction{member: m, kp: priv}),
+		member:         m,
+		keyPackage:     kp,
+		initPriv:       bytes.Clone(priv.InitKey),
+		encryptionPriv: bytes.Clone(priv.EncryptionKey),
+		signaturePriv:  sigPriv,
 	}, nil
 }
 
@@ -166,24 +186,21 @@ func (s *Server) NewMemberAddProposal(_ context.Context, req *mlsclientpb.NewMem
 	if err != nil {
 		return nil, statusErr(err)
 	}
-	m, sigPriv, err := newMember(gi.GroupContext.CipherSuite, req.Identity, nil)
+	tx, err := s.newTransaction(gi.GroupContext.CipherSuite, req.Identity)
 	if err != nil {
 		return nil, err
 	}
-	kp, priv, err := mls.NewKeyPackage(config(m), nil)
+	proposal, err := mls.NewMemberProposal(config(tx.member), req.GroupInfo, tx.keyPackage, nil)
 	if err != nil {
-		return nil, statusErr(err)
-	}
-	proposal, err := mls.NewMemberProposal(config(m), req.GroupInfo, kp, nil)
-	if err != nil {
+		s.objects.remove(tx.id)
 		return nil, statusErr(err)
 	}
 	return &mlsclientpb.NewMemberAddProposalResponse{
-		TransactionId:  s.objects.add(&transaction{member: m, kp: priv}),
+		TransactionId:  tx.id,
 		Proposal:       proposal,
-		InitPriv:       bytes.Clone(priv.InitKey),
-		EncryptionPriv: bytes.Clone(priv.EncryptionKey),
-		SignaturePriv:  sigPriv,
+		InitPriv:       tx.initPriv,
+		EncryptionPriv: tx.encryptionPriv,
+		SignaturePriv:  tx.signaturePriv,
 	}, nil
 }
 

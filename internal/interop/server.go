@@ -84,6 +84,18 @@ func newMember(cs suite.ID, identity []byte, psks *pskStore) (member, []byte, er
 	return member{suite: cs, identity: bytes.Clone(identity), signer: signer, psks: psks}, priv, nil
 }
 
+// requestMember returns a member of the identity with a fresh signature
+// key in the request's suite v.
+func requestMember(v uint32, identity []byte) (member, error) {
+	cs, err := suiteID(v)
+	if err != nil {
+		return member{}, err
+	}
+	m, sigPriv, err := newMember(cs, identity, nil)
+	clear(sigPriv)
+	return m, err
+}
+
 // config is the one place the server builds an mls.Config: every group,
 // KeyPackage and proposal of the server uses the Config of its member.
 //
