@@ -96,8 +96,10 @@ func (s *Server) newTransaction(cs suite.ID, identity []byte) (*newTx, error) {
 }
 
 // join joins a group with the transaction's KeyPackage and uses the
-// transaction up. m is the member of the new state: the transaction's, with
-// the state's options.
+// transaction up. The new state's member is the transaction's as
+// withMember adjusts it (the wire format, the PSKs); resumption, if set,
+// is the group whose resumption PSK the Welcome may use (a branch's
+// parent).
 func (s *Server) join(txID uint32, welcome []byte, ratchetTree []byte, withMember func(member) member, resumption *mls.Group) (uint32, *mls.Group, error) {
 	tx, err := lookup[*transaction](s.objects, txID, "transaction")
 	if err != nil {
