@@ -18,6 +18,9 @@ var codeOf = []struct {
 	code codes.Code
 }{
 	{mls.ErrInternal, codes.Internal},
+	// The application's policy refused it (the error may also wrap the
+	// sentinel of the rule, such as ErrInvalidProposal).
+	{mls.ErrRejected, codes.PermissionDenied},
 	// The request's input is bad: it does not decode, does not verify or
 	// breaks a rule of RFC 9420.
 	{mls.ErrInvalidArgument, codes.InvalidArgument},
@@ -36,7 +39,6 @@ var codeOf = []struct {
 	{mls.ErrPendingProposals, codes.FailedPrecondition},
 	{mls.ErrOwnMessage, codes.FailedPrecondition},
 	{mls.ErrPSKNotFound, codes.FailedPrecondition},
-	{mls.ErrRejected, codes.PermissionDenied},
 	{mls.ErrUnsupported, codes.Unimplemented},
 	{suite.ErrUnsupportedSuite, codes.Unimplemented},
 	{wire.ErrDecode, codes.InvalidArgument},
