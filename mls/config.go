@@ -120,7 +120,11 @@ type Config struct {
 	// ones included, in its encoding. The encoding (§12.4.3.3) spends one
 	// byte per blank node, so without a bound a small message could make
 	// the joiner allocate the state of a huge tree; the bound is checked
-	// before any per-node state is allocated.
+	// before any per-node state is allocated. Whatever the bound, a tree
+	// may have at most max(treekem.SparseTreeLeaves,
+	// treekem.LeavesPerMember × members) leaves, so that its blank leaves
+	// cost less to hash than its members' signatures to verify: decoding
+	// and hashing a received tree cost O(non-blank nodes + encoded size).
 	// A larger tree fails with ErrInvalidWelcome and a
 	// *treekem.TreeSizeError (errors.Is(err, treekem.ErrTreeTooLarge)).
 	// 0 means DefaultMaxTreeLeaves; negative means the largest tree
@@ -257,6 +261,17 @@ func (c *config) capabilities() treekem.Capabilities {
 		cp.Credentials = slices.Clone(cp.Credentials)
 		return cp
 	}
+	return DefaultCapabilities(c.Config)
+}
+
+// DefaultCapabilities returns the capabilities a nil Config.Capabilities
+// selects for cfg (see there), for a caller that extends them:
+//
+//	caps := mls.DefaultCapabilities(cfg)
+//	caps.Extensions = append(caps.Extensions, myExtension)
+//	cfg.Capabilities = &caps
+func DefaultCapabilities(cfg Config) treekem.Capabilities {
+	c := &cfg
 	caps := treekem.Capabilities{Versions: []treekem.ProtocolVersion{treekem.MLS10}}
 	for _, id := range suite.IDs() {
 		caps.CipherSuites = append(caps.CipherSuites, uint16(id))

@@ -26,7 +26,9 @@ type KeyPackageOptions struct {
 	// LastResort marks the KeyPackage with the last_resort extension, so
 	// that its private part survives a Join (see JoinWithStorage).
 	LastResort bool
-	// Extensions are added to KeyPackage.extensions.
+	// Extensions are added to KeyPackage.extensions. Their types are
+	// listed in the leaf's capabilities (§10); with Config.Capabilities
+	// set, they must be listed there already.
 	Extensions treekem.Extensions
 }
 
@@ -98,13 +100,8 @@ func NewKeyPackage(cfg Config, opts *KeyPackageOptions) ([]byte, *KeyPackagePriv
 		NotAfter:  uint64(max(now.Add(cf.keyPackageLifetime()).Unix(), 0)),
 	}
 	exts := cloneExtensions(opts.Extensions)
-	if opts.LastResort {
-		if !slices.Contains(ln.Capabilities.Extensions, ExtensionLastResort) {
-			ln.Capabilities.Extensions = append(ln.Capabilities.Extensions, ExtensionLastResort)
-		}
-		if !exts.Has(ExtensionLastResort) {
-			exts = append(exts, treekem.Extension{Type: ExtensionLastResort, Data: []byte{}})
-		}
+	if opts.LastResort && !exts.Has(ExtensionLastResort) {
+		exts = append(exts, treekem.Extension{Type: ExtensionLastResort, Data: []byte{}})
 	}
 	if cf.GREASE {
 		if err := cf.greaseLeaf(&ln); err != nil {
@@ -113,6 +110,9 @@ func NewKeyPackage(cfg Config, opts *KeyPackageOptions) ([]byte, *KeyPackagePriv
 		if exts, err = cf.greaseExtensions(exts); err != nil {
 			return nil, nil, err
 		}
+	}
+	if err := listExtensions(cf, &ln.Capabilities, exts); err != nil {
+		return nil, nil, err
 	}
 	if err := signLeaf(cf.cs, cf.Signer, &ln, nil, 0); err != nil {
 		return nil, nil, err
@@ -136,6 +136,27 @@ func NewKeyPackage(cfg Config, opts *KeyPackageOptions) ([]byte, *KeyPackagePriv
 		return nil, nil, internalErr("encoding the KeyPackage message: %v", err)
 	}
 	return msg, &KeyPackagePrivate{KeyPackage: bare, InitKey: initPriv, EncryptionKey: leafPriv, LastResort: opts.LastResort}, nil
+}
+
+// listExtensions adds the types of a KeyPackage's extensions to its leaf's
+// capabilities: §10, "Extensions included in the extensions or
+// leaf_node.extensions fields MUST be included in the
+// leaf_node.capabilities field" (except the default types, which §7.2 says
+// MUST NOT be listed). GREASE and last_resort types are always added; a
+// type of KeyPackageOptions.Extensions missing from capabilities the caller
+// set (Config.Capabilities) is an error, as the client would then claim
+// support it did not declare.
+func listExtensions(cf *config, caps *treekem.Capabilities, exts treekem.Extensions) error {
+	for _, e := range exts {
+		if e.Type.IsDefault() || slices.Contains(caps.Extensions, e.Type) {
+			continue
+		}
+		if cf.Capabilities != nil && !IsGREASE(uint16(e.Type)) && e.Type != ExtensionLastResort {
+			return errorf(ErrInvalidArgument, "KeyPackage extension 0x%04x is not in Config.Capabilities.Extensions (§10)", uint16(e.Type))
+		}
+		caps.Extensions = append(caps.Extensions, e.Type)
+	}
+	return nil
 }
 
 // leafTemplate returns the client's LeafNode fields that do not depend on
