@@ -56,11 +56,11 @@ func (s *staged) addedLeaves() []treekem.LeafIndex {
 // of the current tree in the order of §12.3: GroupContextExtensions,
 // Updates, Removes, Adds, then PreSharedKey, ExternalInit and ReInit are
 // noted. The group is not modified.
-func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
-	if err := g.checkList(list, cc); err != nil {
+func (v *view) applyList(list []entry, cc *commitContext) (*staged, error) {
+	if err := v.checkList(list, cc); err != nil {
 		return nil, err
 	}
-	base := g.ep
+	base, cf := v.ep, v.cf
 	s := &staged{tree: base.tree.Clone(), exts: base.gc.Extensions, changed: changedLeaves{}}
 
 	// §12.3: "If there is a GroupContextExtensions proposal, replace the
@@ -72,13 +72,16 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 			if err := checkGroupExtensions(e.index, gce.Extensions); err != nil {
 				return nil, err
 			}
+			if err := cf.checkExternalSenders(gce.Extensions); err != nil {
+				return nil, proposalErr(e.index, e.p.Type(), RuleExternalSender, err)
+			}
 			s.exts, s.gce, gceIndex = gce.Extensions, true, e.index
 		}
 	}
 	// §7.3: lifetimes MUST be checked in what the member sends, and are
 	// only RECOMMENDED in what it receives, which may have expired in
 	// transit; received ones are not checked.
-	pol, err := g.cf.policy(s.exts, cc.sending)
+	pol, err := cf.policy(s.exts, cc.sending)
 	if err != nil {
 		return nil, proposalErr(gceIndex, message.ProposalGroupContextExtensions, RuleInvalidProposal, err)
 	}
@@ -98,11 +101,14 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 		if err := s.tree.ValidateLeaf(&u.LeafNode, lc, pol); err != nil {
 			return nil, proposalErr(e.index, e.p.Type(), "update leaf node (§7.3)", err)
 		}
+		if err := cf.checkLeafSuccessor(s.tree, leaf, &u.LeafNode); err != nil {
+			return nil, proposalErr(e.index, e.p.Type(), RuleCredentialSuccessor, err)
+		}
 		s.changed.note(base.tree, leaf)
 		if err := s.tree.UpdateLeaf(leaf, &u.LeafNode); err != nil {
 			return nil, proposalErr(e.index, e.p.Type(), RuleInvalidProposal, err)
 		}
-		if leaf == base.leaf() {
+		if leaf == v.self {
 			if e.leafPriv == nil {
 				return nil, proposalErr(e.index, e.p.Type(), "update of this member that it did not send", nil)
 			}
@@ -126,7 +132,7 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 		if err := s.tree.RemoveLeaf(r.Removed); err != nil {
 			return nil, proposalErr(e.index, e.p.Type(), RuleInvalidProposal, err)
 		}
-		if r.Removed == base.leaf() {
+		if r.Removed == v.self {
 			s.selfRemoved = true
 		}
 		s.removes = append(s.removes, MemberChange{Leaf: r.Removed, LeafNode: old, Sender: e.sender})
@@ -148,7 +154,7 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 		if !ok {
 			continue
 		}
-		if err := validateKeyPackage(g.cf, &a.KeyPackage, base.gc.Version, s.tree, s.exts, pol); err != nil {
+		if err := validateKeyPackage(cf, &a.KeyPackage, base.gc.Version, s.tree, s.exts, pol); err != nil {
 			if _, dup := s.tree.FindSignatureKey(a.KeyPackage.LeafNode.SignatureKey); dup {
 				return nil, proposalErr(e.index, e.p.Type(), RuleAddExistingMember, err)
 			}
@@ -168,12 +174,12 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 	for _, e := range list {
 		switch body := e.p.Body.(type) {
 		case *message.PreSharedKey:
-			if err := g.checkPSKID(e.index, &body.PSK, cc.resumptionUsage); err != nil {
+			if err := v.checkPSKID(e.index, &body.PSK, cc.resumptionUsage); err != nil {
 				return nil, err
 			}
 			s.psks = append(s.psks, body.PSK)
 		case *message.ExternalInit:
-			if len(body.KEMOutput) != g.cf.cs.HPKEPublicKeySize() {
+			if len(body.KEMOutput) != cf.cs.HPKEPublicKeySize() {
 				return nil, proposalErr(e.index, e.p.Type(), "kem_output of the wrong size (§12.1.6)", nil)
 			}
 			s.extInit = body
@@ -201,22 +207,11 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 	for _, e := range list {
 		p := &Proposal{Body: e.p.Body, Sender: e.sender, Ref: e.ref}
 		s.proposals = append(s.proposals, p)
-		if err := g.cf.accept(p); err != nil {
+		if err := cf.accept(p); err != nil {
 			return nil, proposalErr(e.index, e.p.Type(), RulePolicy, err)
 		}
 	}
 	return s, nil
-}
-
-// accept runs the application's proposal policy.
-func (c *config) accept(p *Proposal) error {
-	if c.AcceptProposal == nil {
-		return nil
-	}
-	if err := c.AcceptProposal(p); err != nil {
-		return wrapErr(ErrRejected, "proposal", err)
-	}
-	return nil
 }
 
 // checkGroupExtensions checks that the contents of the GroupContext

@@ -203,8 +203,9 @@ func (g *Group) selectProposals(opts *CommitOptions, cc *commitContext) ([]entry
 	// When choosing, leave out the pending proposals that make the list
 	// invalid, one at a time; an invalid proposal of the caller's is an
 	// error.
+	v := g.view()
 	for {
-		s, err := g.applyList(list, cc)
+		s, err := v.applyList(list, cc)
 		if err == nil {
 			return list, s, nil
 		}
@@ -323,6 +324,15 @@ func (g *Group) createCommit(list []entry, s *staged, cc *commitContext, opts *C
 		if err := checkOwnLeaf(&tmpl, s.exts); err != nil {
 			return nil, err
 		}
+		// What receivers check of the path's LeafNode (§5.3.1).
+		if err := cf.validateCredential(&tmpl.Credential, tmpl.SignatureKey); err != nil {
+			return nil, err
+		}
+		if ext == nil {
+			if err := cf.checkLeafSuccessor(base.tree, self, &tmpl); err != nil {
+				return nil, err
+			}
+		}
 		if ext != nil {
 			var err error
 			if self, err = s.tree.FreeLeaf(); err != nil {
@@ -385,7 +395,11 @@ func (g *Group) createCommit(list []entry, s *staged, cc *commitContext, opts *C
 	if ext != nil {
 		initSecret = ext.initSecret
 	}
-	next, ks, err := g.deriveEpoch(&gc, ac, s.tree, priv, initSecret, commitSecret, pskSecret, false)
+	gcBytes, err := confirm(cf.cs, base.interim, &gc, ac)
+	if err != nil {
+		return nil, err
+	}
+	next, ks, err := g.deriveEpoch(&gc, gcBytes, ac, s.tree, priv, initSecret, commitSecret, pskSecret, false)
 	if err != nil {
 		return nil, err
 	}
@@ -461,22 +475,14 @@ func checkOwnLeaf(ln *treekem.LeafNode, exts treekem.Extensions) error {
 }
 
 // deriveEpoch completes a commit whose content ac is signed (§12.4.1,
-// §12.4.2): it updates the confirmed transcript hash, sets it in gc (whose
-// other fields are those of the new epoch), runs the key schedule, and
-// computes the confirmation tag and interim transcript hash. A sender gets
-// the tag set in ac; a receiver checks it against ac.
-func (g *Group) deriveEpoch(gc *message.GroupContext, ac *message.AuthenticatedContent, tree *treekem.Tree,
+// §12.4.2): gc is the new epoch's GroupContext, its confirmed transcript
+// hash set (confirm), and gcBytes its encoding. It runs the key schedule,
+// and computes the confirmation tag and interim transcript hash. A sender
+// gets the tag set in ac; a receiver checks it against ac.
+func (g *Group) deriveEpoch(gc *message.GroupContext, gcBytes []byte, ac *message.AuthenticatedContent, tree *treekem.Tree,
 	priv *treekem.PrivateState, initSecret, commitSecret, pskSecret []byte, receiving bool) (*epochState, *keyschedule.Epoch, error) {
 	cs := g.cf.cs
-	confirmed, err := message.ConfirmedTranscriptHash(cs, g.ep.interim, ac)
-	if err != nil {
-		return nil, nil, internalErr("confirmed transcript hash: %v", err)
-	}
-	gc.ConfirmedTranscriptHash = confirmed
-	gcBytes, err := gc.Bytes()
-	if err != nil {
-		return nil, nil, internalErr("GroupContext: %v", err)
-	}
+	confirmed := gc.ConfirmedTranscriptHash
 	ks, err := keyschedule.Derive(cs, initSecret, commitSecret, pskSecret, gcBytes)
 	if err != nil {
 		return nil, nil, internalErr("key schedule: %v", err)
@@ -561,7 +567,7 @@ func (g *Group) Apply(c Change) error {
 		if c == nil {
 			return errorf(ErrInvalidArgument, "nil commit")
 		}
-		if err := g.applicable(c.g, c.base, c.state, c.Epoch); err != nil {
+		if err := g.applicable(c.g, &c.base.publicEpoch, c.state, c.Epoch); err != nil {
 			return err
 		}
 		c.state = commitApplied
@@ -593,13 +599,13 @@ func (g *Group) Apply(c Change) error {
 
 // applicable checks that a commit of group cg, staged on epoch base and
 // starting epoch `epoch`, may be applied to g now.
-func (g *Group) applicable(cg *Group, base *epochState, state commitState, epoch uint64) error {
+func (g *Group) applicable(cg *Group, base *publicEpoch, state commitState, epoch uint64) error {
 	switch {
 	case cg != g:
 		return errorf(ErrInvalidArgument, "commit of another group")
 	case state == commitDiscarded:
 		return errorf(ErrStale, "commit for epoch %d was discarded", epoch-1)
-	case base != g.ep:
+	case base != &g.ep.publicEpoch:
 		return errorf(ErrStale, "commit for epoch %d, group is at epoch %d", epoch-1, g.ep.gc.Epoch)
 	}
 	return nil

@@ -1,7 +1,6 @@
 package mls
 
 import (
-	"bytes"
 	"crypto/rand"
 	"io"
 	"slices"
@@ -10,7 +9,6 @@ import (
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
-	"github.com/mlsengine/engine/mls/wire"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -41,8 +39,8 @@ type Config struct {
 	// Capabilities are advertised in the client's LeafNodes (§7.2). Nil
 	// selects: protocol version mls10, all seven cipher suites, the
 	// extension and proposal types of SupportedExtensions and
-	// SupportedProposals, and the basic credential type plus that of
-	// Credential (and X.509 when Credentials is set).
+	// SupportedProposals, and the basic and X.509 credential types (and
+	// that of Credential). DefaultCapabilities returns them.
 	Capabilities *treekem.Capabilities
 	// LeafExtensions are put in the client's LeafNodes. Their types must
 	// be listed in the capabilities (default ones excepted).
@@ -67,20 +65,17 @@ type Config struct {
 	// KeyPackage (§7.2); 0 means no limit.
 	MaxLifetime time.Duration
 
-	// Credentials validates every credential received (§5.3.1). Nil
-	// accepts basic credentials and rejects all others.
-	Credentials treekem.CredentialValidator
-	// SameIdentity reports whether two credentials present the same
-	// identity (§11.2, §11.3, §12.2 resync). Nil compares the credentials'
-	// encodings.
-	SameIdentity func(a, b *treekem.Credential) bool
-	// AcceptProposal is the application's policy for proposals: it is
-	// called for every proposal received on its own and every proposal of
-	// a commit created or received, after the checks of RFC 9420, and a
-	// non-nil error rejects the proposal (or the commit) with ErrRejected.
-	// Custom proposal types are only ever accepted here. The proposal
-	// must not be modified. Nil accepts all.
-	AcceptProposal func(p *Proposal) error
+	// Authentication is the Authentication Service (§5.3.1): it validates
+	// every credential introduced in the group, decides which credential
+	// may succeed another, and names the identity a credential presents.
+	// Nil selects a *BasicAuthentication, which accepts basic credentials
+	// and refuses all others. See NewX509Config for X.509.
+	Authentication AuthenticationService
+	// Policy is the authorization policy: who may enter the group on its
+	// own (external commits, new_member_proposal Adds) and the
+	// application's rules for proposals. Its zero value admits only a
+	// member's resync; see Policy.
+	Policy Policy
 	// ExternalPSK returns the secret of an external pre-shared key (§8.4),
 	// or an error if it is unknown. Nil knows none.
 	ExternalPSK func(id []byte) ([]byte, error)
@@ -141,6 +136,7 @@ type Config struct {
 type config struct {
 	Config
 	cs *suite.Suite
+	as AuthenticationService
 }
 
 func (c *Config) resolve() (*config, error) {
@@ -148,7 +144,11 @@ func (c *Config) resolve() (*config, error) {
 	if err != nil {
 		return nil, wrapErr(ErrUnsupported, "cipher suite", err)
 	}
-	return &config{Config: *c, cs: cs}, nil
+	cf := &config{Config: *c, cs: cs, as: c.Authentication}
+	if cf.as == nil {
+		cf.as = &BasicAuthentication{}
+	}
+	return cf, nil
 }
 
 // resolveSigner is resolve for an operation that signs: Signer is required.
@@ -233,20 +233,11 @@ func (c *config) policy(exts treekem.Extensions, checkTime bool) (*treekem.Polic
 	if err != nil {
 		return nil, wrapErr(ErrMalformed, "required_capabilities extension", err)
 	}
-	p := &treekem.Policy{RequiredCapabilities: rc, Credentials: c.Credentials, MaxLifetime: c.MaxLifetime}
+	p := &treekem.Policy{RequiredCapabilities: rc, Credentials: treekem.CredentialValidatorFunc(c.validateCredential), MaxLifetime: c.MaxLifetime}
 	if checkTime {
 		p.Now = c.now
 	}
 	return p, nil
-}
-
-func (c *config) sameIdentity(a, b *treekem.Credential) bool {
-	if c.SameIdentity != nil {
-		return c.SameIdentity(a, b)
-	}
-	ea, err1 := wire.Marshal(a)
-	eb, err2 := wire.Marshal(b)
-	return err1 == nil && err2 == nil && bytes.Equal(ea, eb)
 }
 
 // capabilities returns the capabilities of the client's LeafNodes, without
@@ -291,12 +282,9 @@ func DefaultCapabilities(cfg Config) treekem.Capabilities {
 			caps.Proposals = append(caps.Proposals, uint16(p))
 		}
 	}
-	caps.Credentials = []treekem.CredentialType{treekem.CredentialBasic}
-	if c.Credential.Type != treekem.CredentialBasic {
+	caps.Credentials = []treekem.CredentialType{treekem.CredentialBasic, treekem.CredentialX509}
+	if !slices.Contains(caps.Credentials, c.Credential.Type) {
 		caps.Credentials = append(caps.Credentials, c.Credential.Type)
-	}
-	if c.Credentials != nil && !slices.Contains(caps.Credentials, treekem.CredentialX509) {
-		caps.Credentials = append(caps.Credentials, treekem.CredentialX509)
 	}
 	return caps
 }

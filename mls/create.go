@@ -43,6 +43,9 @@ func NewGroup(cfg Config, opts *GroupOptions) (*Group, error) {
 	if err := checkGroupExtensions(-1, opts.Extensions); err != nil {
 		return nil, err
 	}
+	if err := cf.checkExternalSenders(opts.Extensions); err != nil {
+		return nil, wrapErr(ErrInvalidArgument, "external_senders extension (§5.3.1)", err)
+	}
 	leafPriv, leafPub, err := cf.cs.GenerateKeyPair(cf.rand())
 	if err != nil {
 		return nil, wrapErr(ErrInvalidArgument, "generating the leaf key", err)

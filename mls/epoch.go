@@ -9,17 +9,13 @@ import (
 	"github.com/mlsengine/engine/treekem"
 )
 
-// epochState is everything a member knows about the current epoch. A
-// commit builds a new epochState on a copy-on-write clone of the tree and
-// swaps it in only when it is applied, so the current one is never
-// modified by a commit that fails or is discarded.
-type epochState struct {
+// publicEpoch is what anyone may know of an epoch, without any secret:
+// what a PublicGroup tracks, and the part of a member's epochState that
+// the checks of proposals and commits read (see view).
+type publicEpoch struct {
 	gc      message.GroupContext
 	gcBytes []byte
 	tree    *treekem.Tree
-	priv    *treekem.PrivateState // the member's private keys; its leaf is the member's
-	secrets keyschedule.Secrets   // Encryption is nil: it seeded stree (§9.2)
-	stree   *keyschedule.SecretTree
 	// interim is the interim transcript hash, the input of the next
 	// commit's confirmed transcript hash (§8.2); confirmationTag is the
 	// tag of the commit that started the epoch, for GroupInfos (§12.4.3).
@@ -33,13 +29,22 @@ type epochState struct {
 	reinit *message.ReInit
 }
 
-// leaf returns the member's leaf, or noLeaf for an external joiner that
-// has none yet.
+// epochState is everything a member knows about the current epoch. A
+// commit builds a new epochState on a copy-on-write clone of the tree and
+// swaps it in only when it is applied, so the current one is never
+// modified by a commit that fails or is discarded.
+type epochState struct {
+	publicEpoch
+	priv    *treekem.PrivateState // the member's private keys; its leaf is the member's
+	secrets keyschedule.Secrets   // Encryption is nil: it seeded stree (§9.2)
+	stree   *keyschedule.SecretTree
+}
+
 // nextContext returns the GroupContext of the epoch a commit starts from
 // e, with the given extensions, before its tree hash and confirmed
 // transcript hash are updated (§12.4.1, §12.4.2): the epoch is one more,
 // and the confirmed transcript hash is still e's.
-func (e *epochState) nextContext(exts treekem.Extensions) message.GroupContext {
+func (e *publicEpoch) nextContext(exts treekem.Extensions) message.GroupContext {
 	return message.GroupContext{
 		Version:                 e.gc.Version,
 		CipherSuite:             e.gc.CipherSuite,
@@ -50,6 +55,8 @@ func (e *epochState) nextContext(exts treekem.Extensions) message.GroupContext {
 	}
 }
 
+// leaf returns the member's leaf, or noLeaf for an external joiner that
+// has none yet.
 func (e *epochState) leaf() treekem.LeafIndex {
 	if e.priv == nil {
 		return noLeaf
@@ -74,14 +81,10 @@ func newEpoch(cf *config, gc *message.GroupContext, tree *treekem.Tree, priv *tr
 	}
 	clear(secrets.Encryption)
 	ep := &epochState{
-		gc:              *gc,
-		gcBytes:         gcBytes,
-		tree:            tree,
-		priv:            priv,
-		secrets:         *secrets,
-		stree:           stree,
-		interim:         interim,
-		confirmationTag: confirmationTag,
+		publicEpoch: publicEpoch{gc: *gc, gcBytes: gcBytes, tree: tree, interim: interim, confirmationTag: confirmationTag},
+		priv:        priv,
+		secrets:     *secrets,
+		stree:       stree,
 	}
 	ep.secrets.Encryption = nil
 	return ep, nil

@@ -3,6 +3,7 @@ package mls
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 
 	"github.com/mlsengine/engine/mls/message"
 )
@@ -177,6 +178,29 @@ func (e *causeError) Unwrap() []error { return []error{e.sentinel, e.cause} }
 // errorf formats an error wrapping sentinel.
 func errorf(sentinel error, format string, args ...any) error {
 	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
+}
+
+// PanicError reports a panic recovered at an entry point of this package
+// (Process, Join, JoinExternal, UnmarshalGroup, PublicGroup.Process): a bug
+// of ours, which no input can cause. It matches ErrInternal; its message
+// ends with the panic's stack, for bug reports.
+type PanicError struct {
+	What  string // what was being done, e.g. "processing a message"
+	Value any    // the value passed to panic
+	Stack []byte // the goroutine's stack at the panic
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("mls: internal error: panic %s: %v\n%s", e.What, e.Value, e.Stack)
+}
+
+// Unwrap makes errors.Is(err, ErrInternal) true.
+func (e *PanicError) Unwrap() error { return ErrInternal }
+
+// recovered turns a recovered panic into a *PanicError; recover() must be
+// called by the deferred function itself, which passes its result.
+func recovered(what string, p any) error {
+	return &PanicError{What: what, Value: p, Stack: debug.Stack()}
 }
 
 // internalErr reports a bug of ours.

@@ -183,15 +183,17 @@ func ExampleNewRemove() {
 }
 
 // Join by external commit from a GroupInfo that carries the tree and the
-// external public key.
+// external public key, in a group open to anyone holding it (by default
+// only a member's resync may join this way).
 func ExampleJoinExternal() {
-	alice, _ := mls.NewGroup(newConfig("alice"), nil)
+	open := func(c mls.Config) mls.Config { c.Policy.Admit = mls.AdmitAll; return c }
+	alice, _ := mls.NewGroup(open(newConfig("alice")), nil)
 	gi, err := alice.GroupInfo(&mls.GroupInfoOptions{RatchetTree: true})
 	if err != nil {
 		log.Fatal(err)
 	}
 
-	dave, commit, err := mls.JoinExternal(newConfig("dave"), gi, nil)
+	dave, commit, err := mls.JoinExternal(open(newConfig("dave")), gi, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package mls
 
 import (
+	"bytes"
+
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/treekem"
@@ -9,10 +11,17 @@ import (
 // ExternalJoinOptions are the options of JoinExternal.
 type ExternalJoinOptions struct {
 	JoinOptions
-	// Remove, if set, is the leaf of the joiner's previous appearance in
-	// the group, removed by the same commit: a "resync" (§12.4.3.2). The
-	// joiner's credential must present the same identity
-	// (Config.SameIdentity).
+	// Resync replaces the joiner's earlier leaf in the group, removed by
+	// the same commit (§12.4.3.2): the member whose signature key is
+	// Config.Signer's, else the only member whose credential presents the
+	// identity of Config.Credential (AuthenticationService.Identity). It
+	// fails with ErrInvalidArgument if there is none.
+	Resync bool
+	// Remove, if set, is the leaf to replace, as Resync finds it. The
+	// joiner's credential must be a valid successor of that leaf's
+	// (§12.2), and the commit must be admitted by Config.Policy, whose
+	// default admits a resync with the leaf's identity and signature key
+	// (see DefaultAdmit).
 	Remove *treekem.LeafIndex
 	// PSKs are pre-shared keys to inject (§12.2 allows PreSharedKey
 	// proposals in an external commit); fresh nonces are chosen for them.
@@ -38,7 +47,7 @@ type externalCommit struct {
 func JoinExternal(cfg Config, groupInfo []byte, opts *ExternalJoinOptions) (g *Group, commit []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			g, commit, err = nil, nil, internalErr("panic joining: %v", p)
+			g, commit, err = nil, nil, recovered("joining", p)
 		}
 	}()
 	if opts == nil {
@@ -85,19 +94,23 @@ func JoinExternal(cfg Config, groupInfo []byte, opts *ExternalJoinOptions) (g *G
 		return nil, nil, internalErr("GroupContext: %v", err)
 	}
 	// The joiner's view of the epoch it joins: the public state only.
-	outsider := &Group{cf: cf, ep: &epochState{gc: gi.GroupContext, gcBytes: gcBytes, tree: tree, interim: interim}}
+	outsider := &Group{cf: cf, ep: &epochState{publicEpoch: publicEpoch{gc: gi.GroupContext, gcBytes: gcBytes, tree: tree, interim: interim}}}
 
 	committer := message.Sender{Type: message.SenderNewMemberCommit}
 	list := []entry{{p: &message.Proposal{Body: &message.ExternalInit{KEMOutput: kemOutput}}, sender: committer}}
-	if opts.Remove != nil {
-		old, ok := tree.Leaf(*opts.Remove)
-		if !ok {
-			return nil, nil, errorf(ErrInvalidArgument, "leaf %d to remove is blank", *opts.Remove)
+	remove := opts.Remove
+	if opts.Resync && remove == nil {
+		old, err := cf.findOwnLeaf(tree)
+		if err != nil {
+			return nil, nil, err
 		}
-		if !cf.sameIdentity(&old.Credential, &cf.Credential) {
-			return nil, nil, errorf(ErrInvalidArgument, "leaf %d has another identity (§12.2)", *opts.Remove)
+		remove = &old
+	}
+	if remove != nil {
+		if !tree.IsMember(*remove) {
+			return nil, nil, errorf(ErrInvalidArgument, "leaf %d to remove is blank", *remove)
 		}
-		list = append(list, entry{p: NewRemove(*opts.Remove), sender: committer})
+		list = append(list, entry{p: NewRemove(*remove), sender: committer})
 	}
 	for _, id := range opts.PSKs {
 		nonce, err := cf.pskNonce()
@@ -111,8 +124,12 @@ func JoinExternal(cfg Config, groupInfo []byte, opts *ExternalJoinOptions) (g *G
 		list[i].index = i
 	}
 	cc := &commitContext{committer: committer, sending: true, resumption: opts.Resumption}
-	s, err := outsider.applyList(list, cc)
+	s, err := outsider.view().applyList(list, cc)
 	if err != nil {
+		return nil, nil, err
+	}
+	// What the members will check of the joiner (§12.2, Config.Policy).
+	if err := cf.admitJoiner(&gi.GroupContext, &own, s.removes); err != nil {
 		return nil, nil, err
 	}
 	copts := &CommitOptions{AuthenticatedData: opts.AuthenticatedData, GroupInfo: opts.GroupInfo}
@@ -189,4 +206,31 @@ func outsideProposal(cfg Config, groupID []byte, epoch uint64, sender message.Se
 		return nil, wrapErr(ErrInvalidArgument, "protecting the proposal", err)
 	}
 	return encodeMLS(pm)
+}
+
+// findOwnLeaf returns the client's leaf in tree, for a resync: the member
+// with the client's signature key, else the only member whose credential
+// presents the client's identity.
+func (c *config) findOwnLeaf(tree *treekem.Tree) (treekem.LeafIndex, error) {
+	if leaf, ok := tree.FindSignatureKey(c.Signer.Public()); ok {
+		return leaf, nil
+	}
+	id, err := c.identity(&c.Credential)
+	if err != nil {
+		return 0, err
+	}
+	found, n := treekem.LeafIndex(0), 0
+	for leaf := range tree.Members() {
+		ln, _ := tree.Leaf(leaf)
+		if other, err := c.as.Identity(&ln.Credential); err == nil && bytes.Equal(other, id) {
+			found, n = leaf, n+1
+		}
+	}
+	switch n {
+	case 0:
+		return 0, errorf(ErrInvalidArgument, "resync: no member with the client's signature key or identity %q", id)
+	case 1:
+		return found, nil
+	}
+	return 0, errorf(ErrInvalidArgument, "resync: %d members present identity %q, set ExternalJoinOptions.Remove", n, id)
 }

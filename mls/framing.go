@@ -72,34 +72,6 @@ func (g *Group) protect(ac *message.AuthenticatedContent) ([]byte, error) {
 	return out, nil
 }
 
-// senderKey returns the signature key of a sender of content received in
-// the current epoch (§6.1).
-func (g *Group) senderKey(fc *message.FramedContent) ([]byte, error) {
-	switch fc.Sender.Type {
-	case message.SenderMember:
-		if k := g.ep.tree.SignatureKey(fc.Sender.Leaf); k != nil {
-			return k, nil
-		}
-		return nil, errorf(ErrAuthentication, "sender leaf %d is blank", fc.Sender.Leaf)
-	case message.SenderExternal:
-		es, ok, err := message.ParseExternalSenders(g.ep.gc.Extensions)
-		if err != nil {
-			return nil, wrapErr(ErrAuthentication, "external_senders extension", err)
-		}
-		if !ok || uint64(fc.Sender.ExternalIndex) >= uint64(len(es)) {
-			return nil, errorf(ErrAuthentication, "no external sender %d (§12.1.8.1)", fc.Sender.ExternalIndex)
-		}
-		return es[fc.Sender.ExternalIndex].SignatureKey, nil
-	case message.SenderNewMemberCommit, message.SenderNewMemberProposal:
-		k, err := message.NewMemberSignatureKey(fc)
-		if err != nil {
-			return nil, wrapErr(ErrAuthentication, "new member's signature key", err)
-		}
-		return k, nil
-	}
-	return nil, errorf(ErrAuthentication, "unknown sender type %v", fc.Sender.Type)
-}
-
 // openPrivate decrypts and verifies a PrivateMessage (§6.3) with the
 // GroupContext, secret tree and sender data secret of its epoch, without
 // consuming its key: the caller consumes it once it has accepted the

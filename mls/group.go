@@ -43,14 +43,7 @@ func (g *Group) CipherSuite() suite.ID { return g.cf.cs.ID() }
 func (g *Group) LeafIndex() treekem.LeafIndex { return g.ep.leaf() }
 
 // GroupContext returns a copy of the current GroupContext (§8.1).
-func (g *Group) GroupContext() message.GroupContext {
-	gc := g.ep.gc
-	gc.GroupID = bytes.Clone(gc.GroupID)
-	gc.TreeHash = bytes.Clone(gc.TreeHash)
-	gc.ConfirmedTranscriptHash = bytes.Clone(gc.ConfirmedTranscriptHash)
-	gc.Extensions = cloneExtensions(gc.Extensions)
-	return gc
-}
+func (g *Group) GroupContext() message.GroupContext { return cloneGroupContext(&g.ep.gc) }
 
 // Extensions returns the GroupContext extensions.
 func (g *Group) Extensions() treekem.Extensions { return cloneExtensions(g.ep.gc.Extensions) }

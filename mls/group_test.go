@@ -91,7 +91,7 @@ func TestRemove(t *testing.T) {
 // same as Group.GroupInfo gives once the commit is applied, usable for an
 // external join, and refused once the group moved to another epoch.
 func TestPendingCommitGroupInfo(t *testing.T) {
-	w := newWorld(t, 3, nil)
+	w := newWorld(t, 3, admitAll)
 	pc, err := w.groups[0].Commit(&CommitOptions{GroupInfo: GroupInfoOptions{RatchetTree: true}})
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +113,7 @@ func TestPendingCommitGroupInfo(t *testing.T) {
 		t.Fatalf("GroupInfo of epoch %d, group at %d", gi.GroupContext.Epoch, w.groups[0].Epoch())
 	}
 	d := newClient(t, "d")
+	admitAll(&d.cfg)
 	g, commit, err := JoinExternal(d.cfg, after, nil)
 	if err != nil {
 		t.Fatalf("external join from the commit's GroupInfo: %v", err)

@@ -46,6 +46,19 @@ func newClientSuite(t testing.TB, name string, id suite.ID) *client {
 	}}
 }
 
+// admitAll is a Config tweak for groups that anyone may join by external
+// commit or new_member_proposal (Policy.Admit).
+func admitAll(c *Config) { c.Policy.Admit = AdmitAll }
+
+// tweaks combines Config tweaks.
+func tweaks(fs ...func(*Config)) func(*Config) {
+	return func(c *Config) {
+		for _, f := range fs {
+			f(c)
+		}
+	}
+}
+
 func (c *client) keyPackage(t testing.TB) ([]byte, *KeyPackagePrivate) {
 	t.Helper()
 	kp, priv, err := NewKeyPackage(c.cfg, nil)

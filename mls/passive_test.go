@@ -24,7 +24,7 @@ func TestPassiveClientScenario(t *testing.T) {
 	psk := []byte("0123456789abcdef0123456789abcdef")
 	withPSK := func(c mls.Config) mls.Config {
 		c.ExternalPSK = func([]byte) ([]byte, error) { return psk, nil }
-		c.AcceptProposal = nil
+		c.Policy.Admit = mls.AdmitAll // Dave and Erin join by themselves
 		return c
 	}
 	alice, bob := withPSK(newConfig("alice")), withPSK(newConfig("bob"))

@@ -289,7 +289,7 @@ func TestCustomProposal(t *testing.T) {
 			w := newWorld(t, 3, func(c *Config) {
 				c.EncryptHandshake = encrypt
 				c.SupportedProposals = []message.ProposalType{custom}
-				c.AcceptProposal = func(p *Proposal) error {
+				c.Policy.Proposal = func(p *Proposal) error {
 					if p.Type() == custom {
 						seen = append(seen, p)
 						if string(p.Body.(*CustomProposal).Data) == "forbidden" {
@@ -503,12 +503,9 @@ func TestExternalSenders(t *testing.T) {
 
 func TestNewMemberProposal(t *testing.T) {
 	w := newWorld(t, 3, func(c *Config) {
-		c.AcceptProposal = func(p *Proposal) error {
-			if p.Sender.Type == message.SenderNewMemberProposal && p.Type() == message.ProposalAdd {
-				add := p.Body.(*message.Add)
-				if string(add.KeyPackage.LeafNode.Credential.Identity) == "intruder" {
-					return errors.New("not invited")
-				}
+		c.Policy.Admit = func(a *Admission) error {
+			if a.Sender.Type != message.SenderNewMemberProposal || string(a.Identity) == "intruder" {
+				return errors.New("not invited")
 			}
 			return nil
 		}
@@ -550,13 +547,13 @@ func TestNewMemberProposal(t *testing.T) {
 
 func TestExternalCommit(t *testing.T) {
 	psks := map[string][]byte{"k": bytes.Repeat([]byte{7}, 32)}
-	w := newWorld(t, 3, pskConfig(psks))
+	w := newWorld(t, 3, tweaks(pskConfig(psks), admitAll))
 	gi, err := w.groups[1].GroupInfo(&GroupInfoOptions{RatchetTree: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := newClient(t, "d")
-	pskConfig(psks)(&d.cfg)
+	tweaks(pskConfig(psks), admitAll)(&d.cfg)
 	g, commit, err := JoinExternal(d.cfg, gi, &ExternalJoinOptions{PSKs: []keyschedule.PreSharedKeyID{{Type: keyschedule.PSKTypeExternal, ID: []byte("k")}}})
 	if err != nil {
 		t.Fatal(err)
@@ -596,7 +593,8 @@ func TestExternalCommit(t *testing.T) {
 	// Resync may not remove someone else.
 	gi, _ = w.groups[0].GroupInfo(&GroupInfoOptions{RatchetTree: true})
 	other := w.groups[2].LeafIndex()
-	if _, _, err := JoinExternal(w.clients[1].cfg, gi, &ExternalJoinOptions{Remove: &other}); !errors.Is(err, ErrInvalidArgument) {
+	var pe *ProposalError
+	if _, _, err := JoinExternal(w.clients[1].cfg, gi, &ExternalJoinOptions{Remove: &other}); !errors.As(err, &pe) || pe.Rule != RuleResyncSuccessor {
 		t.Fatal(err)
 	}
 	// Without external_pub, no external join.

@@ -132,7 +132,7 @@ func (g *Group) propose(p *message.Proposal, leafPriv []byte, signer suite.Signe
 		return nil, wrapErr(ErrInvalidArgument, "proposal reference", err)
 	}
 	c := &cachedProposal{ref: ref, sender: fc.Sender, proposal: p, leafPriv: leafPriv, signer: signer}
-	if err := g.checkProposal(c); err != nil {
+	if err := g.view().checkProposal(c); err != nil {
 		return nil, err
 	}
 	if err := g.cf.accept(c.view()); err != nil {

@@ -56,17 +56,9 @@ func (g *Group) ViewAs(cfg Config, leaf treekem.LeafIndex, leafPriv []byte, path
 	if err != nil {
 		return nil, err
 	}
-	ep := &epochState{
-		gc:              src.gc,
-		gcBytes:         src.gcBytes,
-		tree:            src.tree.Clone(),
-		priv:            priv,
-		secrets:         cloneSecrets(&src.secrets),
-		stree:           src.stree.Clone(),
-		interim:         src.interim,
-		confirmationTag: src.confirmationTag,
-		reinit:          src.reinit,
-	}
+	pub := src.publicEpoch
+	pub.tree, pub.proposals = src.tree.Clone(), nil
+	ep := &epochState{publicEpoch: pub, priv: priv, secrets: cloneSecrets(&src.secrets), stree: src.stree.Clone()}
 	for _, c := range src.proposals {
 		ep.proposals = append(ep.proposals, &cachedProposal{ref: c.ref, sender: c.sender, proposal: c.proposal})
 	}

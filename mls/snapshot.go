@@ -159,7 +159,7 @@ func (g *Group) MarshalBinary() ([]byte, error) {
 func LoadGroup(cfg Config, data []byte) (g *Group, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			g, err = nil, internalErr("panic loading a snapshot: %v", p)
+			g, err = nil, recovered("loading a snapshot", p)
 		}
 	}()
 	dm, err := cbor.DecOptions{
@@ -238,8 +238,8 @@ func LoadGroup(cfg Config, data []byte) (g *Group, err error) {
 		return nil, errorf(ErrInvalidState, "secret tree of %d leaves for a tree of %d", stree.Leaves(), tree.LeafCount())
 	}
 	ep := &epochState{
-		gc: gc, gcBytes: bytes.Clone(s.GroupContext), tree: tree, priv: priv, secrets: sec, stree: stree,
-		interim: s.Interim, confirmationTag: s.ConfirmationTag,
+		publicEpoch: publicEpoch{gc: gc, gcBytes: bytes.Clone(s.GroupContext), tree: tree, interim: s.Interim, confirmationTag: s.ConfirmationTag},
+		priv:        priv, secrets: sec, stree: stree,
 	}
 	for _, sp := range s.Proposals {
 		p, err := decodeProposal(message.ProposalType(sp.Type), sp.Body)

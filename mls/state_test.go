@@ -185,7 +185,7 @@ func TestValidateKeyPackage(t *testing.T) {
 }
 
 func TestGREASE(t *testing.T) {
-	w := newWorld(t, 4, func(c *Config) { c.GREASE = true })
+	w := newWorld(t, 4, func(c *Config) { c.GREASE = true; admitAll(c) })
 	kp, _ := w.clients[0].keyPackage(t)
 	k, _ := ParseKeyPackage(kp)
 	grease := func(vs []uint16) bool {
@@ -204,7 +204,9 @@ func TestGREASE(t *testing.T) {
 		t.Fatalf("no GREASE in %+v / %+v", k.Extensions, caps)
 	}
 	// Members with and without GREASE interoperate.
-	w.addMembers(1, newClient(t, "plain"))
+	plain := newClient(t, "plain")
+	admitAll(&plain.cfg)
+	w.addMembers(1, plain)
 	msg, err := w.groups[4].ProposeUpdate(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +218,9 @@ func TestGREASE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, commit, err := JoinExternal(newClient(t, "ext").cfg, gi, nil)
+	ext := newClient(t, "ext")
+	admitAll(&ext.cfg)
+	g, commit, err := JoinExternal(ext.cfg, gi, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

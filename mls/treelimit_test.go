@@ -78,12 +78,13 @@ func TestJoinMaxTreeLeaves(t *testing.T) {
 }
 
 func TestJoinExternalMaxTreeLeaves(t *testing.T) {
-	w := newWorld(t, 3, nil)
+	w := newWorld(t, 3, admitAll)
 	gi, err := w.groups[0].GroupInfo(&GroupInfoOptions{RatchetTree: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := newClient(t, "d")
+	admitAll(&d.cfg)
 	d.cfg.MaxTreeLeaves = 2
 	_, _, err = JoinExternal(d.cfg, gi, nil)
 	checkTreeTooLarge(t, err, 2)

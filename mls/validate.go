@@ -28,6 +28,12 @@ const (
 	RuleUpdateSender       = "update proposal not sent by a member (§12.1.2)"
 	RuleInvalidProposal    = "invalid proposal (§12.1)"
 	RulePolicy             = "rejected by the application (§12.2)"
+	// Rules of the Authentication Service and the authorization policy
+	// (Config.Authentication, Config.Policy).
+	RuleCredentialSuccessor = "credential not a valid successor of the member's (§5.3.1)"
+	RuleResyncSuccessor     = "external commit removes a member of another identity (§12.2)"
+	RuleNotAdmitted         = "external proposal not authorized (§12.1.8)"
+	RuleExternalSender      = "external sender refused by the authentication service (§5.3.1)"
 )
 
 // entry is one proposal of a commit's list, resolved from its value or
@@ -61,7 +67,7 @@ type commitContext struct {
 func (c *commitContext) external() bool { return c.committer.Type == message.SenderNewMemberCommit }
 
 // checkList enforces the rules of §12.2 that concern the list as a whole.
-func (g *Group) checkList(list []entry, cc *commitContext) error {
+func (v *view) checkList(list []entry, cc *commitContext) error {
 	if cc.external() {
 		return checkExternalList(list)
 	}
@@ -117,7 +123,7 @@ func (g *Group) checkList(list []entry, cc *commitContext) error {
 		case *message.ExternalInit:
 			return proposalErr(e.index, t, RuleExternalInit, nil)
 		default:
-			if !g.cf.supportsProposal(t) {
+			if !v.cf.supportsProposal(t) {
 				return proposalErr(e.index, t, RuleUnsupportedType, nil)
 			}
 		}
@@ -171,8 +177,8 @@ func pathRequired(list []entry) bool {
 // checkPSKID checks a PreSharedKeyID (§12.1.4): a known type and usage, a
 // nonce of length KDF.Nh, and a resumption usage of reinit or branch only
 // in the commit that starts a reinitialized or branched group.
-func (g *Group) checkPSKID(index int, id *keyschedule.PreSharedKeyID, allowed keyschedule.ResumptionPSKUsage) error {
-	if err := id.Validate(g.cf.cs); err != nil {
+func (v *view) checkPSKID(index int, id *keyschedule.PreSharedKeyID, allowed keyschedule.ResumptionPSKUsage) error {
+	if err := id.Validate(v.cf.cs); err != nil {
 		return proposalErr(index, message.ProposalPSK, RuleInvalidProposal, err)
 	}
 	if id.Type == keyschedule.PSKTypeResumption && id.Usage != keyschedule.UsageApplication && id.Usage != allowed {

@@ -2,6 +2,7 @@ package mls
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 
 	"github.com/mlsengine/engine/mls/keyschedule"
@@ -35,7 +36,7 @@ type JoinOptions struct {
 func Join(cfg Config, welcome []byte, kp *KeyPackagePrivate, opts *JoinOptions) (g *Group, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			g, err = nil, internalErr("panic joining: %v", p)
+			g, err = nil, recovered("joining", p)
 		}
 	}()
 	if kp == nil {
@@ -225,7 +226,7 @@ func groupTree(cf *config, gi *message.GroupInfo, outOfBand []byte) (*treekem.Tr
 // using it (§12.4.3.1, §12.4.3.2, §13.4): the GroupInfo's signature by the
 // signer's leaf, the tree's integrity and hash, and that the joiner
 // supports every GroupContext extension (own is the joiner's LeafNode,
-// whose capabilities say what it supports).
+// whose capabilities say what it supports; nil for a PublicGroup).
 func checkJoinedGroup(cf *config, gi *message.GroupInfo, tree *treekem.Tree, own *treekem.LeafNode) error {
 	cs := cf.cs
 	gc := &gi.GroupContext
@@ -247,10 +248,13 @@ func checkJoinedGroup(cf *config, gi *message.GroupInfo, tree *treekem.Tree, own
 	if err := checkGroupExtensions(-1, gc.Extensions); err != nil {
 		return wrapErr(ErrInvalidWelcome, "GroupContext extensions", err)
 	}
+	if err := cf.checkExternalSenders(gc.Extensions); err != nil {
+		return wrapErr(ErrInvalidWelcome, "external_senders extension (§5.3.1)", err)
+	}
 	// §13.4: "A client joining a group MUST verify that it supports every
 	// extension in the GroupContext for the group."
 	for _, e := range gc.Extensions {
-		if !e.Type.IsDefault() && !slices.Contains(own.Capabilities.Extensions, e.Type) {
+		if own != nil && !e.Type.IsDefault() && !slices.Contains(own.Capabilities.Extensions, e.Type) {
 			return errorf(ErrUnsupported, "GroupContext extension 0x%04x (§13.4)", uint16(e.Type))
 		}
 	}
@@ -314,36 +318,24 @@ func checkResumptionLink(cf *config, id *keyschedule.PreSharedKeyID, gi *message
 }
 
 // coveredBy checks that every member of sub has a member of the same
-// identity (Config.SameIdentity) in super. With the default SameIdentity it
-// is O(n); with an application's, O(n·m).
+// identity (AuthenticationService.Identity) in super, in O(n).
 func (c *config) coveredBy(sub, super *treekem.Tree) error {
-	if c.SameIdentity == nil {
-		ids := map[string]bool{}
-		for i := range super.Members() {
-			ln, _ := super.Leaf(i)
-			b, _ := wire.Marshal(&ln.Credential)
-			ids[string(b)] = true
+	ids := map[string]bool{}
+	for i := range super.Members() {
+		ln, _ := super.Leaf(i)
+		id, err := c.identity(&ln.Credential)
+		if err != nil {
+			return wrapErr(ErrInvalidWelcome, fmt.Sprintf("identity of member %d", i), err)
 		}
-		for i := range sub.Members() {
-			ln, _ := sub.Leaf(i)
-			b, _ := wire.Marshal(&ln.Credential)
-			if !ids[string(b)] {
-				return errorf(ErrInvalidWelcome, "member %d has no counterpart in the other group (§11.2, §11.3)", i)
-			}
-		}
-		return nil
+		ids[string(id)] = true
 	}
 	for i := range sub.Members() {
-		a, _ := sub.Leaf(i)
-		found := false
-		for j := range super.Members() {
-			b, _ := super.Leaf(j)
-			if c.SameIdentity(&a.Credential, &b.Credential) {
-				found = true
-				break
-			}
+		ln, _ := sub.Leaf(i)
+		id, err := c.identity(&ln.Credential)
+		if err != nil {
+			return wrapErr(ErrInvalidWelcome, fmt.Sprintf("identity of member %d", i), err)
 		}
-		if !found {
+		if !ids[string(id)] {
 			return errorf(ErrInvalidWelcome, "member %d has no counterpart in the other group (§11.2, §11.3)", i)
 		}
 	}
