@@ -174,7 +174,7 @@ func (v *view) applyList(list []entry, cc *commitContext) (*staged, error) {
 	for _, e := range list {
 		switch body := e.p.Body.(type) {
 		case *message.PreSharedKey:
-			if err := v.checkPSKID(e.index, &body.PSK, cc.resumptionUsage); err != nil {
+			if err := v.checkPSKID(e.index, &body.PSK, cc.resumptionUsage, cc.firstCommit); err != nil {
 				return nil, err
 			}
 			s.psks = append(s.psks, body.PSK)

@@ -152,3 +152,49 @@ func BenchmarkCommitCreate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPublicGroupCommit measures processing one commit with a full
+// path in a group of n members, by a member (which decrypts its path
+// secret and runs the key schedule) and by a PublicGroup (which checks
+// everything but the secrets), in the same run: public/member is the
+// ratio to quote. The commit is processed again and again without being
+// applied, so both stay in the same epoch.
+func BenchmarkPublicGroupCommit(b *testing.B) {
+	cs, _ := suite.Lookup(testSuite)
+	for _, n := range []int{1000, 100000} {
+		tree, ms := fullTree(b, cs, n)
+		view, err := GroupFromTree(ms[0].cfg, []byte("big"), nil, tree, 0, ms[0].leafPriv)
+		if err != nil {
+			b.Fatal(err)
+		}
+		secrets := map[treekem.NodeIndex][]byte{}
+		for _, x := range treekem.DirectPath(treekem.LeafIndex(1).Node(), uint32(n)) {
+			secrets[x] = pathSecret(x)
+		}
+		member, err := view.ViewAs(ms[1].cfg, 1, ms[1].leafPriv, secrets)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pub := member.PublicGroup()
+		pc, err := view.Commit(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("%d/member", n), func(b *testing.B) {
+			for b.Loop() {
+				r, err := member.Process(pc.Commit)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r.Commit.Discard()
+			}
+		})
+		b.Run(fmt.Sprintf("%d/public", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := pub.Process(pc.Commit); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

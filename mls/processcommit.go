@@ -151,7 +151,7 @@ func (v *view) stageCommit(ac *message.AuthenticatedContent) (*commitStage, erro
 		}
 		list[i] = entry{index: i, p: c.proposal, sender: c.sender, ref: c.ref, leafPriv: c.leafPriv, signer: c.signer}
 	}
-	s, err := v.applyList(list, &commitContext{committer: sender})
+	s, err := v.applyList(list, &commitContext{committer: sender, firstCommit: base.gc.Epoch == 0})
 	if err != nil {
 		return nil, err
 	}

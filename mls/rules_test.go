@@ -67,6 +67,7 @@ func rejectBoth(t *testing.T, w *world, by, to int, rule string, props ...*messa
 	})
 	checkRule(err)
 	t.Logf("receiver: %v", err)
+	checkRule(expectPublicRejects(t, w.groups[to], msg, ErrInvalidProposal))
 }
 
 func otherKeyPackage(t *testing.T, c *client) *message.Proposal {
@@ -99,6 +100,7 @@ func TestRuleUpdateByCommitter(t *testing.T) {
 	})
 	craft := craftCommit(t, w.groups[0], []message.ProposalOrRef{{Reference: ref}}, nil)
 	expectUnchanged(t, w.groups[1], ErrInvalidProposal, func() error { _, err := w.groups[1].Process(craft); return err })
+	expectPublicRejects(t, w.groups[1], craft, ErrInvalidProposal)
 	// By default, the committer leaves its own Update out.
 	pc := w.commit(0, nil)
 	if len(pc.Updates) != 0 {
@@ -129,6 +131,7 @@ func TestRuleSameLeaf(t *testing.T) {
 		return err
 	})
 	craft := craftCommit(t, w.groups[0], []message.ProposalOrRef{{Reference: refs[0]}, {Reference: refs[1]}}, nil)
+	expectPublicRejects(t, w.groups[1], craft, ErrInvalidProposal)
 	err = expectUnchanged(t, w.groups[1], ErrInvalidProposal, func() error { _, err := w.groups[1].Process(craft); return err })
 	var pe *ProposalError
 	if !errors.As(err, &pe) || pe.Rule != RuleSameLeaf {
@@ -237,6 +240,7 @@ func TestRulePathRequired(t *testing.T) {
 	for _, props := range [][]message.ProposalOrRef{byValue(NewRemove(w.groups[3].LeafIndex())), nil} {
 		msg := craftCommit(t, w.groups[0], props, nil)
 		expectUnchanged(t, w.groups[1], ErrInvalidCommit, func() error { _, err := w.groups[1].Process(msg); return err })
+		expectPublicRejects(t, w.groups[1], msg, ErrInvalidCommit)
 	}
 	// An Add alone does not: by default the committer still sends one, with
 	// OmitPath it leaves it out, and both are processed.
@@ -257,6 +261,7 @@ func TestRuleUnknownReference(t *testing.T) {
 	w := newWorld(t, 3, nil)
 	msg := craftCommit(t, w.groups[0], []message.ProposalOrRef{{Reference: make([]byte, 32)}}, nil)
 	expectUnchanged(t, w.groups[1], ErrInvalidCommit, func() error { _, err := w.groups[1].Process(msg); return err })
+	expectPublicRejects(t, w.groups[1], msg, ErrInvalidCommit)
 	if _, err := w.groups[0].Commit(&CommitOptions{References: []message.ProposalRef{make([]byte, 32)}}); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatal(err)
 	}
@@ -313,6 +318,7 @@ func TestRuleExternalCommitList(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			msg := craftExternalCommit(t, w.groups[0], d, props)
 			expectUnchanged(t, w.groups[1], ErrInvalidProposal, func() error { _, err := w.groups[1].Process(msg); return err })
+			expectPublicRejects(t, w.groups[1], msg, ErrInvalidProposal)
 		})
 	}
 	// By reference: refused (§12.4.3.2).
@@ -320,6 +326,7 @@ func TestRuleExternalCommitList(t *testing.T) {
 	ref := w.groups[0].PendingProposals()[0].Ref
 	msg := craftExternalCommit(t, w.groups[0], d, append(byValue(ei), message.ProposalOrRef{Reference: ref}))
 	expectUnchanged(t, w.groups[1], ErrInvalidCommit, func() error { _, err := w.groups[1].Process(msg); return err })
+	expectPublicRejects(t, w.groups[1], msg, ErrInvalidCommit)
 }
 
 func TestRuleConfirmationTag(t *testing.T) {

@@ -56,6 +56,11 @@ type commitContext struct {
 	// branch) in the first commit of a reinitialized or branched group
 	// (§12.1.4); 0 allows neither.
 	resumptionUsage keyschedule.ResumptionPSKUsage
+	// firstCommit is set for a received commit of epoch 0, the one that
+	// makes a new group a reinitialization or branch (§11.2, §11.3): PSKs
+	// of usage reinit or branch are valid there, and the joiners verify
+	// the link they make (§12.4.3.1).
+	firstCommit bool
 	// sending is set when the member creates the commit: the lifetimes of
 	// the LeafNodes it sends MUST then be checked (§7.3).
 	sending bool
@@ -176,12 +181,14 @@ func pathRequired(list []entry) bool {
 
 // checkPSKID checks a PreSharedKeyID (§12.1.4): a known type and usage, a
 // nonce of length KDF.Nh, and a resumption usage of reinit or branch only
-// in the commit that starts a reinitialized or branched group.
-func (v *view) checkPSKID(index int, id *keyschedule.PreSharedKeyID, allowed keyschedule.ResumptionPSKUsage) error {
+// in the commit that starts a reinitialized or branched group (allowed
+// when creating it, first when receiving the first commit of a group).
+func (v *view) checkPSKID(index int, id *keyschedule.PreSharedKeyID, allowed keyschedule.ResumptionPSKUsage, first bool) error {
 	if err := id.Validate(v.cf.cs); err != nil {
 		return proposalErr(index, message.ProposalPSK, RuleInvalidProposal, err)
 	}
-	if id.Type == keyschedule.PSKTypeResumption && id.Usage != keyschedule.UsageApplication && id.Usage != allowed {
+	if id.Type == keyschedule.PSKTypeResumption && id.Usage != keyschedule.UsageApplication && id.Usage != allowed &&
+		(!first || (id.Usage != keyschedule.UsageReinit && id.Usage != keyschedule.UsageBranch)) {
 		return proposalErr(index, message.ProposalPSK,
 			"resumption PSK with usage "+id.Usage.String()+" outside a reinitialization or branch (§12.1.4)", nil)
 	}

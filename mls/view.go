@@ -99,7 +99,7 @@ func (v *view) checkProposal(c *cachedProposal) error {
 			return proposalErr(-1, t, fmt.Sprintf("leaf %d is blank (§12.1.3)", body.Removed), nil)
 		}
 	case *message.PreSharedKey:
-		return v.checkPSKID(-1, &body.PSK, 0)
+		return v.checkPSKID(-1, &body.PSK, 0, false)
 	case *message.ReInit:
 		if body.Version < ep.gc.Version {
 			return proposalErr(-1, t, "ReInit to an older protocol version (§12.1.5)", nil)
