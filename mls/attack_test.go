@@ -42,7 +42,7 @@ func corrupt(t *testing.T, w *world, i int, cred treekem.Credential) *Group {
 	cfg := g.cf.Config
 	lawless(&cfg)
 	cfg.Credential = cred
-	bad, err := g.ViewAs(cfg, g.LeafIndex(), g.LeafPrivateKey(), nil)
+	bad, err := g.viewAs(cfg, g.LeafIndex(), g.leafPrivateKey(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,12 +298,12 @@ func TestAttackExternalSenderRefused(t *testing.T) {
 
 	gce := NewGroupContextExtensions(exts)
 	err = expectUnchanged(t, w.groups[0], ErrInvalidProposal, func() error {
-		_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{gce}})
+		_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*Proposal{gce}})
 		return err
 	})
 	isCredentialError(t, err, false)
 	bad := corrupt(t, w, 0, w.clients[0].cfg.Credential)
-	pc, err := bad.Commit(&CommitOptions{Proposals: []*message.Proposal{gce}})
+	pc, err := bad.Commit(&CommitOptions{Proposals: []*Proposal{gce}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,12 +322,12 @@ func TestAttackExternalSenderRefused(t *testing.T) {
 
 	// A lawless group installed it; an honest joiner refuses the group.
 	lw := newWorld(t, 2, lawless)
-	lw.commit(0, &CommitOptions{Proposals: []*message.Proposal{gce}})
+	lw.commit(0, &CommitOptions{Proposals: []*Proposal{gce}})
 	c := newClient(t, "joiner")
 	refuseEvil(&c.cfg)
 	kp, priv := c.keyPackage(t)
 	add, _ := NewAdd(kp)
-	pc = lw.commit(0, &CommitOptions{Proposals: []*message.Proposal{add}})
+	pc = lw.commit(0, &CommitOptions{Proposals: []*Proposal{add}})
 	_, err = Join(c.cfg, pc.Welcome, priv, nil)
 	if !errors.Is(err, ErrInvalidWelcome) {
 		t.Fatalf("join: %v", err)
@@ -351,12 +351,12 @@ func TestX509ValidityClock(t *testing.T) {
 	later.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 	w.groups[0].cf = &later
 	err = expectUnchanged(t, w.groups[0], ErrInvalidProposal, func() error {
-		_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{add}})
+		_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*Proposal{add}})
 		return err
 	})
 	isCredentialError(t, err, false)
 	later.Now = nil
-	w.commit(0, &CommitOptions{Proposals: []*message.Proposal{add}})
+	w.commit(0, &CommitOptions{Proposals: []*Proposal{add}})
 }
 
 // testCA is a certificate authority for tests.

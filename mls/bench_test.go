@@ -81,7 +81,7 @@ func BenchmarkCommitLargeGroup(b *testing.B) {
 	for _, n := range []int{1 << 10, 1 << 13, 1 << 16} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			tree, ms := fullTree(b, cs, n)
-			view, err := GroupFromTree(ms[0].cfg, []byte("big"), nil, tree, 0, ms[0].leafPriv)
+			view, err := groupFromTree(ms[0].cfg, []byte("big"), nil, tree, 0, ms[0].leafPriv)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -89,7 +89,7 @@ func BenchmarkCommitLargeGroup(b *testing.B) {
 			for _, x := range treekem.DirectPath(treekem.LeafIndex(1).Node(), uint32(n)) {
 				secrets[x] = pathSecret(x)
 			}
-			obs, err := view.ViewAs(ms[1].cfg, 1, ms[1].leafPriv, secrets)
+			obs, err := view.viewAs(ms[1].cfg, 1, ms[1].leafPriv, secrets)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -124,7 +124,7 @@ func BenchmarkCommitCreate(b *testing.B) {
 	cs, _ := suite.Lookup(testSuite)
 	for _, n := range []int{1 << 10, 1 << 16} {
 		tree, ms := fullTree(b, cs, n)
-		view, err := GroupFromTree(ms[0].cfg, []byte("big"), nil, tree, 0, ms[0].leafPriv)
+		view, err := groupFromTree(ms[0].cfg, []byte("big"), nil, tree, 0, ms[0].leafPriv)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -163,7 +163,7 @@ func BenchmarkPublicGroupCommit(b *testing.B) {
 	cs, _ := suite.Lookup(testSuite)
 	for _, n := range []int{1000, 100000} {
 		tree, ms := fullTree(b, cs, n)
-		view, err := GroupFromTree(ms[0].cfg, []byte("big"), nil, tree, 0, ms[0].leafPriv)
+		view, err := groupFromTree(ms[0].cfg, []byte("big"), nil, tree, 0, ms[0].leafPriv)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -171,7 +171,7 @@ func BenchmarkPublicGroupCommit(b *testing.B) {
 		for _, x := range treekem.DirectPath(treekem.LeafIndex(1).Node(), uint32(n)) {
 			secrets[x] = pathSecret(x)
 		}
-		member, err := view.ViewAs(ms[1].cfg, 1, ms[1].leafPriv, secrets)
+		member, err := view.viewAs(ms[1].cfg, 1, ms[1].leafPriv, secrets)
 		if err != nil {
 			b.Fatal(err)
 		}

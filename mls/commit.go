@@ -18,7 +18,7 @@ type CommitOptions struct {
 	// proposals covered by reference. An Update cannot be among them
 	// (§12.2: the committer's own Update is invalid; its path updates its
 	// leaf).
-	Proposals []*message.Proposal
+	Proposals []*Proposal
 	// References selects the pending proposals to cover. Nil selects every
 	// pending proposal that is valid, preferring Removes to Updates of the
 	// same member, the most recent Update of a member, and other proposals
@@ -44,6 +44,10 @@ type CommitOptions struct {
 	GroupInfo GroupInfoOptions
 	// AuthenticatedData is the commit's authenticated_data (§6).
 	AuthenticatedData []byte
+	// WireFormat is the commit's: WireFormatPublicMessage, which a
+	// delivery service can check (PublicGroup), or
+	// WireFormatPrivateMessage; 0 follows Config.EncryptHandshake.
+	WireFormat WireFormat
 }
 
 // Change is a commit ready to be applied with Group.Apply: a *PendingCommit
@@ -178,7 +182,7 @@ func (g *Group) selectProposals(opts *CommitOptions, cc *commitContext) ([]entry
 		if p == nil || p.Body == nil {
 			return nil, nil, errorf(ErrInvalidArgument, "nil proposal")
 		}
-		byValue = append(byValue, entry{p: p, sender: cc.committer})
+		byValue = append(byValue, entry{p: p.wire(), sender: cc.committer})
 	}
 	var pending []entry
 	choose := false
@@ -383,7 +387,10 @@ func (g *Group) createCommit(list []entry, s *staged, cc *commitContext, opts *C
 		ContentType:       message.ContentCommit,
 		Commit:            commit,
 	}
-	wf := g.handshakeFormat()
+	wf, err := g.handshakeFormat(opts.WireFormat)
+	if err != nil {
+		return nil, err
+	}
 	if ext != nil {
 		wf = message.WireFormatPublicMessage // §12.1.8: external senders cannot encrypt
 	}

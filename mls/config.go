@@ -123,7 +123,7 @@ type Config struct {
 	// A larger tree fails with ErrInvalidWelcome and a
 	// *treekem.TreeSizeError (errors.Is(err, treekem.ErrTreeTooLarge)).
 	// 0 means DefaultMaxTreeLeaves; negative means the largest tree
-	// treekem holds (2^30 leaves). Trees in snapshots (LoadGroup) and
+	// treekem holds (2^30 leaves). Trees in snapshots (UnmarshalGroup) and
 	// trees grown by commits are not bounded.
 	MaxTreeLeaves int
 	// GREASE adds random GREASE values (§13.5) to the capabilities and
@@ -140,9 +140,9 @@ type config struct {
 }
 
 func (c *Config) resolve() (*config, error) {
-	cs, err := suite.Lookup(c.Suite)
+	cs, err := lookupSuite(c.Suite)
 	if err != nil {
-		return nil, wrapErr(ErrUnsupported, "cipher suite", err)
+		return nil, err
 	}
 	cf := &config{Config: *c, cs: cs, as: c.Authentication}
 	if cf.as == nil {
@@ -158,10 +158,23 @@ func (c *Config) resolveSigner() (*config, error) {
 		return nil, err
 	}
 	if cf.Signer == nil {
-		return nil, errorf(ErrInvalidArgument, "Config.Signer is nil")
+		return nil, errorf(ErrInvalidArgument, "Config.Signer is nil: make one with mls.NewSigner")
 	}
 	if err := cf.cs.CheckSignaturePublicKey(cf.Signer.Public()); err != nil {
 		return nil, wrapErr(ErrInvalidArgument, "signer's public key", err)
+	}
+	return cf, nil
+}
+
+// resolveMember is resolveSigner for a client that makes LeafNodes (group
+// members, KeyPackages): Credential is required too.
+func (c *Config) resolveMember() (*config, error) {
+	cf, err := c.resolveSigner()
+	if err != nil {
+		return nil, err
+	}
+	if cf.Credential.Type == 0 {
+		return nil, errorf(ErrInvalidArgument, "Config.Credential is empty: set one, e.g. mls.BasicCredential(name)")
 	}
 	return cf, nil
 }

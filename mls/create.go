@@ -26,7 +26,7 @@ type GroupOptions struct {
 // interim transcript hash derived from it. Members are then added with
 // Commit.
 func NewGroup(cfg Config, opts *GroupOptions) (*Group, error) {
-	cf, err := cfg.resolveSigner()
+	cf, err := cfg.resolveMember()
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"log"
 
 	"github.com/mlsengine/engine/mls"
-	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
@@ -39,7 +38,7 @@ func addMember(g *mls.Group, cfg mls.Config) *mls.Group {
 	if err != nil {
 		log.Fatal(err)
 	}
-	pc, err := g.Commit(&mls.CommitOptions{Proposals: []*message.Proposal{add}})
+	pc, err := g.Commit(&mls.CommitOptions{Proposals: []*mls.Proposal{add}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -78,7 +77,7 @@ func ExampleGroup_Commit() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	pc, err := alice.Commit(&mls.CommitOptions{Proposals: []*message.Proposal{add}})
+	pc, err := alice.Commit(&mls.CommitOptions{Proposals: []*mls.Proposal{add}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -103,7 +102,7 @@ func ExampleJoin() {
 	bobCfg := newConfig("bob")
 	kp, bobPriv, _ := mls.NewKeyPackage(bobCfg, nil)
 	add, _ := mls.NewAdd(kp)
-	pc, _ := alice.Commit(&mls.CommitOptions{Proposals: []*message.Proposal{add}})
+	pc, _ := alice.Commit(&mls.CommitOptions{Proposals: []*mls.Proposal{add}})
 	_ = alice.Apply(pc)
 
 	bob, err := mls.Join(bobCfg, pc.Welcome, bobPriv, nil)
@@ -144,7 +143,7 @@ func ExampleGroup_Process() {
 	bob := addMember(alice, newConfig("bob"))
 	kp, _, _ := mls.NewKeyPackage(newConfig("carol"), nil)
 	add, _ := mls.NewAdd(kp)
-	pc, _ := alice.Commit(&mls.CommitOptions{Proposals: []*message.Proposal{add}})
+	pc, _ := alice.Commit(&mls.CommitOptions{Proposals: []*mls.Proposal{add}})
 
 	r, err := bob.Process(pc.Commit)
 	if err != nil {
@@ -168,7 +167,7 @@ func ExampleNewRemove() {
 	alice, _ := mls.NewGroup(newConfig("alice"), nil)
 	bob := addMember(alice, newConfig("bob"))
 
-	pc, err := alice.Commit(&mls.CommitOptions{Proposals: []*message.Proposal{mls.NewRemove(bob.LeafIndex())}})
+	pc, err := alice.Commit(&mls.CommitOptions{Proposals: []*mls.Proposal{mls.NewRemove(bob.LeafIndex())}})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,8 +1,6 @@
 package mls
 
 import (
-	"bytes"
-
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/treekem"
@@ -60,7 +58,7 @@ func JoinExternal(cfg Config, groupInfo []byte, opts *ExternalJoinOptions) (g *G
 	if cfg.Suite == 0 {
 		cfg.Suite = gi.GroupContext.CipherSuite
 	}
-	cf, err := cfg.resolveSigner()
+	cf, err := cfg.resolveMember()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -110,7 +108,7 @@ func JoinExternal(cfg Config, groupInfo []byte, opts *ExternalJoinOptions) (g *G
 		if !tree.IsMember(*remove) {
 			return nil, nil, errorf(ErrInvalidArgument, "leaf %d to remove is blank", *remove)
 		}
-		list = append(list, entry{p: NewRemove(*remove), sender: committer})
+		list = append(list, entry{p: NewRemove(*remove).wire(), sender: committer})
 	}
 	for _, id := range opts.PSKs {
 		nonce, err := cf.pskNonce()
@@ -152,7 +150,7 @@ func parseGroupInfo(data []byte) (*message.GroupInfo, error) {
 // signing with cfg.Signer. Only Add, Remove, PreSharedKey, ReInit and
 // GroupContextExtensions proposals may be sent this way. It returns the
 // PublicMessage (as an MLSMessage) to send to the group in the given epoch.
-func ExternalProposal(cfg Config, groupID []byte, epoch uint64, senderIndex uint32, p *message.Proposal, opts *SendOptions) ([]byte, error) {
+func ExternalProposal(cfg Config, groupID []byte, epoch uint64, senderIndex uint32, p *Proposal, opts *SendOptions) ([]byte, error) {
 	return outsideProposal(cfg, groupID, epoch, message.ExternalSenderAt(senderIndex), p, opts)
 }
 
@@ -177,7 +175,7 @@ func NewMemberProposal(cfg Config, groupInfo []byte, kp []byte, opts *SendOption
 	return outsideProposal(cfg, gi.GroupContext.GroupID, gi.GroupContext.Epoch, sender, add, opts)
 }
 
-func outsideProposal(cfg Config, groupID []byte, epoch uint64, sender message.Sender, p *message.Proposal, opts *SendOptions) ([]byte, error) {
+func outsideProposal(cfg Config, groupID []byte, epoch uint64, sender message.Sender, p *Proposal, opts *SendOptions) ([]byte, error) {
 	cf, err := cfg.resolveSigner()
 	if err != nil {
 		return nil, err
@@ -194,7 +192,7 @@ func outsideProposal(cfg Config, groupID []byte, epoch uint64, sender message.Se
 		Sender:            sender,
 		AuthenticatedData: opts.AuthenticatedData,
 		ContentType:       message.ContentProposal,
-		Proposal:          p,
+		Proposal:          p.wire(),
 	}
 	// The FramedContentTBS of these senders has no GroupContext (§6.1).
 	ac, err := message.SignContent(cf.cs, cf.Signer, message.WireFormatPublicMessage, fc, nil)
@@ -219,18 +217,12 @@ func (c *config) findOwnLeaf(tree *treekem.Tree) (treekem.LeafIndex, error) {
 	if err != nil {
 		return 0, err
 	}
-	found, n := treekem.LeafIndex(0), 0
-	for leaf := range tree.Members() {
-		ln, _ := tree.Leaf(leaf)
-		if other, err := c.as.Identity(&ln.Credential); err == nil && bytes.Equal(other, id) {
-			found, n = leaf, n+1
-		}
-	}
-	switch n {
+	switch found := findIdentity(c, tree, id); len(found) {
 	case 0:
 		return 0, errorf(ErrInvalidArgument, "resync: no member with the client's signature key or identity %q", id)
 	case 1:
-		return found, nil
+		return found[0], nil
+	default:
+		return 0, errorf(ErrInvalidArgument, "resync: %d members present identity %q, set ExternalJoinOptions.Remove", len(found), id)
 	}
-	return 0, errorf(ErrInvalidArgument, "resync: %d members present identity %q, set ExternalJoinOptions.Remove", n, id)
 }

@@ -13,12 +13,19 @@ import (
 // protecting what the member sends, and unprotecting what it receives
 // without consuming a key until the message is accepted.
 
-// handshakeFormat returns the wire format of the member's handshake messages.
-func (g *Group) handshakeFormat() message.WireFormat {
-	if g.cf.EncryptHandshake {
-		return message.WireFormatPrivateMessage
+// handshakeFormat returns the wire format of a handshake message of the
+// member: wf if set, else the Config's (EncryptHandshake).
+func (g *Group) handshakeFormat(wf message.WireFormat) (message.WireFormat, error) {
+	switch wf {
+	case 0:
+		if g.cf.EncryptHandshake {
+			return message.WireFormatPrivateMessage, nil
+		}
+		return message.WireFormatPublicMessage, nil
+	case message.WireFormatPublicMessage, message.WireFormatPrivateMessage:
+		return wf, nil
 	}
-	return message.WireFormatPublicMessage
+	return 0, errorf(ErrInvalidArgument, "a handshake message cannot be of wire format %v", wf)
 }
 
 // framed returns a FramedContent of the member for the current epoch.

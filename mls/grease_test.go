@@ -105,7 +105,7 @@ func TestKeyPackageUnlistedExtensionAccepted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc := w.commit(0, &CommitOptions{Proposals: []*message.Proposal{add}})
+	pc := w.commit(0, &CommitOptions{Proposals: []*Proposal{add}})
 	if _, err := Join(c.cfg, pc.Welcome, priv, nil); err != nil {
 		t.Fatal(err)
 	}

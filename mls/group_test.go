@@ -68,7 +68,7 @@ func TestAllSuites(t *testing.T) {
 func TestRemove(t *testing.T) {
 	w := newWorld(t, 6, nil)
 	removed := w.groups[3]
-	w.commit(1, &CommitOptions{Proposals: []*message.Proposal{NewRemove(w.groups[3].LeafIndex())}})
+	w.commit(1, &CommitOptions{Proposals: []*Proposal{NewRemove(w.groups[3].LeafIndex())}})
 	if !removed.Removed() || removed.Active() {
 		t.Fatal("removed member still active")
 	}
@@ -80,7 +80,7 @@ func TestRemove(t *testing.T) {
 	}
 	w.agree()
 	// Removing the last leaves truncates the tree.
-	w.commit(0, &CommitOptions{Proposals: []*message.Proposal{NewRemove(w.groups[5].LeafIndex()), NewRemove(w.groups[4].LeafIndex())}})
+	w.commit(0, &CommitOptions{Proposals: []*Proposal{NewRemove(w.groups[5].LeafIndex()), NewRemove(w.groups[4].LeafIndex())}})
 	w.agree()
 	if n := w.groups[0].Tree().LeafCount(); n != 4 {
 		t.Fatalf("%d leaves after truncation, want 4", n)

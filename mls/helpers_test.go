@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
@@ -113,7 +112,7 @@ func (w *world) index(c *client) int {
 // and has them join.
 func (w *world) addMembers(by int, cs ...*client) {
 	w.t.Helper()
-	var props []*message.Proposal
+	var props []*Proposal
 	privs := map[int]*KeyPackagePrivate{}
 	for _, c := range cs {
 		kp, priv := c.keyPackage(w.t)

@@ -66,7 +66,7 @@ func TestStagedCommitJoiner(t *testing.T) {
 	pc.Discard()
 
 	// Remove member 1 so that the joiner takes the blank leaf 1.
-	w.commit(0, &CommitOptions{Proposals: []*message.Proposal{NewRemove(1)}})
+	w.commit(0, &CommitOptions{Proposals: []*Proposal{NewRemove(1)}})
 	gi, err := w.groups[0].GroupInfo(&GroupInfoOptions{RatchetTree: true})
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,8 @@ type KeyPackageOptions struct {
 // KeyPackagePrivate is the private part of a KeyPackage, which its client
 // keeps until the KeyPackage is used (RFC 9420 §10): the private keys of the
 // init_key and of the leaf's encryption_key. The signature key stays with
-// Config.Signer. It holds secrets: store it as such (see Storage).
+// Config.Signer. It holds secrets: store it as such (see Storage). Join
+// consumes it, unless LastResort.
 type KeyPackagePrivate struct {
 	// KeyPackage is the bare encoding of the public KeyPackage.
 	KeyPackage []byte
@@ -74,7 +75,7 @@ func (k *KeyPackagePrivate) Wipe() {
 // to upload to a KeyPackage directory, and the private part, which the
 // client keeps until a Welcome for the KeyPackage arrives.
 func NewKeyPackage(cfg Config, opts *KeyPackageOptions) ([]byte, *KeyPackagePrivate, error) {
-	cf, err := cfg.resolveSigner()
+	cf, err := cfg.resolveMember()
 	if err != nil {
 		return nil, nil, err
 	}

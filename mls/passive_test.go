@@ -63,7 +63,7 @@ func TestPassiveClientScenario(t *testing.T) {
 	// Alice adds the passive client with an external PSK.
 	add, _ := mls.NewAdd(kp)
 	pskP, _ := ga.NewExternalPSK([]byte("psk"))
-	pc, err := ga.Commit(&mls.CommitOptions{Proposals: []*message.Proposal{add, pskP}})
+	pc, err := ga.Commit(&mls.CommitOptions{Proposals: []*mls.Proposal{add, pskP}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,10 +160,10 @@ func TestPassiveClientScenario(t *testing.T) {
 	// reference, in an encrypted commit.
 	msg, _ = ga.Propose(mls.NewRemove(gd.LeafIndex()), nil)
 	propose(msg, ga)
-	commitBy(gb, &mls.CommitOptions{Proposals: []*message.Proposal{mls.NewRemove(gc.LeafIndex())}})
+	commitBy(gb, &mls.CommitOptions{Proposals: []*mls.Proposal{mls.NewRemove(gc.LeafIndex())}})
 
 	// 6. A ReInit closes the group.
-	commitBy(ga, &mls.CommitOptions{Proposals: []*message.Proposal{ga.NewReInit([]byte("next"), id, nil)}})
+	commitBy(ga, &mls.CommitOptions{Proposals: []*mls.Proposal{ga.NewReInit([]byte("next"), id, nil)}})
 
 	vector := map[string]any{
 		"cipher_suite":                uint16(id),

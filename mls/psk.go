@@ -97,19 +97,19 @@ func (c *config) pskNonce() ([]byte, error) {
 // NewExternalPSK returns a PreSharedKey proposal for the external PSK id,
 // with a fresh nonce (§12.1.4). The secret must be known to every member
 // (Config.ExternalPSK) when the proposal is committed.
-func (g *Group) NewExternalPSK(id []byte) (*message.Proposal, error) {
+func (g *Group) NewExternalPSK(id []byte) (*Proposal, error) {
 	nonce, err := g.cf.pskNonce()
 	if err != nil {
 		return nil, err
 	}
-	return &message.Proposal{Body: &message.PreSharedKey{PSK: keyschedule.PreSharedKeyID{
+	return &Proposal{Body: &message.PreSharedKey{PSK: keyschedule.PreSharedKeyID{
 		Type: keyschedule.PSKTypeExternal, ID: bytes.Clone(id), Nonce: nonce,
 	}}}, nil
 }
 
 // NewResumptionPSK returns a PreSharedKey proposal for the resumption PSK
 // of the given epoch of this group, usage application (§8.6, §12.1.4).
-func (g *Group) NewResumptionPSK(epoch uint64) (*message.Proposal, error) {
+func (g *Group) NewResumptionPSK(epoch uint64) (*Proposal, error) {
 	if _, ok := g.ResumptionPSK(epoch); !ok {
 		return nil, errorf(ErrPSKNotFound, "resumption PSK of epoch %d not kept", epoch)
 	}
@@ -117,7 +117,7 @@ func (g *Group) NewResumptionPSK(epoch uint64) (*message.Proposal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &message.Proposal{Body: &message.PreSharedKey{PSK: keyschedule.PreSharedKeyID{
+	return &Proposal{Body: &message.PreSharedKey{PSK: keyschedule.PreSharedKeyID{
 		Type: keyschedule.PSKTypeResumption, Usage: keyschedule.UsageApplication,
 		GroupID: bytes.Clone(g.ep.gc.GroupID), Epoch: epoch, Nonce: nonce,
 	}}}, nil
@@ -129,7 +129,7 @@ func (g *Group) NewResumptionPSK(epoch uint64) (*message.Proposal, error) {
 // with a fresh nonce. Every member must be able to produce that PSK
 // (Config.ResumptionPSK, which is also consulted here) when the proposal is
 // committed.
-func (g *Group) NewResumptionPSKOf(groupID []byte, epoch uint64) (*message.Proposal, error) {
+func (g *Group) NewResumptionPSKOf(groupID []byte, epoch uint64) (*Proposal, error) {
 	if bytes.Equal(groupID, g.ep.gc.GroupID) {
 		return g.NewResumptionPSK(epoch)
 	}
@@ -143,7 +143,7 @@ func (g *Group) NewResumptionPSKOf(groupID []byte, epoch uint64) (*message.Propo
 	if id.Nonce, err = g.cf.pskNonce(); err != nil {
 		return nil, err
 	}
-	return &message.Proposal{Body: &message.PreSharedKey{PSK: id}}, nil
+	return &Proposal{Body: &message.PreSharedKey{PSK: id}}, nil
 }
 
 // pskIDKey returns a map key identifying a PreSharedKeyID (§12.2: "multiple

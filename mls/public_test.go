@@ -243,7 +243,7 @@ func (f *fleet) agree() {
 	}
 }
 
-func (f *fleet) keyPackage() (*client, *message.Proposal, *KeyPackagePrivate) {
+func (f *fleet) keyPackage() (*client, *Proposal, *KeyPackagePrivate) {
 	c := f.newClient()
 	kp, priv := c.keyPackage(f.t)
 	add, err := NewAdd(kp)
@@ -275,7 +275,7 @@ func (f *fleet) step() {
 	case 1, 2: // Adds by value, with or without a path
 		f.ops["add"]++
 		joiners := map[*client]*KeyPackagePrivate{}
-		var props []*message.Proposal
+		var props []*Proposal
 		for range 1 + f.rng.IntN(2) {
 			c, add, priv := f.keyPackage()
 			joiners[c], props = priv, append(props, add)
@@ -293,7 +293,7 @@ func (f *fleet) step() {
 	case 4: // a Remove by value
 		f.ops["remove"]++
 		if o := f.pickOther(by); o >= 0 {
-			f.commit(by, &CommitOptions{Proposals: []*message.Proposal{NewRemove(f.groups[o].LeafIndex())}}, nil)
+			f.commit(by, &CommitOptions{Proposals: []*Proposal{NewRemove(f.groups[o].LeafIndex())}}, nil)
 		}
 	case 5: // Update and Remove by reference
 		f.ops["update+remove-ref"]++
@@ -320,7 +320,7 @@ func (f *fleet) step() {
 		if err != nil {
 			t.Fatal(err)
 		}
-		props := []*message.Proposal{ext}
+		props := []*Proposal{ext}
 		// The current epoch's: members who joined in it have no other.
 		res, err := g.NewResumptionPSK(g.Epoch())
 		if err != nil {
@@ -342,14 +342,14 @@ func (f *fleet) step() {
 		} else {
 			f.ext = nil
 		}
-		f.commit(by, &CommitOptions{Proposals: []*message.Proposal{NewGroupContextExtensions(exts)}}, nil)
+		f.commit(by, &CommitOptions{Proposals: []*Proposal{NewGroupContextExtensions(exts)}}, nil)
 	case 8: // an external sender's proposal
 		f.ops["external-sender"]++
 		if f.ext == nil {
 			f.commit(by, nil, nil)
 			return
 		}
-		var p *message.Proposal
+		var p *Proposal
 		joiners := map[*client]*KeyPackagePrivate{}
 		if o := f.pickOther(by); o >= 0 && f.rng.IntN(2) == 0 {
 			p = NewRemove(f.groups[o].LeafIndex())
@@ -408,7 +408,7 @@ func (f *fleet) step() {
 	case 12: // several proposals at once
 		f.ops["mixed"]++
 		c, add, priv := f.keyPackage()
-		props := []*message.Proposal{add}
+		props := []*Proposal{add}
 		if o := f.pickOther(by); o >= 0 && n > 3 {
 			props = append(props, NewRemove(f.groups[o].LeafIndex()))
 		}
@@ -416,7 +416,6 @@ func (f *fleet) step() {
 		props = append(props, ext)
 		f.commit(by, &CommitOptions{Proposals: props}, map[*client]*KeyPackagePrivate{c: priv})
 	case 13: // ReInit, then the new group
-		f.ops["reinit"]++
 		f.reinit(by)
 	}
 }
@@ -425,9 +424,10 @@ func (f *fleet) step() {
 // which member `by` creates and the PublicGroup follows from its epoch 0.
 func (f *fleet) reinit(by int) {
 	t := f.t
+	f.ops["reinit"]++
 	g := f.groups[by]
 	ri := g.NewReInit(append(g.GroupID(), 'r'), f.id, g.Extensions())
-	f.commit(by, &CommitOptions{Proposals: []*message.Proposal{ri}}, nil)
+	f.commit(by, &CommitOptions{Proposals: []*Proposal{ri}}, nil)
 	var kps [][]byte
 	joiners := map[*client]*KeyPackagePrivate{}
 	for _, i := range f.members() {
@@ -470,8 +470,12 @@ func TestPublicGroupAgreement(t *testing.T) {
 		t.Run(id.String(), func(t *testing.T) {
 			t.Parallel()
 			f := newFleet(t, id, uint64(id))
-			for range epochs {
-				f.step()
+			for i := range epochs {
+				if i == epochs/2 {
+					f.reinit(f.pick()) // at least once
+				} else {
+					f.step()
+				}
 				f.agree()
 			}
 			t.Logf("%d epochs (public group at epoch %d, %d members): %v", epochs, f.pub.Epoch(), f.pub.MemberCount(), f.ops)
@@ -522,7 +526,7 @@ func TestPublicGroupRejects(t *testing.T) {
 		for _, sender := range []message.Sender{message.MemberSender(9), message.ExternalSenderAt(0)} {
 			fc := g.framed(message.ContentProposal, nil)
 			fc.Sender = sender
-			fc.Proposal = NewRemove(1)
+			fc.Proposal = NewRemove(1).wire()
 			ac, err := message.SignContent(g.cf.cs, g.cf.Signer, message.WireFormatPublicMessage, fc, g.ep.gcBytes)
 			if err != nil {
 				t.Fatal(err)
@@ -616,7 +620,7 @@ func TestPublicGroupChecksBundle(t *testing.T) {
 	w := newWorld(t, 3, nil)
 	pg := w.groups[1].PublicGroup()
 	add := otherKeyPackage(t, newClient(t, "d"))
-	pc, err := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{add}})
+	pc, err := w.groups[0].Commit(&CommitOptions{Proposals: []*Proposal{add}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -658,7 +662,7 @@ func TestPublicGroupChecksBundle(t *testing.T) {
 	}
 	// A Welcome of another commit.
 	add2 := otherKeyPackage(t, newClient(t, "e"))
-	pc2, err := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{add2}})
+	pc2, err := w.groups[0].Commit(&CommitOptions{Proposals: []*Proposal{add2}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,8 +18,8 @@ import (
 // with the given ID, cipher suite and GroupContext extensions, at protocol
 // version mls10 (§12.1.5). A commit covering it closes the group; then
 // Group.Reinitialize creates the new one.
-func (g *Group) NewReInit(groupID []byte, cs suite.ID, exts treekem.Extensions) *message.Proposal {
-	return &message.Proposal{Body: &message.ReInit{
+func (g *Group) NewReInit(groupID []byte, cs suite.ID, exts treekem.Extensions) *Proposal {
+	return &Proposal{Body: &message.ReInit{
 		GroupID: bytes.Clone(groupID), Version: message.MLS10, CipherSuite: cs, Extensions: cloneExtensions(exts),
 	}}
 }
@@ -121,7 +121,7 @@ func (g *Group) linkedCommit(old *Group, usage keyschedule.ResumptionPSKUsage, k
 	if opts == nil {
 		opts = &CommitOptions{}
 	}
-	var props []*message.Proposal
+	var props []*Proposal
 	for _, kp := range kps {
 		p, err := NewAdd(kp)
 		if err != nil {
@@ -133,7 +133,7 @@ func (g *Group) linkedCommit(old *Group, usage keyschedule.ResumptionPSKUsage, k
 	if err != nil {
 		return nil, err
 	}
-	props = append(props, &message.Proposal{Body: &message.PreSharedKey{PSK: keyschedule.PreSharedKeyID{
+	props = append(props, &Proposal{Body: &message.PreSharedKey{PSK: keyschedule.PreSharedKeyID{
 		Type: keyschedule.PSKTypeResumption, Usage: usage,
 		GroupID: bytes.Clone(old.ep.gc.GroupID), Epoch: old.ep.gc.Epoch, Nonce: nonce,
 	}}})

@@ -80,7 +80,7 @@ type snapResumption struct {
 }
 
 // MarshalBinary returns a snapshot of the group's whole state, which
-// LoadGroup restores: the loaded group continues exactly where this one
+// UnmarshalGroup restores: the loaded group continues exactly where this one
 // stands (its next messages, commits and late-message keys are the same).
 // The snapshot contains secrets.
 func (g *Group) MarshalBinary() ([]byte, error) {
@@ -152,11 +152,12 @@ func (g *Group) MarshalBinary() ([]byte, error) {
 	return out, nil
 }
 
-// LoadGroup restores a group from a snapshot taken by MarshalBinary. cfg is
+// UnmarshalGroup restores a group from a snapshot taken by MarshalBinary
+// (Load does it from a Storage). cfg is
 // the member's configuration (its Suite may be zero); its Signer must hold
 // the member's signature key. A snapshot that is inconsistent fails with
 // ErrInvalidState.
-func LoadGroup(cfg Config, data []byte) (g *Group, err error) {
+func UnmarshalGroup(cfg Config, data []byte) (g *Group, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			g, err = nil, recovered("loading a snapshot", p)
@@ -180,7 +181,7 @@ func LoadGroup(cfg Config, data []byte) (g *Group, err error) {
 	if cfg.Suite == 0 {
 		cfg.Suite = suite.ID(s.Suite)
 	}
-	cf, err := cfg.resolveSigner()
+	cf, err := cfg.resolveMember()
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,7 @@ func TestJoinMaxTreeLeaves(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pc, err := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{add}, OutOfBandTree: oob})
+			pc, err := w.groups[0].Commit(&CommitOptions{Proposals: []*Proposal{add}, OutOfBandTree: oob})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +112,7 @@ func TestJoinHugeDeclaredTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{add}})
+	pc, err := w.groups[0].Commit(&CommitOptions{Proposals: []*Proposal{add}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestBlankTreeWelcome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc := wd.commit(0, &CommitOptions{Proposals: []*message.Proposal{add}})
+	pc := wd.commit(0, &CommitOptions{Proposals: []*Proposal{add}})
 	if _, err := Join(victim.cfg, pc.Welcome, priv, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,11 @@ type JoinOptions struct {
 }
 
 // Join joins a group with a Welcome (an MLSMessage) for the KeyPackage
-// whose private part is kp (RFC 9420 §12.4.3.1): it decrypts the
+// whose private part is kp (RFC 9420 §12.4.3.1). On success it consumes
+// kp, wiping its private keys (KeyPackages are used once, §16.8), unless kp
+// is a last-resort KeyPackage; a consumed kp fails with
+// ErrInvalidArgument. ParseWelcome says which KeyPackages a Welcome is
+// for. Join decrypts the
 // GroupSecrets and GroupInfo, verifies the GroupInfo's signature, the
 // tree (its hash, parent hashes and every leaf, §7.3, §7.9.2), the
 // confirmation tag, and for a reinitialized or branched group its link to
@@ -42,6 +46,9 @@ func Join(cfg Config, welcome []byte, kp *KeyPackagePrivate, opts *JoinOptions) 
 	if kp == nil {
 		return nil, errorf(ErrInvalidArgument, "nil KeyPackagePrivate")
 	}
+	if len(kp.InitKey) == 0 {
+		return nil, errorf(ErrInvalidArgument, "KeyPackagePrivate without keys: consumed by an earlier Join (§16.8)")
+	}
 	if opts == nil {
 		opts = &JoinOptions{}
 	}
@@ -52,7 +59,7 @@ func Join(cfg Config, welcome []byte, kp *KeyPackagePrivate, opts *JoinOptions) 
 	if cfg.Suite == 0 {
 		cfg.Suite = pkg.CipherSuite
 	}
-	cf, err := cfg.resolveSigner()
+	cf, err := cfg.resolveMember()
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +177,35 @@ func Join(cfg Config, welcome []byte, kp *KeyPackagePrivate, opts *JoinOptions) 
 			return nil, err
 		}
 	}
-	return newJoinedGroup(cf, gi, tree, priv, ks)
+	g, err = newJoinedGroup(cf, gi, tree, priv, ks)
+	if err == nil && !kp.LastResort {
+		kp.Wipe()
+		kp.InitKey, kp.EncryptionKey = nil, nil
+	}
+	return g, err
+}
+
+// WelcomeInfo is what a Welcome shows in the clear (§12.4.3.1).
+type WelcomeInfo struct {
+	CipherSuite CipherSuite
+	// KeyPackageRefs are the references (§5.2) of the KeyPackages the
+	// Welcome is for (KeyPackagePrivate.Ref): a client joins with the
+	// private part of one of its own.
+	KeyPackageRefs [][]byte
+}
+
+// ParseWelcome decodes a Welcome (an MLSMessage or a bare encoding) and
+// returns what it shows without decryption.
+func ParseWelcome(welcome []byte) (*WelcomeInfo, error) {
+	w, err := parseWelcome(welcome)
+	if err != nil {
+		return nil, err
+	}
+	info := &WelcomeInfo{CipherSuite: w.CipherSuite}
+	for _, e := range w.Secrets {
+		info.KeyPackageRefs = append(info.KeyPackageRefs, bytes.Clone(e.NewMember))
+	}
+	return info, nil
 }
 
 // newJoinedGroup builds the group of a joiner from the GroupInfo and the
