@@ -3,9 +3,7 @@ package mls
 import (
 	"fmt"
 
-	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
-	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -13,39 +11,39 @@ import (
 type MemberChange struct {
 	// Leaf is the member's leaf index: where it is added, or the leaf it
 	// held before its update or removal.
-	Leaf treekem.LeafIndex
+	Leaf LeafIndex
 	// LeafNode is the new LeafNode of an added or updated member, or the
 	// LeafNode of a removed one.
-	LeafNode *treekem.LeafNode
+	LeafNode *LeafNode
 	// KeyPackage is the KeyPackage of an added member.
-	KeyPackage *message.KeyPackage
+	KeyPackage *KeyPackage
 	// Sender is who proposed the change.
-	Sender message.Sender
+	Sender Sender
 }
 
 // staged is the outcome of applying a proposal list to a copy of the
 // current epoch's tree and GroupContext extensions (§12.3).
 type staged struct {
 	tree        *treekem.Tree
-	exts        treekem.Extensions
+	exts        Extensions
 	gce         bool
 	adds        []MemberChange
 	updates     []MemberChange
 	removes     []MemberChange
-	psks        []keyschedule.PreSharedKeyID
-	reinit      *message.ReInit
-	extInit     *message.ExternalInit
+	psks        []PreSharedKeyID
+	reinit      *ReInit
+	extInit     *ExternalInit
 	changed     changedLeaves
 	selfRemoved bool
-	ownLeafPriv []byte       // the new leaf key, if the member's own Update is applied
-	ownSigner   suite.Signer // and its new signer, if it has one
+	ownLeafPriv []byte // the new leaf key, if the member's own Update is applied
+	ownSigner   Signer // and its new signer, if it has one
 	proposals   []*Proposal
 }
 
 // addedLeaves returns the leaves of the added members, which an UpdatePath
 // does not encrypt to (§12.4.2).
-func (s *staged) addedLeaves() []treekem.LeafIndex {
-	out := make([]treekem.LeafIndex, len(s.adds))
+func (s *staged) addedLeaves() []LeafIndex {
+	out := make([]LeafIndex, len(s.adds))
 	for i, a := range s.adds {
 		out[i] = a.Leaf
 	}
@@ -68,7 +66,7 @@ func (v *view) applyList(list []entry, cc *commitContext) (*staged, error) {
 	// proposals in this list."
 	gceIndex := -1
 	for _, e := range list {
-		if gce, ok := e.p.Body.(*message.GroupContextExtensions); ok {
+		if gce, ok := e.p.Body.(*GroupContextExtensions); ok {
 			if err := checkGroupExtensions(e.index, gce.Extensions); err != nil {
 				return nil, err
 			}
@@ -89,7 +87,7 @@ func (v *view) applyList(list []entry, cc *commitContext) (*staged, error) {
 
 	// Updates (§12.1.2).
 	for _, e := range list {
-		u, ok := e.p.Body.(*message.Update)
+		u, ok := e.p.Body.(*Update)
 		if !ok {
 			continue
 		}
@@ -120,7 +118,7 @@ func (v *view) applyList(list []entry, cc *commitContext) (*staged, error) {
 
 	// Removes (§12.1.3).
 	for _, e := range list {
-		r, ok := e.p.Body.(*message.Remove)
+		r, ok := e.p.Body.(*Remove)
 		if !ok {
 			continue
 		}
@@ -142,7 +140,7 @@ func (v *view) applyList(list []entry, cc *commitContext) (*staged, error) {
 	// that process the commit; those added by it need not.
 	for _, e := range list {
 		if t := e.p.Type(); !t.IsDefault() {
-			if !s.tree.SupportsAll(&treekem.RequiredCapabilities{Proposals: []uint16{uint16(t)}}) {
+			if !s.tree.SupportsAll(&RequiredCapabilities{Proposals: []uint16{uint16(t)}}) {
 				return nil, proposalErr(e.index, t, RuleUnsupportedType, nil)
 			}
 		}
@@ -150,7 +148,7 @@ func (v *view) applyList(list []entry, cc *commitContext) (*staged, error) {
 
 	// Adds (§12.1.1), in list order.
 	for _, e := range list {
-		a, ok := e.p.Body.(*message.Add)
+		a, ok := e.p.Body.(*Add)
 		if !ok {
 			continue
 		}
@@ -173,17 +171,17 @@ func (v *view) applyList(list []entry, cc *commitContext) (*staged, error) {
 	// PreSharedKey (§12.1.4), ExternalInit (§12.1.6), ReInit (§12.1.5).
 	for _, e := range list {
 		switch body := e.p.Body.(type) {
-		case *message.PreSharedKey:
+		case *PreSharedKey:
 			if err := v.checkPSKID(e.index, &body.PSK, cc.resumptionUsage, cc.firstCommit); err != nil {
 				return nil, err
 			}
 			s.psks = append(s.psks, body.PSK)
-		case *message.ExternalInit:
+		case *ExternalInit:
 			if len(body.KEMOutput) != cf.cs.HPKEPublicKeySize() {
 				return nil, proposalErr(e.index, e.p.Type(), "kem_output of the wrong size (§12.1.6)", nil)
 			}
 			s.extInit = body
-		case *message.ReInit:
+		case *ReInit:
 			// §12.1.5: "invalid if the version field is less than the
 			// version for the current group".
 			if body.Version < base.gc.Version {
@@ -216,7 +214,7 @@ func (v *view) applyList(list []entry, cc *commitContext) (*staged, error) {
 
 // checkGroupExtensions checks that the contents of the GroupContext
 // extensions this package interprets decode (§11.1, §12.1.8.1).
-func checkGroupExtensions(index int, exts treekem.Extensions) error {
+func checkGroupExtensions(index int, exts Extensions) error {
 	t := message.ProposalGroupContextExtensions
 	if _, err := treekem.RequiredCapabilitiesOf(exts); err != nil {
 		return proposalErr(index, t, "malformed required_capabilities (§11.1)", err)
@@ -235,7 +233,7 @@ func checkGroupExtensions(index int, exts treekem.Extensions) error {
 // checkGroupSupport checks that every member of tree supports the
 // GroupContext extensions exts: their non-default types (§13.4) and the
 // required capabilities (§11.1, §12.1.7).
-func checkGroupSupport(index int, tree *treekem.Tree, exts treekem.Extensions) error {
+func checkGroupSupport(index int, tree *treekem.Tree, exts Extensions) error {
 	t := message.ProposalGroupContextExtensions
 	rc, err := treekem.RequiredCapabilitiesOf(exts)
 	if err != nil {
@@ -244,13 +242,13 @@ func checkGroupSupport(index int, tree *treekem.Tree, exts treekem.Extensions) e
 	if !tree.SupportsAll(rc) {
 		return proposalErr(index, t, "required capabilities not supported by all members (§12.1.7)", nil)
 	}
-	var types []treekem.ExtensionType
+	var types []ExtensionType
 	for _, e := range exts {
 		if !e.Type.IsDefault() {
 			types = append(types, e.Type)
 		}
 	}
-	if !tree.SupportsAll(&treekem.RequiredCapabilities{Extensions: types}) {
+	if !tree.SupportsAll(&RequiredCapabilities{Extensions: types}) {
 		return proposalErr(index, t, "GroupContext extension not supported by all members (§13.4)", nil)
 	}
 	return nil

@@ -26,18 +26,18 @@ type AuthenticationService interface {
 	// leaves of KeyPackages added, Updates and UpdatePaths, every leaf
 	// of a tree joined, and the senders of an external_senders extension
 	// when it is set.
-	Validate(cred *treekem.Credential, signatureKey []byte, now time.Time) error
+	Validate(cred *Credential, signatureKey []byte, now time.Time) error
 	// ValidSuccessor checks that next may replace old as the credential
 	// of one member (§5.3.1): in an Update, in a commit's UpdatePath, or
 	// in an external commit that replaces the joiner's earlier leaf
 	// (§12.2). Both were validated. It is called only when the
 	// credentials differ.
-	ValidSuccessor(old, next *treekem.Credential) error
+	ValidSuccessor(old, next *Credential) error
 	// Identity returns the identity a validated credential presents: the
 	// stable name of a member, which the group compares (resyncs,
 	// reinitialization and branching, Group.FindIdentity) instead of
 	// credential bytes.
-	Identity(cred *treekem.Credential) ([]byte, error)
+	Identity(cred *Credential) ([]byte, error)
 }
 
 // BasicAuthentication is the Authentication Service of basic credentials
@@ -58,7 +58,7 @@ type BasicAuthentication struct {
 }
 
 // Validate implements AuthenticationService.
-func (a *BasicAuthentication) Validate(cred *treekem.Credential, signatureKey []byte, _ time.Time) error {
+func (a *BasicAuthentication) Validate(cred *Credential, signatureKey []byte, _ time.Time) error {
 	if cred.Type != treekem.CredentialBasic {
 		return fmt.Errorf("credential type %d: only basic credentials are accepted", cred.Type)
 	}
@@ -69,13 +69,13 @@ func (a *BasicAuthentication) Validate(cred *treekem.Credential, signatureKey []
 }
 
 // ValidSuccessor implements AuthenticationService: the same identity.
-func (a *BasicAuthentication) ValidSuccessor(old, next *treekem.Credential) error {
+func (a *BasicAuthentication) ValidSuccessor(old, next *Credential) error {
 	return sameIdentity(a, old, next)
 }
 
 // Identity implements AuthenticationService: the identity of a basic
 // credential.
-func (*BasicAuthentication) Identity(cred *treekem.Credential) ([]byte, error) {
+func (*BasicAuthentication) Identity(cred *Credential) ([]byte, error) {
 	if cred.Type != treekem.CredentialBasic {
 		return nil, fmt.Errorf("credential type %d is not basic", cred.Type)
 	}
@@ -83,7 +83,7 @@ func (*BasicAuthentication) Identity(cred *treekem.Credential) ([]byte, error) {
 }
 
 // sameIdentity checks that two credentials present the same identity.
-func sameIdentity(as AuthenticationService, old, next *treekem.Credential) error {
+func sameIdentity(as AuthenticationService, old, next *Credential) error {
 	a, err := as.Identity(old)
 	if err != nil {
 		return err
@@ -102,10 +102,10 @@ func sameIdentity(as AuthenticationService, old, next *treekem.Credential) error
 // (Config.Authentication) refused (§5.3.1): Validate, or ValidSuccessor
 // when Previous is set. It matches ErrRejected and the service's error.
 type CredentialError struct {
-	Credential *treekem.Credential
+	Credential *Credential
 	// Previous is the credential that Credential would replace, for a
 	// refused successor.
-	Previous *treekem.Credential
+	Previous *Credential
 	Err      error
 }
 
@@ -123,7 +123,7 @@ func (e *CredentialError) Unwrap() []error { return []error{ErrRejected, e.Err} 
 
 // validateCredential validates a credential with the AS at the current
 // time; treekem calls it for every leaf it validates.
-func (c *config) validateCredential(cred *treekem.Credential, signatureKey []byte) error {
+func (c *config) validateCredential(cred *Credential, signatureKey []byte) error {
 	if err := c.as.Validate(cred, signatureKey, c.now()); err != nil {
 		return &CredentialError{Credential: cred, Err: err}
 	}
@@ -132,7 +132,7 @@ func (c *config) validateCredential(cred *treekem.Credential, signatureKey []byt
 
 // checkSuccessor checks that next may replace old as one member's
 // credential (§5.3.1); equal credentials may.
-func (c *config) checkSuccessor(old, next *treekem.Credential) error {
+func (c *config) checkSuccessor(old, next *Credential) error {
 	if sameCredential(old, next) {
 		return nil
 	}
@@ -144,7 +144,7 @@ func (c *config) checkSuccessor(old, next *treekem.Credential) error {
 
 // checkLeafSuccessor checks that ln may replace the LeafNode of member leaf
 // of tree (an Update or a commit's path leaf, §5.3.1).
-func (c *config) checkLeafSuccessor(tree *treekem.Tree, leaf treekem.LeafIndex, ln *treekem.LeafNode) error {
+func (c *config) checkLeafSuccessor(tree *treekem.Tree, leaf LeafIndex, ln *LeafNode) error {
 	old, ok := tree.Leaf(leaf)
 	if !ok {
 		return nil // not a member: reported by the caller's checks
@@ -153,7 +153,7 @@ func (c *config) checkLeafSuccessor(tree *treekem.Tree, leaf treekem.LeafIndex, 
 }
 
 // identity returns the identity the AS gives a credential.
-func (c *config) identity(cred *treekem.Credential) ([]byte, error) {
+func (c *config) identity(cred *Credential) ([]byte, error) {
 	id, err := c.as.Identity(cred)
 	if err != nil {
 		return nil, &CredentialError{Credential: cred, Err: err}
@@ -161,7 +161,7 @@ func (c *config) identity(cred *treekem.Credential) ([]byte, error) {
 	return id, nil
 }
 
-func sameCredential(a, b *treekem.Credential) bool {
+func sameCredential(a, b *Credential) bool {
 	ea, err1 := wire.Marshal(a)
 	eb, err2 := wire.Marshal(b)
 	return err1 == nil && err2 == nil && bytes.Equal(ea, eb)
@@ -172,7 +172,7 @@ func sameCredential(a, b *treekem.Credential) bool {
 // external_senders extension is added to the group", "When an existing
 // external_senders extension is updated"). A malformed extension is left
 // to checkGroupExtensions.
-func (c *config) checkExternalSenders(exts treekem.Extensions) error {
+func (c *config) checkExternalSenders(exts Extensions) error {
 	es, ok, err := message.ParseExternalSenders(exts)
 	if err != nil || !ok {
 		return nil

@@ -24,7 +24,7 @@ type CommitOptions struct {
 	// same member, the most recent Update of a member, and other proposals
 	// to a ReInit (§12.2, §12.4's SHOULDs); invalid and rejected ones are
 	// left out.
-	References []message.ProposalRef
+	References []ProposalRef
 	// NoPending covers no pending proposal (References is ignored).
 	NoPending bool
 	// OmitPath leaves the UpdatePath out if no covered proposal requires
@@ -231,13 +231,13 @@ func (g *Group) selectProposals(opts *CommitOptions, cc *commitContext) ([]entry
 // Update or removal, an ExternalInit, a duplicate).
 func (g *Group) preferredPending(cc *commitContext) []entry {
 	self := g.ep.leaf()
-	removed := map[treekem.LeafIndex]bool{}
-	lastUpdate := map[treekem.LeafIndex]int{}
+	removed := map[LeafIndex]bool{}
+	lastUpdate := map[LeafIndex]int{}
 	for i, c := range g.ep.proposals {
 		switch b := c.proposal.Body.(type) {
-		case *message.Remove:
+		case *Remove:
 			removed[b.Removed] = true
-		case *message.Update:
+		case *Update:
 			lastUpdate[c.sender.Leaf] = i
 		}
 	}
@@ -248,23 +248,23 @@ func (g *Group) preferredPending(cc *commitContext) []entry {
 	for i, c := range g.ep.proposals {
 		e := entry{p: c.proposal, sender: c.sender, ref: c.ref, leafPriv: c.leafPriv, signer: c.signer}
 		switch b := c.proposal.Body.(type) {
-		case *message.Update:
+		case *Update:
 			if c.sender.Leaf == self || removed[c.sender.Leaf] || lastUpdate[c.sender.Leaf] != i {
 				continue
 			}
-		case *message.Remove:
+		case *Remove:
 			k := fmt.Sprint("remove", b.Removed)
 			if b.Removed == self || seen[k] {
 				continue
 			}
 			seen[k] = true
-		case *message.Add:
+		case *Add:
 			k := "add" + string(b.KeyPackage.LeafNode.SignatureKey)
 			if seen[k] {
 				continue
 			}
 			seen[k] = true
-		case *message.PreSharedKey:
+		case *PreSharedKey:
 			k := "psk" + pskIDKey(&b.PSK)
 			if seen[k] {
 				continue
@@ -273,17 +273,17 @@ func (g *Group) preferredPending(cc *commitContext) []entry {
 				continue // §12.4.2: PSKs must be available to be committed
 			}
 			seen[k] = true
-		case *message.GroupContextExtensions:
+		case *GroupContextExtensions:
 			if gce {
 				continue
 			}
 			gce = true
-		case *message.ReInit:
+		case *ReInit:
 			if reinit == nil {
 				reinit = &e
 			}
 			continue
-		case *message.ExternalInit:
+		case *ExternalInit:
 			continue
 		}
 		out = append(out, e)
@@ -447,7 +447,7 @@ func (g *Group) createCommit(list []entry, s *staged, cc *commitContext, opts *C
 // checkOwnLeaf checks that the member's new LeafNode suits the group's
 // extensions (§7.3, §11.1, §13.4), which receivers verify: otherwise its
 // commit would be rejected.
-func checkOwnLeaf(ln *treekem.LeafNode, exts treekem.Extensions) error {
+func checkOwnLeaf(ln *LeafNode, exts Extensions) error {
 	caps := &ln.Capabilities
 	rc, err := treekem.RequiredCapabilitiesOf(exts)
 	if err != nil {
@@ -468,7 +468,7 @@ func checkOwnLeaf(ln *treekem.LeafNode, exts treekem.Extensions) error {
 			}
 		}
 		for _, p := range rc.Proposals {
-			if !message.ProposalType(p).IsDefault() && !slices.Contains(caps.Proposals, p) {
+			if !ProposalType(p).IsDefault() && !slices.Contains(caps.Proposals, p) {
 				return missing("proposal", p)
 			}
 		}
@@ -486,7 +486,7 @@ func checkOwnLeaf(ln *treekem.LeafNode, exts treekem.Extensions) error {
 // hash set (confirm), and gcBytes its encoding. It runs the key schedule,
 // and computes the confirmation tag and interim transcript hash. A sender
 // gets the tag set in ac; a receiver checks it against ac.
-func (g *Group) deriveEpoch(gc *message.GroupContext, gcBytes []byte, ac *message.AuthenticatedContent, tree *treekem.Tree,
+func (g *Group) deriveEpoch(gc *GroupContext, gcBytes []byte, ac *message.AuthenticatedContent, tree *treekem.Tree,
 	priv *treekem.PrivateState, initSecret, commitSecret, pskSecret []byte, receiving bool) (*epochState, *keyschedule.Epoch, error) {
 	cs := g.cf.cs
 	confirmed := gc.ConfirmedTranscriptHash
@@ -535,7 +535,7 @@ func (g *Group) welcome(gi *message.GroupInfo, ks *keyschedule.Epoch, s *staged,
 		a := s.adds[i]
 		gs := &message.GroupSecrets{JoinerSecret: ks.JoinerSecret, PSKs: s.psks}
 		if gs.PSKs == nil {
-			gs.PSKs = []keyschedule.PreSharedKeyID{}
+			gs.PSKs = []PreSharedKeyID{}
 		}
 		if pp != nil {
 			if ps, ok := pp.PathSecretFor(a.Leaf); ok {

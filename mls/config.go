@@ -30,28 +30,28 @@ type Config struct {
 	// Suite is the cipher suite of the groups this client creates and of
 	// its KeyPackages. Joining takes the suite from the Welcome or
 	// GroupInfo, which must be this one.
-	Suite suite.ID
+	Suite CipherSuite
 	// Signer signs with the client's signature key; its public key goes in
 	// the client's LeafNodes. It may live in an HSM.
-	Signer suite.Signer
+	Signer Signer
 	// Credential binds the client's identity to the signature key (§5.3).
-	Credential treekem.Credential
+	Credential Credential
 	// Capabilities are advertised in the client's LeafNodes (§7.2). Nil
 	// selects: protocol version mls10, all seven cipher suites, the
 	// extension and proposal types of SupportedExtensions and
 	// SupportedProposals, and the basic and X.509 credential types (and
 	// that of Credential). DefaultCapabilities returns them.
-	Capabilities *treekem.Capabilities
+	Capabilities *Capabilities
 	// LeafExtensions are put in the client's LeafNodes. Their types must
 	// be listed in the capabilities (default ones excepted).
-	LeafExtensions treekem.Extensions
+	LeafExtensions Extensions
 	// SupportedExtensions lists the non-default extension types the
 	// application implements. A group whose GroupContext carries an
 	// extension of another type cannot be joined (§13.4).
-	SupportedExtensions []treekem.ExtensionType
+	SupportedExtensions []ExtensionType
 	// SupportedProposals lists the custom proposal types the application
-	// implements; they are handed to AcceptProposal.
-	SupportedProposals []message.ProposalType
+	// implements; they are handed to Policy.Proposal.
+	SupportedProposals []ProposalType
 
 	// Rand is the source of all key material and nonces; nil means
 	// crypto/rand.
@@ -140,6 +140,9 @@ type config struct {
 }
 
 func (c *Config) resolve() (*config, error) {
+	if c.Suite == 0 {
+		return nil, errorf(ErrInvalidArgument, "Config.Suite is zero: set a cipher suite, e.g. mls.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519")
+	}
 	cs, err := lookupSuite(c.Suite)
 	if err != nil {
 		return nil, err
@@ -241,7 +244,7 @@ func (c *config) ratchetConfig() keyschedule.Config {
 // client sends and recommends for those it receives in proposals; the
 // leaves of a tree a client joins are not checked (they may be old
 // key_package leaves that legitimately outlived their lifetime).
-func (c *config) policy(exts treekem.Extensions, checkTime bool) (*treekem.Policy, error) {
+func (c *config) policy(exts Extensions, checkTime bool) (*treekem.Policy, error) {
 	rc, err := treekem.RequiredCapabilitiesOf(exts)
 	if err != nil {
 		return nil, wrapErr(ErrMalformed, "required_capabilities extension", err)
@@ -255,7 +258,7 @@ func (c *config) policy(exts treekem.Extensions, checkTime bool) (*treekem.Polic
 
 // capabilities returns the capabilities of the client's LeafNodes, without
 // GREASE values: they represent what the client supports (§13.5).
-func (c *config) capabilities() treekem.Capabilities {
+func (c *config) capabilities() Capabilities {
 	if c.Capabilities != nil {
 		cp := *c.Capabilities
 		cp.Versions = slices.Clone(cp.Versions)
@@ -274,9 +277,9 @@ func (c *config) capabilities() treekem.Capabilities {
 //	caps := mls.DefaultCapabilities(cfg)
 //	caps.Extensions = append(caps.Extensions, myExtension)
 //	cfg.Capabilities = &caps
-func DefaultCapabilities(cfg Config) treekem.Capabilities {
+func DefaultCapabilities(cfg Config) Capabilities {
 	c := &cfg
-	caps := treekem.Capabilities{Versions: []treekem.ProtocolVersion{treekem.MLS10}}
+	caps := Capabilities{Versions: []treekem.ProtocolVersion{treekem.MLS10}}
 	for _, id := range suite.IDs() {
 		caps.CipherSuites = append(caps.CipherSuites, uint16(id))
 	}
@@ -295,7 +298,7 @@ func DefaultCapabilities(cfg Config) treekem.Capabilities {
 			caps.Proposals = append(caps.Proposals, uint16(p))
 		}
 	}
-	caps.Credentials = []treekem.CredentialType{treekem.CredentialBasic, treekem.CredentialX509}
+	caps.Credentials = []CredentialType{treekem.CredentialBasic, treekem.CredentialX509}
 	if !slices.Contains(caps.Credentials, c.Credential.Type) {
 		caps.Credentials = append(caps.Credentials, c.Credential.Type)
 	}
@@ -304,7 +307,7 @@ func DefaultCapabilities(cfg Config) treekem.Capabilities {
 
 // supportsExtension reports whether the client implements extension type t
 // (in a GroupContext).
-func (c *config) supportsExtension(t treekem.ExtensionType) bool {
+func (c *config) supportsExtension(t ExtensionType) bool {
 	if t.IsDefault() {
 		return true
 	}
@@ -315,7 +318,7 @@ func (c *config) supportsExtension(t treekem.ExtensionType) bool {
 }
 
 // supportsProposal reports whether the client implements proposal type t.
-func (c *config) supportsProposal(t message.ProposalType) bool {
+func (c *config) supportsProposal(t ProposalType) bool {
 	if t.IsDefault() {
 		return true
 	}

@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/mlsengine/engine/mls/keyschedule"
-	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -13,7 +12,7 @@ import (
 // what a PublicGroup tracks, and the part of a member's epochState that
 // the checks of proposals and commits read (see view).
 type publicEpoch struct {
-	gc      message.GroupContext
+	gc      GroupContext
 	gcBytes []byte
 	tree    *treekem.Tree
 	// interim is the interim transcript hash, the input of the next
@@ -26,7 +25,7 @@ type publicEpoch struct {
 	proposals []*cachedProposal
 	// reinit is the ReInit proposal of the commit that started the epoch:
 	// the group is then closed (§11.2, §12.4.2).
-	reinit *message.ReInit
+	reinit *ReInit
 }
 
 // epochState is everything a member knows about the current epoch. A
@@ -44,8 +43,8 @@ type epochState struct {
 // e, with the given extensions, before its tree hash and confirmed
 // transcript hash are updated (§12.4.1, §12.4.2): the epoch is one more,
 // and the confirmed transcript hash is still e's.
-func (e *publicEpoch) nextContext(exts treekem.Extensions) message.GroupContext {
-	return message.GroupContext{
+func (e *publicEpoch) nextContext(exts Extensions) GroupContext {
+	return GroupContext{
 		Version:                 e.gc.Version,
 		CipherSuite:             e.gc.CipherSuite,
 		GroupID:                 e.gc.GroupID,
@@ -57,7 +56,7 @@ func (e *publicEpoch) nextContext(exts treekem.Extensions) message.GroupContext 
 
 // leaf returns the member's leaf, or noLeaf for an external joiner that
 // has none yet.
-func (e *epochState) leaf() treekem.LeafIndex {
+func (e *epochState) leaf() LeafIndex {
 	if e.priv == nil {
 		return noLeaf
 	}
@@ -65,11 +64,11 @@ func (e *epochState) leaf() treekem.LeafIndex {
 }
 
 // noLeaf is a leaf index no tree has.
-const noLeaf = treekem.LeafIndex(1<<32 - 1)
+const noLeaf = LeafIndex(1<<32 - 1)
 
 // newEpoch builds the state of an epoch from its key schedule output,
 // taking ownership of the secrets.
-func newEpoch(cf *config, gc *message.GroupContext, tree *treekem.Tree, priv *treekem.PrivateState,
+func newEpoch(cf *config, gc *GroupContext, tree *treekem.Tree, priv *treekem.PrivateState,
 	secrets *keyschedule.Secrets, interim, confirmationTag []byte) (*epochState, error) {
 	gcBytes, err := gc.Bytes()
 	if err != nil {
@@ -140,7 +139,7 @@ type pastEpoch struct {
 	// commit ending this epoch changed (nil for a leaf that was blank). A
 	// leaf absent from the maps of this epoch and all later ones has the
 	// key it has in the current tree.
-	sigKeys map[treekem.LeafIndex][]byte
+	sigKeys map[LeafIndex][]byte
 }
 
 func (p *pastEpoch) wipe() {
@@ -158,9 +157,9 @@ type resumptionPSK struct {
 
 // changedLeaves records the signature keys, in the old tree, of the leaves
 // a commit changes.
-type changedLeaves map[treekem.LeafIndex][]byte
+type changedLeaves map[LeafIndex][]byte
 
-func (c changedLeaves) note(old *treekem.Tree, i treekem.LeafIndex) {
+func (c changedLeaves) note(old *treekem.Tree, i LeafIndex) {
 	if _, ok := c[i]; ok {
 		return
 	}
@@ -169,7 +168,7 @@ func (c changedLeaves) note(old *treekem.Tree, i treekem.LeafIndex) {
 
 // pastSignatureKey returns the signature key of leaf in past epoch k of
 // past, using the current tree for leaves unchanged since.
-func pastSignatureKey(past []*pastEpoch, k int, current *treekem.Tree, leaf treekem.LeafIndex) []byte {
+func pastSignatureKey(past []*pastEpoch, k int, current *treekem.Tree, leaf LeafIndex) []byte {
 	for _, p := range past[k:] {
 		if key, ok := p.sigKeys[leaf]; ok {
 			return key

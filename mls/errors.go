@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-
-	"github.com/mlsengine/engine/mls/message"
 )
 
 // Sentinel errors. Every error returned by this package wraps one of them
@@ -111,7 +109,7 @@ type ProposalError struct {
 	// proposal received on its own or a rule about the whole list.
 	Index int
 	// Type is the proposal's type (0 for a rule about the whole list).
-	Type message.ProposalType
+	Type ProposalType
 	// Rule names the broken rule, e.g. "multiple GroupContextExtensions".
 	Rule string
 	// Err is the cause, if a lower layer reported one.
@@ -209,6 +207,6 @@ func internalErr(format string, args ...any) error {
 }
 
 // proposalErr returns a *ProposalError.
-func proposalErr(index int, t message.ProposalType, rule string, cause error) error {
+func proposalErr(index int, t ProposalType, rule string, cause error) error {
 	return &ProposalError{Index: index, Type: t, Rule: rule, Err: cause}
 }

@@ -20,10 +20,10 @@ type ExternalJoinOptions struct {
 	// (§12.2), and the commit must be admitted by Config.Policy, whose
 	// default admits a resync with the leaf's identity and signature key
 	// (see DefaultAdmit).
-	Remove *treekem.LeafIndex
+	Remove *LeafIndex
 	// PSKs are pre-shared keys to inject (§12.2 allows PreSharedKey
 	// proposals in an external commit); fresh nonces are chosen for them.
-	PSKs []keyschedule.PreSharedKeyID
+	PSKs []PreSharedKeyID
 	// AuthenticatedData is the commit's authenticated_data.
 	AuthenticatedData []byte
 	// GroupInfo are the options of the GroupInfo of the new epoch, which
@@ -94,8 +94,8 @@ func JoinExternal(cfg Config, groupInfo []byte, opts *ExternalJoinOptions) (g *G
 	// The joiner's view of the epoch it joins: the public state only.
 	outsider := &Group{cf: cf, ep: &epochState{publicEpoch: publicEpoch{gc: gi.GroupContext, gcBytes: gcBytes, tree: tree, interim: interim}}}
 
-	committer := message.Sender{Type: message.SenderNewMemberCommit}
-	list := []entry{{p: &message.Proposal{Body: &message.ExternalInit{KEMOutput: kemOutput}}, sender: committer}}
+	committer := Sender{Type: message.SenderNewMemberCommit}
+	list := []entry{{p: &message.Proposal{Body: &ExternalInit{KEMOutput: kemOutput}}, sender: committer}}
 	remove := opts.Remove
 	if opts.Resync && remove == nil {
 		old, err := cf.findOwnLeaf(tree)
@@ -116,7 +116,7 @@ func JoinExternal(cfg Config, groupInfo []byte, opts *ExternalJoinOptions) (g *G
 			return nil, nil, err
 		}
 		id.Nonce = nonce
-		list = append(list, entry{p: &message.Proposal{Body: &message.PreSharedKey{PSK: id}}, sender: committer})
+		list = append(list, entry{p: &message.Proposal{Body: &PreSharedKey{PSK: id}}, sender: committer})
 	}
 	for i := range list {
 		list[i].index = i
@@ -158,7 +158,7 @@ func ExternalProposal(cfg Config, groupID []byte, epoch uint64, senderIndex uint
 // the KeyPackage kp (§12.1.8, sender type new_member_proposal), signed with
 // cfg.Signer, which must hold the KeyPackage's signature key. groupInfo (an
 // MLSMessage) gives the group and epoch. Members accept it if the
-// application's policy (Config.AcceptProposal) authorizes it.
+// application's policy admits it (Config.Policy.Admit; refused by default).
 func NewMemberProposal(cfg Config, groupInfo []byte, kp []byte, opts *SendOptions) ([]byte, error) {
 	gi, err := parseGroupInfo(groupInfo)
 	if err != nil {
@@ -171,11 +171,11 @@ func NewMemberProposal(cfg Config, groupInfo []byte, kp []byte, opts *SendOption
 	if cfg.Suite == 0 {
 		cfg.Suite = gi.GroupContext.CipherSuite
 	}
-	sender := message.Sender{Type: message.SenderNewMemberProposal}
+	sender := Sender{Type: message.SenderNewMemberProposal}
 	return outsideProposal(cfg, gi.GroupContext.GroupID, gi.GroupContext.Epoch, sender, add, opts)
 }
 
-func outsideProposal(cfg Config, groupID []byte, epoch uint64, sender message.Sender, p *Proposal, opts *SendOptions) ([]byte, error) {
+func outsideProposal(cfg Config, groupID []byte, epoch uint64, sender Sender, p *Proposal, opts *SendOptions) ([]byte, error) {
 	cf, err := cfg.resolveSigner()
 	if err != nil {
 		return nil, err
@@ -209,7 +209,7 @@ func outsideProposal(cfg Config, groupID []byte, epoch uint64, sender message.Se
 // findOwnLeaf returns the client's leaf in tree, for a resync: the member
 // with the client's signature key, else the only member whose credential
 // presents the client's identity.
-func (c *config) findOwnLeaf(tree *treekem.Tree) (treekem.LeafIndex, error) {
+func (c *config) findOwnLeaf(tree *treekem.Tree) (LeafIndex, error) {
 	if leaf, ok := tree.FindSignatureKey(c.Signer.Public()); ok {
 		return leaf, nil
 	}

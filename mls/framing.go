@@ -6,7 +6,6 @@ import (
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/wire"
-	"github.com/mlsengine/engine/treekem"
 )
 
 // Message protection (§6) on top of package message: signing and
@@ -15,7 +14,7 @@ import (
 
 // handshakeFormat returns the wire format of a handshake message of the
 // member: wf if set, else the Config's (EncryptHandshake).
-func (g *Group) handshakeFormat(wf message.WireFormat) (message.WireFormat, error) {
+func (g *Group) handshakeFormat(wf WireFormat) (WireFormat, error) {
 	switch wf {
 	case 0:
 		if g.cf.EncryptHandshake {
@@ -29,7 +28,7 @@ func (g *Group) handshakeFormat(wf message.WireFormat) (message.WireFormat, erro
 }
 
 // framed returns a FramedContent of the member for the current epoch.
-func (g *Group) framed(ct message.ContentType, aad []byte) *message.FramedContent {
+func (g *Group) framed(ct ContentType, aad []byte) *message.FramedContent {
 	return &message.FramedContent{
 		GroupID:           g.ep.gc.GroupID,
 		Epoch:             g.ep.gc.Epoch,
@@ -40,7 +39,7 @@ func (g *Group) framed(ct message.ContentType, aad []byte) *message.FramedConten
 }
 
 // sign signs content of the current epoch for wire format wf (§6.1).
-func (g *Group) sign(wf message.WireFormat, fc *message.FramedContent) (*message.AuthenticatedContent, error) {
+func (g *Group) sign(wf WireFormat, fc *message.FramedContent) (*message.AuthenticatedContent, error) {
 	if fc.Sender.Type == message.SenderMember && !bytes.Equal(g.ep.tree.SignatureKey(fc.Sender.Leaf), g.cf.Signer.Public()) {
 		return nil, errorf(ErrInvalidArgument, "Config.Signer does not hold the member's signature key")
 	}
@@ -86,7 +85,7 @@ func (g *Group) protect(ac *message.AuthenticatedContent) ([]byte, error) {
 // the group unchanged. sigKey returns the signature key of the member at a
 // leaf in that epoch, nil if the leaf was blank.
 func (g *Group) openPrivate(pm *message.PrivateMessage, gcBytes []byte, tree *keyschedule.SecretTree,
-	senderDataSecret []byte, sigKey func(treekem.LeafIndex) []byte) (*message.OpenedPrivate, error) {
+	senderDataSecret []byte, sigKey func(LeafIndex) []byte) (*message.OpenedPrivate, error) {
 	self := g.ep.leaf()
 	lookup := func(fc *message.FramedContent) ([]byte, error) {
 		leaf := fc.Sender.Leaf
@@ -95,7 +94,7 @@ func (g *Group) openPrivate(pm *message.PrivateMessage, gcBytes []byte, tree *ke
 		}
 		// §6.3.2: "the recipient MUST verify that the leaf index indicated
 		// in the leaf_index field identifies a non-blank node".
-		if leaf >= treekem.LeafIndex(tree.Leaves()) {
+		if leaf >= LeafIndex(tree.Leaves()) {
 			return nil, errorf(ErrAuthentication, "sender leaf %d outside the tree (§6.3.2)", leaf)
 		}
 		pub := sigKey(leaf)

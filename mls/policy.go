@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/mlsengine/engine/mls/message"
-	"github.com/mlsengine/engine/treekem"
 )
 
 // Policy is the application's authorization policy: what RFC 9420 leaves
@@ -52,17 +51,17 @@ type Policy struct {
 type Admission struct {
 	// Sender is of type new_member_commit for an external commit, and
 	// new_member_proposal for an Add proposal sent by the client itself.
-	Sender message.Sender
+	Sender Sender
 	// GroupContext is the group's in the epoch of the commit or proposal.
-	GroupContext *message.GroupContext
+	GroupContext *GroupContext
 	// LeafNode is the client's: the LeafNode of the external commit's
 	// UpdatePath, or of the proposal's KeyPackage.
-	LeafNode *treekem.LeafNode
+	LeafNode *LeafNode
 	// Identity is the identity its credential presents
 	// (AuthenticationService.Identity).
 	Identity []byte
 	// KeyPackage is the proposal's KeyPackage; nil for an external commit.
-	KeyPackage *message.KeyPackage
+	KeyPackage *KeyPackage
 	// Replaces is the member an external commit removes, the client's
 	// earlier appearance in the group (§12.2: "with which the joiner
 	// removes an old version of themselves"), and ReplacedIdentity the
@@ -106,7 +105,7 @@ func AdmitAll(*Admission) error { return nil }
 // AdmissionError reports a client that Config.Policy did not admit. It
 // matches ErrRejected and the policy's error.
 type AdmissionError struct {
-	Sender   message.Sender
+	Sender   Sender
 	Identity []byte
 	Err      error
 }
@@ -148,8 +147,8 @@ func (c *config) accept(p *Proposal) error {
 // removed member's (§12.2: "the LeafNode in the path field of the external
 // Commit MUST meet the same criteria as would the LeafNode in an Update
 // for the removed leaf"), and runs the admission policy.
-func (c *config) admitJoiner(gc *message.GroupContext, ln *treekem.LeafNode, removes []MemberChange) error {
-	a := &Admission{Sender: message.Sender{Type: message.SenderNewMemberCommit}, GroupContext: gc, LeafNode: ln}
+func (c *config) admitJoiner(gc *GroupContext, ln *LeafNode, removes []MemberChange) error {
+	a := &Admission{Sender: Sender{Type: message.SenderNewMemberCommit}, GroupContext: gc, LeafNode: ln}
 	var err error
 	if a.Identity, err = c.identity(&ln.Credential); err != nil {
 		return err
@@ -169,7 +168,7 @@ func (c *config) admitJoiner(gc *message.GroupContext, ln *treekem.LeafNode, rem
 
 // admitProposer runs the admission policy on the sender of a
 // new_member_proposal Add (§12.1.8).
-func (c *config) admitProposer(gc *message.GroupContext, sender message.Sender, add *message.Add) error {
+func (c *config) admitProposer(gc *GroupContext, sender Sender, add *Add) error {
 	a := &Admission{Sender: sender, GroupContext: gc, LeafNode: &add.KeyPackage.LeafNode, KeyPackage: &add.KeyPackage}
 	var err error
 	if a.Identity, err = c.identity(&add.KeyPackage.LeafNode.Credential); err != nil {

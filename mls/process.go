@@ -7,7 +7,6 @@ import (
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/wire"
-	"github.com/mlsengine/engine/treekem"
 )
 
 // Received is the outcome of processing a message: application data, a
@@ -15,11 +14,11 @@ import (
 type Received struct {
 	// ContentType says which of ApplicationData, Proposal and Commit is
 	// set.
-	ContentType message.ContentType
+	ContentType ContentType
 	// WireFormat is the message's: PublicMessage or PrivateMessage.
-	WireFormat message.WireFormat
+	WireFormat WireFormat
 	// Sender is the message's sender.
-	Sender message.Sender
+	Sender Sender
 	// Epoch is the epoch the message was sent in: the current one, or for
 	// a late application message a past one.
 	Epoch uint64
@@ -107,7 +106,7 @@ func (g *Group) processPrivate(pm *message.PrivateMessage) (*Received, error) {
 		return nil, &EpochError{Got: pm.Epoch, Current: g.ep.gc.Epoch}
 	}
 	p := g.past[k]
-	sigKey := func(leaf treekem.LeafIndex) []byte { return pastSignatureKey(g.past, k, g.ep.tree, leaf) }
+	sigKey := func(leaf LeafIndex) []byte { return pastSignatureKey(g.past, k, g.ep.tree, leaf) }
 	op, err := g.openPrivate(pm, p.gcBytes, p.stree, p.senderData, sigKey)
 	if err != nil {
 		return nil, err

@@ -17,8 +17,8 @@ type StagedCommit struct {
 	// Committer is the commit's sender; for an external commit
 	// (External), of type new_member_commit, and CommitterLeaf is the leaf
 	// the joiner takes.
-	Committer     message.Sender
-	CommitterLeaf treekem.LeafIndex
+	Committer     Sender
+	CommitterLeaf LeafIndex
 	External      bool
 	// Joiner is the member an external commit adds (§12.4.3.2), nil for
 	// any other commit: Leaf is the leaf it takes (CommitterLeaf), LeafNode
@@ -34,14 +34,14 @@ type StagedCommit struct {
 	Adds, Updates, Removes []MemberChange
 	Proposals              []*Proposal
 	// PSKs are the pre-shared keys injected (§8.4).
-	PSKs []keyschedule.PreSharedKeyID
+	PSKs []PreSharedKeyID
 	// ReInit is set if the commit reinitializes the group (§11.2): after
 	// it is applied, the group is closed.
-	ReInit *message.ReInit
+	ReInit *ReInit
 	// Extensions are the new GroupContext extensions, and
 	// ExtensionsChanged reports whether a GroupContextExtensions proposal
 	// set them.
-	Extensions        treekem.Extensions
+	Extensions        Extensions
 	ExtensionsChanged bool
 	// SelfRemoved reports that the commit removes the member: applying it
 	// makes the group inactive, and the new epoch is unknown to the member.
@@ -55,7 +55,7 @@ type StagedCommit struct {
 	next    *epochState // nil if SelfRemoved; only the public part for a PublicGroup
 	changed changedLeaves
 	opened  *message.OpenedPrivate
-	signer  suite.Signer // the member's new signer, from its own Update
+	signer  Signer // the member's new signer, from its own Update
 	state   commitState
 }
 
@@ -105,11 +105,11 @@ func (sc *StagedCommit) EpochAuthenticator() []byte {
 type commitStage struct {
 	sc        *StagedCommit // the changes, for the application
 	s         *staged
-	committer treekem.LeafIndex // the committer's leaf in the new tree
+	committer LeafIndex // the committer's leaf in the new tree
 	// gc is the next epoch's GroupContext, complete, and gcBytes its
 	// encoding; provisional is the encoding, before the confirmed
 	// transcript hash, that the path secrets are encrypted to (§12.4.2).
-	gc          message.GroupContext
+	gc          GroupContext
 	gcBytes     []byte
 	provisional []byte
 }
@@ -196,7 +196,7 @@ func (v *view) mergePath(st *commitStage, path *treekem.UpdatePath, external boo
 	if err != nil {
 		return err
 	}
-	var old *treekem.LeafNode
+	var old *LeafNode
 	if external {
 		if st.committer, err = s.tree.FreeLeaf(); err != nil {
 			return wrapErr(ErrInvalidCommit, "placing the joiner", err)
@@ -229,7 +229,7 @@ func (v *view) mergePath(st *commitStage, path *treekem.UpdatePath, external boo
 // confirm sets the confirmed transcript hash of gc, the GroupContext of
 // the epoch that commit ac starts from an epoch of interim transcript hash
 // interim (§8.2), and returns gc's encoding.
-func confirm(cs *suite.Suite, interim []byte, gc *message.GroupContext, ac *message.AuthenticatedContent) ([]byte, error) {
+func confirm(cs *suite.Suite, interim []byte, gc *GroupContext, ac *message.AuthenticatedContent) ([]byte, error) {
 	confirmed, err := message.ConfirmedTranscriptHash(cs, interim, ac)
 	if err != nil {
 		return nil, internalErr("confirmed transcript hash: %v", err)

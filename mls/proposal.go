@@ -4,8 +4,6 @@ import (
 	"bytes"
 
 	"github.com/mlsengine/engine/mls/message"
-	"github.com/mlsengine/engine/mls/suite"
-	"github.com/mlsengine/engine/treekem"
 )
 
 // Proposal is a proposal (§12.1), the one type of the API for them: made
@@ -21,17 +19,17 @@ type Proposal struct {
 	Body message.ProposalBody
 	// Sender is who proposed it; for a proposal carried by value in a
 	// commit, the committer.
-	Sender message.Sender
+	Sender Sender
 	// Ref is the proposal's reference (§5.2), nil for a proposal carried
 	// by value in a commit (or not yet sent).
-	Ref message.ProposalRef
+	Ref ProposalRef
 }
 
 // wire returns the proposal's wire form.
 func (p *Proposal) wire() *message.Proposal { return &message.Proposal{Body: p.Body} }
 
 // Type returns the proposal's type.
-func (p *Proposal) Type() message.ProposalType {
+func (p *Proposal) Type() ProposalType {
 	if p.Body == nil {
 		return 0
 	}
@@ -54,15 +52,15 @@ type CustomProposal = message.CustomProposal
 // kept until the epoch ends so that a commit can cover it by reference
 // (§12.1).
 type cachedProposal struct {
-	ref      message.ProposalRef
-	sender   message.Sender
+	ref      ProposalRef
+	sender   Sender
 	proposal *message.Proposal
 	// leafPriv is the private key of the LeafNode of the member's own
 	// Update proposal, used if a commit covers it.
 	leafPriv []byte
 	// signer is the new signer of the member's own Update, if it changes
 	// the signature key; it is not part of snapshots.
-	signer suite.Signer
+	signer Signer
 }
 
 func (c *cachedProposal) view() *Proposal {
@@ -91,21 +89,21 @@ func NewAdd(kp []byte) (*Proposal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Proposal{Body: &message.Add{KeyPackage: *k}}, nil
+	return &Proposal{Body: &Add{KeyPackage: *k}}, nil
 }
 
 // NewRemove returns a proposal to remove the member at leaf (§12.1.3).
-func NewRemove(leaf treekem.LeafIndex) *Proposal {
-	return &Proposal{Body: &message.Remove{Removed: leaf}}
+func NewRemove(leaf LeafIndex) *Proposal {
+	return &Proposal{Body: &Remove{Removed: leaf}}
 }
 
 // NewGroupContextExtensions returns a proposal to replace the GroupContext
 // extensions with exts (§12.1.7).
-func NewGroupContextExtensions(exts treekem.Extensions) *Proposal {
-	return &Proposal{Body: &message.GroupContextExtensions{Extensions: exts}}
+func NewGroupContextExtensions(exts Extensions) *Proposal {
+	return &Proposal{Body: &GroupContextExtensions{Extensions: exts}}
 }
 
 // NewCustom returns a proposal of a custom type (see CustomProposal).
-func NewCustom(t message.ProposalType, data []byte) *Proposal {
+func NewCustom(t ProposalType, data []byte) *Proposal {
 	return &Proposal{Body: &CustomProposal{Type: t, Data: data}}
 }

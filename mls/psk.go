@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"github.com/mlsengine/engine/mls/keyschedule"
-	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/wire"
 )
 
@@ -22,7 +21,7 @@ type pskSource struct {
 }
 
 // secret returns the PSK identified by id.
-func (s *pskSource) secret(id *keyschedule.PreSharedKeyID) ([]byte, error) {
+func (s *pskSource) secret(id *PreSharedKeyID) ([]byte, error) {
 	switch id.Type {
 	case keyschedule.PSKTypeExternal:
 		if s.cf.ExternalPSK == nil {
@@ -65,7 +64,7 @@ func (s *pskSource) secret(id *keyschedule.PreSharedKeyID) ([]byte, error) {
 
 // pskSecret computes psk_secret for the PSKs, in order (§8.4); nil (the
 // zero vector) when there are none.
-func (s *pskSource) pskSecret(ids []keyschedule.PreSharedKeyID) ([]byte, error) {
+func (s *pskSource) pskSecret(ids []PreSharedKeyID) ([]byte, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -102,7 +101,7 @@ func (g *Group) NewExternalPSK(id []byte) (*Proposal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Proposal{Body: &message.PreSharedKey{PSK: keyschedule.PreSharedKeyID{
+	return &Proposal{Body: &PreSharedKey{PSK: PreSharedKeyID{
 		Type: keyschedule.PSKTypeExternal, ID: bytes.Clone(id), Nonce: nonce,
 	}}}, nil
 }
@@ -117,7 +116,7 @@ func (g *Group) NewResumptionPSK(epoch uint64) (*Proposal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Proposal{Body: &message.PreSharedKey{PSK: keyschedule.PreSharedKeyID{
+	return &Proposal{Body: &PreSharedKey{PSK: PreSharedKeyID{
 		Type: keyschedule.PSKTypeResumption, Usage: keyschedule.UsageApplication,
 		GroupID: bytes.Clone(g.ep.gc.GroupID), Epoch: epoch, Nonce: nonce,
 	}}}, nil
@@ -134,7 +133,7 @@ func (g *Group) NewResumptionPSKOf(groupID []byte, epoch uint64) (*Proposal, err
 		return g.NewResumptionPSK(epoch)
 	}
 	src := &pskSource{cf: g.cf}
-	id := keyschedule.PreSharedKeyID{Type: keyschedule.PSKTypeResumption, Usage: keyschedule.UsageApplication,
+	id := PreSharedKeyID{Type: keyschedule.PSKTypeResumption, Usage: keyschedule.UsageApplication,
 		GroupID: bytes.Clone(groupID), Epoch: epoch}
 	if _, err := src.secret(&id); err != nil {
 		return nil, err
@@ -143,12 +142,12 @@ func (g *Group) NewResumptionPSKOf(groupID []byte, epoch uint64) (*Proposal, err
 	if id.Nonce, err = g.cf.pskNonce(); err != nil {
 		return nil, err
 	}
-	return &Proposal{Body: &message.PreSharedKey{PSK: id}}, nil
+	return &Proposal{Body: &PreSharedKey{PSK: id}}, nil
 }
 
 // pskIDKey returns a map key identifying a PreSharedKeyID (§12.2: "multiple
 // PreSharedKey proposals that reference the same PreSharedKeyID").
-func pskIDKey(id *keyschedule.PreSharedKeyID) string {
+func pskIDKey(id *PreSharedKeyID) string {
 	b, err := wire.Marshal(id)
 	if err != nil {
 		return "invalid"

@@ -229,7 +229,7 @@ func (pg *PublicGroup) GroupID() []byte { return bytes.Clone(pg.ep.gc.GroupID) }
 func (pg *PublicGroup) Epoch() uint64 { return pg.ep.gc.Epoch }
 
 // GroupContext returns a copy of the current GroupContext (§8.1).
-func (pg *PublicGroup) GroupContext() message.GroupContext { return cloneGroupContext(&pg.ep.gc) }
+func (pg *PublicGroup) GroupContext() GroupContext { return cloneGroupContext(&pg.ep.gc) }
 
 // Tree returns a copy of the current ratchet tree, sharing storage
 // copy-on-write with the view's.
@@ -249,11 +249,11 @@ func (pg *PublicGroup) RatchetTree() ([]byte, error) {
 func (pg *PublicGroup) MemberCount() uint32 { return pg.ep.tree.MemberCount() }
 
 // Members iterates over the members' leaf indices in increasing order.
-func (pg *PublicGroup) Members() iter.Seq[treekem.LeafIndex] { return pg.ep.tree.Members() }
+func (pg *PublicGroup) Members() iter.Seq[LeafIndex] { return pg.ep.tree.Members() }
 
 // Member returns the LeafNode of the member at leaf, and false if the leaf
 // is blank.
-func (pg *PublicGroup) Member(leaf treekem.LeafIndex) (*treekem.LeafNode, bool) {
+func (pg *PublicGroup) Member(leaf LeafIndex) (*LeafNode, bool) {
 	return pg.ep.tree.Leaf(leaf)
 }
 
@@ -268,7 +268,7 @@ func (pg *PublicGroup) PendingProposals() []*Proposal {
 
 // ReInit returns the ReInit proposal committed by the last commit, if any:
 // the group is then closed (§11.2).
-func (pg *PublicGroup) ReInit() (*message.ReInit, bool) {
+func (pg *PublicGroup) ReInit() (*ReInit, bool) {
 	if pg.ep.reinit == nil {
 		return nil, false
 	}
@@ -364,7 +364,7 @@ func (sc *StagedCommit) CheckWelcome(welcome []byte) error {
 	return nil
 }
 
-func cloneGroupContext(src *message.GroupContext) message.GroupContext {
+func cloneGroupContext(src *GroupContext) GroupContext {
 	gc := *src
 	gc.GroupID = bytes.Clone(gc.GroupID)
 	gc.TreeHash = bytes.Clone(gc.TreeHash)

@@ -2,7 +2,6 @@ package mls
 
 import (
 	"github.com/mlsengine/engine/mls/message"
-	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -59,7 +58,7 @@ func (g *Group) Propose(p *Proposal, opts *ProposeOptions) ([]byte, error) {
 	if p == nil || p.Body == nil {
 		return nil, errorf(ErrInvalidArgument, "nil proposal")
 	}
-	if _, ok := p.Body.(*message.Update); ok {
+	if _, ok := p.Body.(*Update); ok {
 		return nil, errorf(ErrInvalidArgument, "use ProposeUpdate for an Update")
 	}
 	return g.propose(p.wire(), nil, nil, opts)
@@ -70,11 +69,11 @@ type UpdateOptions struct {
 	ProposeOptions
 	// Credential, if set, replaces the member's credential; it must keep
 	// the member's identity as the application sees it.
-	Credential *treekem.Credential
+	Credential *Credential
 	// Signer, if set, holds a new signature key for the new LeafNode: once
 	// a commit covering the Update is applied, the group signs with it.
 	// (The proposal itself is signed with the current key.)
-	Signer suite.Signer
+	Signer Signer
 }
 
 // ProposeUpdate proposes to replace the member's LeafNode with a fresh one
@@ -93,7 +92,7 @@ func (g *Group) ProposeUpdate(opts *UpdateOptions) ([]byte, error) {
 }
 
 // newUpdate returns an Update proposal with a fresh leaf key, and the key.
-func (g *Group) newUpdate(cred *treekem.Credential, signer suite.Signer) (*message.Proposal, []byte, error) {
+func (g *Group) newUpdate(cred *Credential, signer Signer) (*message.Proposal, []byte, error) {
 	cf := g.cf
 	if signer != nil {
 		c := *cf
@@ -121,11 +120,11 @@ func (g *Group) newUpdate(cred *treekem.Credential, signer suite.Signer) (*messa
 	if err := signLeaf(cf.cs, cf.Signer, &ln, g.ep.gc.GroupID, g.ep.leaf()); err != nil {
 		return nil, nil, err
 	}
-	return &message.Proposal{Body: &message.Update{LeafNode: ln}}, priv, nil
+	return &message.Proposal{Body: &Update{LeafNode: ln}}, priv, nil
 }
 
 // propose validates, signs, protects and caches a proposal of the member.
-func (g *Group) propose(p *message.Proposal, leafPriv []byte, signer suite.Signer, opts *ProposeOptions) ([]byte, error) {
+func (g *Group) propose(p *message.Proposal, leafPriv []byte, signer Signer, opts *ProposeOptions) ([]byte, error) {
 	if err := g.checkActive(); err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 // can be saved (MarshalBinary) and restored (UnmarshalSigningKey). Keys
 // kept elsewhere, in an HSM for instance, implement Signer themselves.
 type SigningKey struct {
-	suite.Signer
+	Signer
 	id   CipherSuite
 	priv []byte
 }

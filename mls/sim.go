@@ -38,11 +38,11 @@ import (
 // proposals); it keeps no past epochs. Its member can commit at once;
 // processing others' commits needs the private keys of its direct path
 // that the UpdatePaths encrypt to, which leafPriv and pathSecrets provide.
-func ViewAs(_ simulation.Access, g *Group, cfg Config, leaf treekem.LeafIndex, leafPriv []byte, pathSecrets map[treekem.NodeIndex][]byte) (*Group, error) {
+func ViewAs(_ simulation.Access, g *Group, cfg Config, leaf LeafIndex, leafPriv []byte, pathSecrets map[treekem.NodeIndex][]byte) (*Group, error) {
 	return g.viewAs(cfg, leaf, leafPriv, pathSecrets)
 }
 
-func (g *Group) viewAs(cfg Config, leaf treekem.LeafIndex, leafPriv []byte, pathSecrets map[treekem.NodeIndex][]byte) (*Group, error) {
+func (g *Group) viewAs(cfg Config, leaf LeafIndex, leafPriv []byte, pathSecrets map[treekem.NodeIndex][]byte) (*Group, error) {
 	if cfg.Suite == 0 {
 		cfg.Suite = g.cf.cs.ID()
 	}
@@ -83,11 +83,11 @@ func (g *Group) viewAs(cfg Config, leaf treekem.LeafIndex, leafPriv []byte, path
 // the leaf's HPKE private key leafPriv; other members' views come from
 // ViewAs. The tree is used as is (not validated, not copied): the caller
 // must not modify it afterwards.
-func GroupFromTree(_ simulation.Access, cfg Config, groupID []byte, exts treekem.Extensions, tree *treekem.Tree, leaf treekem.LeafIndex, leafPriv []byte) (*Group, error) {
+func GroupFromTree(_ simulation.Access, cfg Config, groupID []byte, exts Extensions, tree *treekem.Tree, leaf LeafIndex, leafPriv []byte) (*Group, error) {
 	return groupFromTree(cfg, groupID, exts, tree, leaf, leafPriv)
 }
 
-func groupFromTree(cfg Config, groupID []byte, exts treekem.Extensions, tree *treekem.Tree, leaf treekem.LeafIndex, leafPriv []byte) (*Group, error) {
+func groupFromTree(cfg Config, groupID []byte, exts Extensions, tree *treekem.Tree, leaf LeafIndex, leafPriv []byte) (*Group, error) {
 	if tree == nil {
 		return nil, errorf(ErrInvalidArgument, "nil tree")
 	}
@@ -111,7 +111,7 @@ func groupFromTree(cfg Config, groupID []byte, exts treekem.Extensions, tree *tr
 	if err != nil {
 		return nil, err
 	}
-	gc := &message.GroupContext{
+	gc := &GroupContext{
 		Version:                 message.MLS10,
 		CipherSuite:             cf.cs.ID(),
 		GroupID:                 bytes.Clone(groupID),
@@ -123,7 +123,7 @@ func groupFromTree(cfg Config, groupID []byte, exts treekem.Extensions, tree *tr
 }
 
 // privateStateFor builds and checks a member's private state.
-func privateStateFor(cf *config, tree *treekem.Tree, leaf treekem.LeafIndex, leafPriv []byte, pathSecrets map[treekem.NodeIndex][]byte) (*treekem.PrivateState, error) {
+func privateStateFor(cf *config, tree *treekem.Tree, leaf LeafIndex, leafPriv []byte, pathSecrets map[treekem.NodeIndex][]byte) (*treekem.PrivateState, error) {
 	priv, err := treekem.NewPrivateState(cf.cs, leaf, leafPriv)
 	if err != nil {
 		return nil, wrapErr(ErrInvalidArgument, "leaf private key", err)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
-	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/mls/wire"
 	"github.com/mlsengine/engine/treekem"
 )
@@ -179,7 +178,7 @@ func UnmarshalGroup(cfg Config, data []byte) (g *Group, err error) {
 		return nil, errorf(ErrInvalidState, "snapshot version %d", s.Version)
 	}
 	if cfg.Suite == 0 {
-		cfg.Suite = suite.ID(s.Suite)
+		cfg.Suite = CipherSuite(s.Suite)
 	}
 	cf, err := cfg.resolveMember()
 	if err != nil {
@@ -191,7 +190,7 @@ func UnmarshalGroup(cfg Config, data []byte) (g *Group, err error) {
 	}
 	bad := func(what string, err error) error { return wrapErr(ErrInvalidState, what, err) }
 
-	var gc message.GroupContext
+	var gc GroupContext
 	if err := wire.Unmarshal(bytes.Clone(s.GroupContext), &gc); err != nil {
 		return nil, bad("GroupContext", err)
 	}
@@ -243,19 +242,19 @@ func UnmarshalGroup(cfg Config, data []byte) (g *Group, err error) {
 		priv:        priv, secrets: sec, stree: stree,
 	}
 	for _, sp := range s.Proposals {
-		p, err := decodeProposal(message.ProposalType(sp.Type), sp.Body)
+		p, err := decodeProposal(ProposalType(sp.Type), sp.Body)
 		if err != nil {
 			return nil, bad("proposal", err)
 		}
 		ep.proposals = append(ep.proposals, &cachedProposal{
 			ref:      sp.Ref,
-			sender:   message.Sender{Type: message.SenderType(sp.SenderType), Leaf: treekem.LeafIndex(sp.SenderLeaf), ExternalIndex: sp.SenderExt},
+			sender:   Sender{Type: SenderType(sp.SenderType), Leaf: LeafIndex(sp.SenderLeaf), ExternalIndex: sp.SenderExt},
 			proposal: p,
 			leafPriv: sp.LeafPriv,
 		})
 	}
 	if s.ReInit != nil {
-		ri := new(message.ReInit)
+		ri := new(ReInit)
 		if err := wire.Unmarshal(s.ReInit, ri); err != nil {
 			return nil, bad("ReInit", err)
 		}
@@ -273,9 +272,9 @@ func UnmarshalGroup(cfg Config, data []byte) (g *Group, err error) {
 		if err != nil {
 			return nil, bad("past secret tree", err)
 		}
-		p := &pastEpoch{epoch: sp.Epoch, gcBytes: sp.GroupContext, senderData: sp.SenderData, stree: st, sigKeys: map[treekem.LeafIndex][]byte{}}
+		p := &pastEpoch{epoch: sp.Epoch, gcBytes: sp.GroupContext, senderData: sp.SenderData, stree: st, sigKeys: map[LeafIndex][]byte{}}
 		for _, k := range sp.SigKeys {
-			p.sigKeys[treekem.LeafIndex(k.Leaf)] = k.Key
+			p.sigKeys[LeafIndex(k.Leaf)] = k.Key
 		}
 		g.past = append(g.past, p)
 	}
@@ -290,7 +289,7 @@ func UnmarshalGroup(cfg Config, data []byte) (g *Group, err error) {
 
 // decodeProposal decodes a proposal body of type t (a custom type's body
 // is opaque data<V>, as in a message).
-func decodeProposal(t message.ProposalType, body []byte) (*message.Proposal, error) {
+func decodeProposal(t ProposalType, body []byte) (*message.Proposal, error) {
 	b := wire.NewBuilder(nil)
 	b.AddUint16(uint16(t))
 	b.AddFixed(body)

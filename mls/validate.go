@@ -3,8 +3,6 @@ package mls
 import (
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
-	"github.com/mlsengine/engine/mls/suite"
-	"github.com/mlsengine/engine/treekem"
 )
 
 // Proposal list validation (§12.2). checkList applies the rules about the
@@ -41,17 +39,17 @@ const (
 type entry struct {
 	index    int
 	p        *message.Proposal
-	sender   message.Sender
-	ref      message.ProposalRef // nil if by value
-	leafPriv []byte              // the private key of the member's own Update
-	signer   suite.Signer        // its new signer, if it changes the signature key
+	sender   Sender
+	ref      ProposalRef // nil if by value
+	leafPriv []byte      // the private key of the member's own Update
+	signer   Signer      // its new signer, if it changes the signature key
 }
 
 // commitContext describes the commit a list belongs to.
 type commitContext struct {
 	// committer is the sender of the commit: a member, or
 	// new_member_commit for an external commit.
-	committer message.Sender
+	committer Sender
 	// resumptionUsage allows PSKs of this resumption usage (reinit or
 	// branch) in the first commit of a reinitialized or branched group
 	// (§12.1.4); 0 allows neither.
@@ -77,7 +75,7 @@ func (v *view) checkList(list []entry, cc *commitContext) error {
 		return checkExternalList(list)
 	}
 	var (
-		leaves  = map[treekem.LeafIndex]bool{}
+		leaves  = map[LeafIndex]bool{}
 		sigKeys = map[string]bool{}
 		psks    = map[string]bool{}
 		gce     = false
@@ -85,7 +83,7 @@ func (v *view) checkList(list []entry, cc *commitContext) error {
 	for _, e := range list {
 		t := e.p.Type()
 		switch body := e.p.Body.(type) {
-		case *message.Update:
+		case *Update:
 			if e.sender.Type != message.SenderMember {
 				return proposalErr(e.index, t, RuleUpdateSender, nil)
 			}
@@ -96,7 +94,7 @@ func (v *view) checkList(list []entry, cc *commitContext) error {
 				return proposalErr(e.index, t, RuleSameLeaf, nil)
 			}
 			leaves[e.sender.Leaf] = true
-		case *message.Remove:
+		case *Remove:
 			if cc.committer.Type == message.SenderMember && body.Removed == cc.committer.Leaf {
 				return proposalErr(e.index, t, RuleRemoveCommitter, nil)
 			}
@@ -104,28 +102,28 @@ func (v *view) checkList(list []entry, cc *commitContext) error {
 				return proposalErr(e.index, t, RuleSameLeaf, nil)
 			}
 			leaves[body.Removed] = true
-		case *message.Add:
+		case *Add:
 			k := string(body.KeyPackage.LeafNode.SignatureKey)
 			if sigKeys[k] {
 				return proposalErr(e.index, t, RuleDuplicateAdd, nil)
 			}
 			sigKeys[k] = true
-		case *message.PreSharedKey:
+		case *PreSharedKey:
 			k := pskIDKey(&body.PSK)
 			if psks[k] {
 				return proposalErr(e.index, t, RuleDuplicatePSK, nil)
 			}
 			psks[k] = true
-		case *message.GroupContextExtensions:
+		case *GroupContextExtensions:
 			if gce {
 				return proposalErr(e.index, t, RuleMultipleGCE, nil)
 			}
 			gce = true
-		case *message.ReInit:
+		case *ReInit:
 			if len(list) > 1 {
 				return proposalErr(e.index, t, RuleReInitNotAlone, nil)
 			}
-		case *message.ExternalInit:
+		case *ExternalInit:
 			return proposalErr(e.index, t, RuleExternalInit, nil)
 		default:
 			if !v.cf.supportsProposal(t) {
@@ -144,11 +142,11 @@ func checkExternalList(list []entry) error {
 	psks := map[string]bool{}
 	for _, e := range list {
 		switch body := e.p.Body.(type) {
-		case *message.ExternalInit:
+		case *ExternalInit:
 			inits++
-		case *message.Remove:
+		case *Remove:
 			removes++
-		case *message.PreSharedKey:
+		case *PreSharedKey:
 			k := pskIDKey(&body.PSK)
 			if psks[k] {
 				return proposalErr(e.index, e.p.Type(), RuleDuplicatePSK, nil)
@@ -183,7 +181,7 @@ func pathRequired(list []entry) bool {
 // nonce of length KDF.Nh, and a resumption usage of reinit or branch only
 // in the commit that starts a reinitialized or branched group (allowed
 // when creating it, first when receiving the first commit of a group).
-func (v *view) checkPSKID(index int, id *keyschedule.PreSharedKeyID, allowed keyschedule.ResumptionPSKUsage, first bool) error {
+func (v *view) checkPSKID(index int, id *PreSharedKeyID, allowed keyschedule.ResumptionPSKUsage, first bool) error {
 	if err := id.Validate(v.cf.cs); err != nil {
 		return proposalErr(index, message.ProposalPSK, RuleInvalidProposal, err)
 	}

@@ -16,7 +16,7 @@ import (
 type view struct {
 	cf   *config
 	ep   *publicEpoch
-	self treekem.LeafIndex
+	self LeafIndex
 }
 
 // view returns the member's view of the current epoch.
@@ -64,7 +64,7 @@ func (v *view) checkProposal(c *cachedProposal) error {
 	// against an empty tree, and against the group when committed.
 	pol := &treekem.Policy{Credentials: treekem.CredentialValidatorFunc(cf.validateCredential), MaxLifetime: cf.MaxLifetime}
 	switch body := p.Body.(type) {
-	case *message.Add:
+	case *Add:
 		empty, err := treekem.NewTree(cf.cs)
 		if err != nil {
 			return internalErr("tree: %v", err)
@@ -79,7 +79,7 @@ func (v *view) checkProposal(c *cachedProposal) error {
 				return proposalErr(-1, t, RuleNotAdmitted, err)
 			}
 		}
-	case *message.Update:
+	case *Update:
 		if c.sender.Type != message.SenderMember || !ep.tree.IsMember(c.sender.Leaf) {
 			return proposalErr(-1, t, RuleUpdateSender, nil)
 		}
@@ -94,19 +94,19 @@ func (v *view) checkProposal(c *cachedProposal) error {
 		if err := cf.checkLeafSuccessor(ep.tree, c.sender.Leaf, &body.LeafNode); err != nil {
 			return proposalErr(-1, t, RuleCredentialSuccessor, err)
 		}
-	case *message.Remove:
+	case *Remove:
 		if !ep.tree.IsMember(body.Removed) {
 			return proposalErr(-1, t, fmt.Sprintf("leaf %d is blank (§12.1.3)", body.Removed), nil)
 		}
-	case *message.PreSharedKey:
+	case *PreSharedKey:
 		return v.checkPSKID(-1, &body.PSK, 0, false)
-	case *message.ReInit:
+	case *ReInit:
 		if body.Version < ep.gc.Version {
 			return proposalErr(-1, t, "ReInit to an older protocol version (§12.1.5)", nil)
 		}
-	case *message.ExternalInit:
+	case *ExternalInit:
 		return proposalErr(-1, t, "ExternalInit outside an external commit (§12.1.6)", nil)
-	case *message.GroupContextExtensions:
+	case *GroupContextExtensions:
 		return checkGroupExtensions(-1, body.Extensions)
 	default:
 		if !cf.supportsProposal(t) {

@@ -94,7 +94,7 @@ func Join(cfg Config, welcome []byte, kp *KeyPackagePrivate, opts *JoinOptions) 
 
 	// §12.4.3.1: PSKs must be available, and a reinit or branch PSK must be
 	// the only such PSK.
-	var link *keyschedule.PreSharedKeyID
+	var link *PreSharedKeyID
 	for i := range gs.PSKs {
 		id := &gs.PSKs[i]
 		if err := id.Validate(cs); err != nil {
@@ -262,7 +262,7 @@ func groupTree(cf *config, gi *message.GroupInfo, outOfBand []byte) (*treekem.Tr
 // signer's leaf, the tree's integrity and hash, and that the joiner
 // supports every GroupContext extension (own is the joiner's LeafNode,
 // whose capabilities say what it supports; nil for a PublicGroup).
-func checkJoinedGroup(cf *config, gi *message.GroupInfo, tree *treekem.Tree, own *treekem.LeafNode) error {
+func checkJoinedGroup(cf *config, gi *message.GroupInfo, tree *treekem.Tree, own *LeafNode) error {
 	cs := cf.cs
 	gc := &gi.GroupContext
 	// §12.4.3.1: "The public key is taken from the LeafNode of the ratchet
@@ -306,7 +306,7 @@ func checkJoinedGroup(cf *config, gi *message.GroupInfo, tree *treekem.Tree, own
 // checkResumptionLink verifies the link between a group joined with a
 // reinit or branch PSK and the group it continues (§11.2, §11.3,
 // §12.4.3.1).
-func checkResumptionLink(cf *config, id *keyschedule.PreSharedKeyID, gi *message.GroupInfo, tree *treekem.Tree, groups []*Group) error {
+func checkResumptionLink(cf *config, id *PreSharedKeyID, gi *message.GroupInfo, tree *treekem.Tree, groups []*Group) error {
 	gc := &gi.GroupContext
 	// §12.4.3.1: "verify that the epoch field in the GroupInfo is equal to 1".
 	if gc.Epoch != 1 {
@@ -377,7 +377,7 @@ func (c *config) coveredBy(sub, super *treekem.Tree) error {
 	return nil
 }
 
-func sameExtensions(a, b treekem.Extensions) bool {
+func sameExtensions(a, b Extensions) bool {
 	ea, err1 := wire.Marshal(a)
 	eb, err2 := wire.Marshal(b)
 	return err1 == nil && err2 == nil && bytes.Equal(ea, eb)

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -32,7 +31,7 @@ type X509Authentication struct {
 }
 
 // Validate implements AuthenticationService.
-func (a *X509Authentication) Validate(cred *treekem.Credential, signatureKey []byte, now time.Time) error {
+func (a *X509Authentication) Validate(cred *Credential, signatureKey []byte, now time.Time) error {
 	certs, err := parseChain(cred)
 	if err != nil {
 		return err
@@ -63,12 +62,12 @@ func (a *X509Authentication) Validate(cred *treekem.Credential, signatureKey []b
 }
 
 // ValidSuccessor implements AuthenticationService: the same identity.
-func (a *X509Authentication) ValidSuccessor(old, next *treekem.Credential) error {
+func (a *X509Authentication) ValidSuccessor(old, next *Credential) error {
 	return sameIdentity(a, old, next)
 }
 
 // Identity implements AuthenticationService (see X509Authentication).
-func (*X509Authentication) Identity(cred *treekem.Credential) ([]byte, error) {
+func (*X509Authentication) Identity(cred *Credential) ([]byte, error) {
 	certs, err := parseChain(cred)
 	if err != nil {
 		return nil, err
@@ -77,7 +76,7 @@ func (*X509Authentication) Identity(cred *treekem.Credential) ([]byte, error) {
 }
 
 // parseChain parses an X.509 credential's certificates.
-func parseChain(cred *treekem.Credential) ([]*x509.Certificate, error) {
+func parseChain(cred *Credential) ([]*x509.Certificate, error) {
 	if cred.Type != treekem.CredentialX509 {
 		return nil, fmt.Errorf("credential type %d: only X.509 credentials are accepted", cred.Type)
 	}
@@ -131,8 +130,8 @@ func certificateIdentity(c *x509.Certificate) ([]byte, error) {
 // X509Credential returns the X.509 credential of a certificate chain (DER,
 // end-entity certificate first) issued for signer's key, checking that the
 // end-entity certificate holds that key.
-func X509Credential(chain [][]byte, signer suite.Signer) (treekem.Credential, error) {
-	cred := treekem.Credential{Type: treekem.CredentialX509, Certificates: chain}
+func X509Credential(chain [][]byte, signer Signer) (Credential, error) {
+	cred := Credential{Type: treekem.CredentialX509, Certificates: chain}
 	if signer == nil {
 		return cred, errorf(ErrInvalidArgument, "nil signer")
 	}
@@ -157,7 +156,7 @@ func X509Credential(chain [][]byte, signer suite.Signer) (treekem.Credential, er
 // *X509Authentication). The chain is validated now, so that a certificate
 // that the other members would refuse fails here. Set Config.Now on the
 // result to use another clock; its other fields keep their defaults.
-func NewX509Config(id suite.ID, signer suite.Signer, chain [][]byte, roots *x509.CertPool) (Config, error) {
+func NewX509Config(id CipherSuite, signer Signer, chain [][]byte, roots *x509.CertPool) (Config, error) {
 	cred, err := X509Credential(chain, signer)
 	if err != nil {
 		return Config{}, err
