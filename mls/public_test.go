@@ -477,6 +477,9 @@ func TestPublicGroupAgreement(t *testing.T) {
 					f.step()
 				}
 				f.agree()
+				if i%100 == 0 { // the view survives a save and load
+					f.pub = reloadPublic(t, f.pub)
+				}
 			}
 			t.Logf("%d epochs (public group at epoch %d, %d members): %v", epochs, f.pub.Epoch(), f.pub.MemberCount(), f.ops)
 			if len(f.ops) < 13 {
@@ -700,5 +703,49 @@ func TestPublicGroupChecksBundle(t *testing.T) {
 	otherTree, _ := newWorld(t, 3, nil).groups[0].RatchetTree()
 	if _, err := NewPublicGroup(Config{}, bare, &PublicGroupOptions{RatchetTree: otherTree}); err == nil {
 		t.Fatal("a tree of another group accepted")
+	}
+}
+
+// reloadPublic saves and loads a PublicGroup.
+func reloadPublic(t testing.TB, pg *PublicGroup) *PublicGroup {
+	t.Helper()
+	data, err := pg.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := UnmarshalPublicGroup(pg.cf.Config, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(publicState(t, back), publicState(t, pg)) {
+		t.Fatal("the reloaded public group differs")
+	}
+	return back
+}
+
+func TestPublicGroupSnapshot(t *testing.T) {
+	w := newWorld(t, 3, nil)
+	w.propose(1, NewRemove(2))
+	pg := reloadPublic(t, w.groups[0].PublicGroup())
+	if len(pg.PendingProposals()) != 1 {
+		t.Fatal("pending proposal lost")
+	}
+	pc := w.commit(0, nil)
+	r, err := pg.Process(pc.Commit) // covers the proposal by reference
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.Apply(r.Commit); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := pg.MarshalBinary()
+	if _, err := UnmarshalGroup(w.clients[0].cfg, data); !errors.Is(err, ErrInvalidState) {
+		t.Fatalf("a public snapshot loaded as a group: %v", err)
+	}
+	if _, err := UnmarshalPublicGroup(Config{}, mustSnapshot(t, w.groups[0])); !errors.Is(err, ErrInvalidState) {
+		t.Fatalf("a member's snapshot loaded as a public group: %v", err)
+	}
+	if _, err := UnmarshalPublicGroup(Config{}, data[:len(data)-1]); err == nil {
+		t.Fatal("a truncated snapshot loaded")
 	}
 }
