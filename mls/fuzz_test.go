@@ -71,3 +71,32 @@ func FuzzJoin(f *testing.F) {
 		_, _ = UnmarshalGroup(c.cfg, data)
 	})
 }
+
+// FuzzPublicGroup checks that no message makes a PublicGroup panic, that a
+// message it rejects leaves it unchanged, and that no snapshot makes
+// UnmarshalPublicGroup or UnmarshalSigningKey panic.
+func FuzzPublicGroup(f *testing.F) {
+	w, seeds := fuzzWorld()
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	snap, err := w.groups[1].PublicGroup().MarshalBinary()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(snap)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pg, err := UnmarshalPublicGroup(Config{}, snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := publicState(t, pg)
+		if _, err := pg.Process(data); err != nil && !bytes.Equal(before, publicState(t, pg)) {
+			t.Fatalf("public group changed by a rejected message: %v", err)
+		}
+		_, _ = UnmarshalPublicGroup(Config{}, data)
+		_, _ = NewPublicGroup(Config{}, data, nil)
+		_, _ = UnmarshalSigningKey(data)
+		_, _ = ParseWelcome(data)
+	})
+}
