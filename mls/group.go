@@ -68,13 +68,7 @@ func (g *Group) Tree() *treekem.Tree { return g.ep.tree.Clone() }
 
 // RatchetTree returns the ratchet_tree encoding of the tree (§12.4.3.3),
 // for delivering it to joiners out of band.
-func (g *Group) RatchetTree() ([]byte, error) {
-	rt, err := g.ep.tree.RatchetTree()
-	if err != nil {
-		return nil, internalErr("encoding the tree: %v", err)
-	}
-	return rt, nil
-}
+func (g *Group) RatchetTree() ([]byte, error) { return g.ep.ratchetTree() }
 
 // EpochAuthenticator returns the epoch_authenticator of the current epoch
 // (§8.7).
@@ -107,13 +101,7 @@ func (g *Group) ResumptionPSK(epoch uint64) ([]byte, bool) {
 // PendingProposals returns the proposals received or sent in the current
 // epoch, in order of arrival: a commit created with default options covers
 // those that are valid together.
-func (g *Group) PendingProposals() []*Proposal {
-	out := make([]*Proposal, len(g.ep.proposals))
-	for i, c := range g.ep.proposals {
-		out[i] = c.view()
-	}
-	return out
-}
+func (g *Group) PendingProposals() []*Proposal { return g.ep.pendingProposals() }
 
 // Active reports whether the member can still send in the group: false
 // once a commit removed it or reinitialized the group.
@@ -125,13 +113,7 @@ func (g *Group) Removed() bool { return g.removed }
 // ReInit returns the ReInit proposal committed in the last commit, if any:
 // the group is then closed and its members move to a new group with those
 // parameters (§11.2). See Group.Reinitialize and JoinOptions.Resumption.
-func (g *Group) ReInit() (*ReInit, bool) {
-	if g.ep.reinit == nil {
-		return nil, false
-	}
-	ri := *g.ep.reinit
-	return &ri, true
-}
+func (g *Group) ReInit() (*ReInit, bool) { return g.ep.reInit() }
 
 // checkActive returns ErrInactive if the member may not send or commit.
 func (g *Group) checkActive() error {

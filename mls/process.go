@@ -52,10 +52,9 @@ func (g *Group) Process(data []byte) (r *Received, err error) {
 			r, err = nil, recovered("processing a message", p)
 		}
 	}()
-	data = bytes.Clone(data) // decoded values alias it
-	var m message.MLSMessage
-	if err := wire.Unmarshal(data, &m); err != nil {
-		return nil, wrapErr(ErrMalformed, "MLSMessage", err)
+	m, err := decodeMessage(data)
+	if err != nil {
+		return nil, err
 	}
 	switch m.WireFormat {
 	case message.WireFormatPublicMessage:
@@ -64,6 +63,15 @@ func (g *Group) Process(data []byte) (r *Received, err error) {
 		return g.processPrivate(m.PrivateMessage)
 	}
 	return nil, errorf(ErrMalformed, "an MLSMessage of wire format %v, not a PublicMessage or PrivateMessage", m.WireFormat)
+}
+
+// decodeMessage decodes an MLSMessage from a copy of data.
+func decodeMessage(data []byte) (*message.MLSMessage, error) {
+	m := new(message.MLSMessage)
+	if err := wire.Unmarshal(bytes.Clone(data), m); err != nil { // decoded values alias the copy
+		return nil, wrapErr(ErrMalformed, "MLSMessage", err)
+	}
+	return m, nil
 }
 
 func (g *Group) processPublic(pm *message.PublicMessage) (*Received, error) {

@@ -5,7 +5,6 @@ import (
 	"iter"
 
 	"github.com/mlsengine/engine/mls/message"
-	"github.com/mlsengine/engine/mls/wire"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -140,10 +139,9 @@ func (pg *PublicGroup) Process(data []byte) (r *Received, err error) {
 			r, err = nil, recovered("processing a message in a public group", p)
 		}
 	}()
-	data = bytes.Clone(data) // decoded values alias it
-	var m message.MLSMessage
-	if err := wire.Unmarshal(data, &m); err != nil {
-		return nil, wrapErr(ErrMalformed, "MLSMessage", err)
+	m, err := decodeMessage(data)
+	if err != nil {
+		return nil, err
 	}
 	switch m.WireFormat {
 	case message.WireFormatPublicMessage:
@@ -237,13 +235,7 @@ func (pg *PublicGroup) Tree() *treekem.Tree { return pg.ep.tree.Clone() }
 
 // RatchetTree returns the ratchet_tree encoding of the current tree
 // (§12.4.3.3), to serve to joiners.
-func (pg *PublicGroup) RatchetTree() ([]byte, error) {
-	rt, err := pg.ep.tree.RatchetTree()
-	if err != nil {
-		return nil, internalErr("encoding the tree: %v", err)
-	}
-	return rt, nil
-}
+func (pg *PublicGroup) RatchetTree() ([]byte, error) { return pg.ep.ratchetTree() }
 
 // MemberCount returns the number of members.
 func (pg *PublicGroup) MemberCount() uint32 { return pg.ep.tree.MemberCount() }
@@ -258,23 +250,11 @@ func (pg *PublicGroup) Member(leaf LeafIndex) (*LeafNode, bool) {
 }
 
 // PendingProposals returns the proposals received in the current epoch.
-func (pg *PublicGroup) PendingProposals() []*Proposal {
-	out := make([]*Proposal, len(pg.ep.proposals))
-	for i, c := range pg.ep.proposals {
-		out[i] = c.view()
-	}
-	return out
-}
+func (pg *PublicGroup) PendingProposals() []*Proposal { return pg.ep.pendingProposals() }
 
 // ReInit returns the ReInit proposal committed by the last commit, if any:
 // the group is then closed (§11.2).
-func (pg *PublicGroup) ReInit() (*ReInit, bool) {
-	if pg.ep.reinit == nil {
-		return nil, false
-	}
-	ri := *pg.ep.reinit
-	return &ri, true
-}
+func (pg *PublicGroup) ReInit() (*ReInit, bool) { return pg.ep.reInit() }
 
 // CheckGroupInfo checks a GroupInfo (an MLSMessage) claimed to be of the
 // current epoch, as one published by the last committer: see
@@ -362,6 +342,33 @@ func (sc *StagedCommit) CheckWelcome(welcome []byte) error {
 		delete(want, string(e.NewMember))
 	}
 	return nil
+}
+
+// ratchetTree returns the ratchet_tree encoding of the epoch's tree.
+func (ep *publicEpoch) ratchetTree() ([]byte, error) {
+	rt, err := ep.tree.RatchetTree()
+	if err != nil {
+		return nil, internalErr("encoding the tree: %v", err)
+	}
+	return rt, nil
+}
+
+// pendingProposals returns the proposals cached in the epoch.
+func (ep *publicEpoch) pendingProposals() []*Proposal {
+	out := make([]*Proposal, len(ep.proposals))
+	for i, c := range ep.proposals {
+		out[i] = c.view()
+	}
+	return out
+}
+
+// reInit returns a copy of the ReInit that started the epoch, if any.
+func (ep *publicEpoch) reInit() (*ReInit, bool) {
+	if ep.reinit == nil {
+		return nil, false
+	}
+	ri := *ep.reinit
+	return &ri, true
 }
 
 func cloneGroupContext(src *GroupContext) GroupContext {

@@ -164,6 +164,30 @@ func encodeSnapshot(s *snapshot) ([]byte, error) {
 	return out, nil
 }
 
+// openSnapshot decodes a snapshot of a group (or of a PublicGroup) and
+// resolves cfg for it: a member's Config needs a signer and credential.
+func openSnapshot(cfg Config, data []byte, public bool) (*snapshot, *config, error) {
+	s, err := decodeSnapshot(data, public)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Suite == 0 {
+		cfg.Suite = CipherSuite(s.Suite)
+	}
+	resolve := cfg.resolveMember
+	if public {
+		resolve = cfg.resolve
+	}
+	cf, err := resolve()
+	if err != nil {
+		return nil, nil, err
+	}
+	if uint16(cf.cs.ID()) != s.Suite {
+		return nil, nil, errorf(ErrInvalidArgument, "snapshot of suite %d, Config of suite %v", s.Suite, cf.cs.ID())
+	}
+	return s, cf, nil
+}
+
 // decodeSnapshot decodes a snapshot and checks its version and kind.
 func decodeSnapshot(data []byte, public bool) (*snapshot, error) {
 	dm, err := cbor.DecOptions{
@@ -239,21 +263,11 @@ func UnmarshalGroup(cfg Config, data []byte) (g *Group, err error) {
 			g, err = nil, recovered("loading a snapshot", p)
 		}
 	}()
-	s, err := decodeSnapshot(data, false)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Suite == 0 {
-		cfg.Suite = CipherSuite(s.Suite)
-	}
-	cf, err := cfg.resolveMember()
+	s, cf, err := openSnapshot(cfg, data, false)
 	if err != nil {
 		return nil, err
 	}
 	cs := cf.cs
-	if uint16(cs.ID()) != s.Suite {
-		return nil, errorf(ErrInvalidArgument, "snapshot of suite %d, Config of suite %v", s.Suite, cs.ID())
-	}
 	bad := func(what string, err error) error { return wrapErr(ErrInvalidState, what, err) }
 	pub, err := loadPublic(cs, s)
 	if err != nil {
@@ -359,19 +373,9 @@ func UnmarshalPublicGroup(cfg Config, data []byte) (pg *PublicGroup, err error) 
 			pg, err = nil, recovered("loading a public group", p)
 		}
 	}()
-	s, err := decodeSnapshot(data, true)
+	s, cf, err := openSnapshot(cfg, data, true)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.Suite == 0 {
-		cfg.Suite = CipherSuite(s.Suite)
-	}
-	cf, err := cfg.resolve()
-	if err != nil {
-		return nil, err
-	}
-	if uint16(cf.cs.ID()) != s.Suite {
-		return nil, errorf(ErrInvalidArgument, "snapshot of suite %d, Config of suite %v", s.Suite, cf.cs.ID())
 	}
 	ep, err := loadPublic(cf.cs, s)
 	if err != nil {
