@@ -336,8 +336,7 @@ func (g *Group) createCommit(list []entry, s *staged, cc *commitContext, opts *C
 			if err := cf.checkLeafSuccessor(base.tree, self, &tmpl); err != nil {
 				return nil, err
 			}
-		}
-		if ext != nil {
+		} else {
 			var err error
 			if self, err = s.tree.FreeLeaf(); err != nil {
 				return nil, wrapErr(ErrInvalidArgument, "placing the joiner", err)
