@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/mlsengine/engine/mls"
-	"github.com/mlsengine/engine/mls/message"
 )
 
 // Deliver the tree out of band: the Welcome leaves it out, and the new
@@ -21,7 +20,7 @@ func ExamplePendingCommit_RatchetTree() {
 	}
 	alice, _ := mls.NewGroup(newConfig("alice"), nil)
 	add, _ := mls.NewAdd(kp)
-	pc, err := alice.Commit(&mls.CommitOptions{Proposals: []*message.Proposal{add}, OutOfBandTree: true})
+	pc, err := alice.Commit(&mls.CommitOptions{Proposals: []*mls.Proposal{add}, OutOfBandTree: true})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func (st *state) commit(req *mlsclientpb.CommitRequest, reinit bool) (*mlsclient
 	if err != nil {
 		return nil, err
 	}
-	var byValue []*message.Proposal
+	var byValue []*mls.Proposal
 	for _, d := range req.ByValue {
 		p, err := describedProposal(memberProposer{st.group}, d)
 		if err != nil {

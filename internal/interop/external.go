@@ -43,7 +43,7 @@ func (s *Server) AddExternalSigner(_ context.Context, req *mlsclientpb.AddExtern
 	if err := wire.Unmarshal(req.ExternalSender, &es); err != nil {
 		return nil, invalid("external_sender: " + err.Error())
 	}
-	return s.proposeWith(req.StateId, func(g *mls.Group) (*message.Proposal, error) {
+	return s.proposeWith(req.StateId, func(g *mls.Group) (*mls.Proposal, error) {
 		exts := g.Extensions()
 		senders, _, err := message.ParseExternalSenders(exts)
 		if err != nil {

@@ -241,19 +241,19 @@ func leafByIdentity(nodes treekem.NodeList, identity []byte) (treekem.LeafIndex,
 	return 0, false
 }
 
-// memberByIdentity returns the first member of the group whose basic
-// credential carries the identity.
+// memberByIdentity returns the first member of the group whose credential
+// presents the identity.
 func memberByIdentity(g *mls.Group, identity []byte) (treekem.LeafIndex, error) {
-	for leaf := range g.Members() {
-		if ln, ok := g.Member(leaf); ok && hasIdentity(&ln.Credential, identity) {
-			return leaf, nil
-		}
+	leaves := g.FindIdentity(identity)
+	if len(leaves) == 0 {
+		return 0, invalid(fmt.Sprintf("no member %q in the group", identity))
 	}
-	return 0, invalid(fmt.Sprintf("no member %q in the group", identity))
+	return leaves[0], nil
 }
 
 // hasIdentity reports whether c is a basic credential of the identity: the
-// credentials this server makes, and those the harness's identities name.
+// credentials this server makes, and those the harness's identities name
+// (what mls.BasicAuthentication takes as the identity).
 func hasIdentity(c *treekem.Credential, identity []byte) bool {
 	return c.Type == treekem.CredentialBasic && bytes.Equal(c.Identity, identity)
 }

@@ -15,7 +15,7 @@ import (
 
 // proposeWith sends, from the state under id, the proposal that build
 // returns for its group.
-func (s *Server) proposeWith(id uint32, build func(g *mls.Group) (*message.Proposal, error)) (*mlsclientpb.ProposalResponse, error) {
+func (s *Server) proposeWith(id uint32, build func(g *mls.Group) (*mls.Proposal, error)) (*mlsclientpb.ProposalResponse, error) {
 	st, err := s.lockState(id)
 	if err != nil {
 		return nil, err
@@ -36,7 +36,7 @@ func (s *Server) proposeWith(id uint32, build func(g *mls.Group) (*message.Propo
 
 // AddProposal proposes to add the client of a KeyPackage (RFC 9420 §12.1.1).
 func (s *Server) AddProposal(_ context.Context, req *mlsclientpb.AddProposalRequest) (*mlsclientpb.ProposalResponse, error) {
-	return s.proposeWith(req.StateId, func(*mls.Group) (*message.Proposal, error) { return mls.NewAdd(req.KeyPackage) })
+	return s.proposeWith(req.StateId, func(*mls.Group) (*mls.Proposal, error) { return mls.NewAdd(req.KeyPackage) })
 }
 
 // UpdateProposal proposes a fresh leaf for the member (§12.1.2).
@@ -56,26 +56,26 @@ func (s *Server) UpdateProposal(_ context.Context, req *mlsclientpb.UpdatePropos
 // RemoveProposal proposes to remove the member whose identity is
 // removed_id (§12.1.3).
 func (s *Server) RemoveProposal(_ context.Context, req *mlsclientpb.RemoveProposalRequest) (*mlsclientpb.ProposalResponse, error) {
-	return s.proposeWith(req.StateId, func(g *mls.Group) (*message.Proposal, error) {
+	return s.proposeWith(req.StateId, func(g *mls.Group) (*mls.Proposal, error) {
 		return memberProposer{g}.remove(req.RemovedId)
 	})
 }
 
 // ExternalPSKProposal proposes to inject an external PSK (§12.1.4).
 func (s *Server) ExternalPSKProposal(_ context.Context, req *mlsclientpb.ExternalPSKProposalRequest) (*mlsclientpb.ProposalResponse, error) {
-	return s.proposeWith(req.StateId, func(g *mls.Group) (*message.Proposal, error) { return g.NewExternalPSK(req.PskId) })
+	return s.proposeWith(req.StateId, func(g *mls.Group) (*mls.Proposal, error) { return g.NewExternalPSK(req.PskId) })
 }
 
 // ResumptionPSKProposal proposes to inject the resumption PSK of an epoch
 // of the group (§12.1.4, §8.6).
 func (s *Server) ResumptionPSKProposal(_ context.Context, req *mlsclientpb.ResumptionPSKProposalRequest) (*mlsclientpb.ProposalResponse, error) {
-	return s.proposeWith(req.StateId, func(g *mls.Group) (*message.Proposal, error) { return g.NewResumptionPSK(req.EpochId) })
+	return s.proposeWith(req.StateId, func(g *mls.Group) (*mls.Proposal, error) { return g.NewResumptionPSK(req.EpochId) })
 }
 
 // GroupContextExtensionsProposal proposes new GroupContext extensions
 // (§12.1.7).
 func (s *Server) GroupContextExtensionsProposal(_ context.Context, req *mlsclientpb.GroupContextExtensionsProposalRequest) (*mlsclientpb.ProposalResponse, error) {
-	return s.proposeWith(req.StateId, func(*mls.Group) (*message.Proposal, error) {
+	return s.proposeWith(req.StateId, func(*mls.Group) (*mls.Proposal, error) {
 		exts, err := extensions(req.Extensions)
 		if err != nil {
 			return nil, err
@@ -86,7 +86,7 @@ func (s *Server) GroupContextExtensionsProposal(_ context.Context, req *mlsclien
 
 // ReInitProposal proposes to reinitialize the group (§12.1.5).
 func (s *Server) ReInitProposal(_ context.Context, req *mlsclientpb.ReInitProposalRequest) (*mlsclientpb.ProposalResponse, error) {
-	return s.proposeWith(req.StateId, func(*mls.Group) (*message.Proposal, error) {
+	return s.proposeWith(req.StateId, func(*mls.Group) (*mls.Proposal, error) {
 		return reinitProposal(req.GroupId, req.CipherSuite, req.Extensions)
 	})
 }
@@ -104,7 +104,7 @@ func extensions(in []*mlsclientpb.Extension) (treekem.Extensions, error) {
 	return out, nil
 }
 
-func reinitProposal(groupID []byte, cipherSuite uint32, exts []*mlsclientpb.Extension) (*message.Proposal, error) {
+func reinitProposal(groupID []byte, cipherSuite uint32, exts []*mlsclientpb.Extension) (*mls.Proposal, error) {
 	cs, err := suiteID(cipherSuite)
 	if err != nil {
 		return nil, err
@@ -113,20 +113,20 @@ func reinitProposal(groupID []byte, cipherSuite uint32, exts []*mlsclientpb.Exte
 	if err != nil {
 		return nil, err
 	}
-	return &message.Proposal{Body: &message.ReInit{GroupID: groupID, Version: message.MLS10, CipherSuite: cs, Extensions: es}}, nil
+	return &mls.Proposal{Body: &message.ReInit{GroupID: groupID, Version: message.MLS10, CipherSuite: cs, Extensions: es}}, nil
 }
 
 // A proposer makes the proposals of a ProposalDescription that depend on
 // who proposes: a member, from its group, or an external sender, from the
 // group's GroupInfo and tree.
 type proposer interface {
-	remove(identity []byte) (*message.Proposal, error)
-	externalPSK(id []byte) (*message.Proposal, error)
-	resumptionPSK(epoch uint64) (*message.Proposal, error)
+	remove(identity []byte) (*mls.Proposal, error)
+	externalPSK(id []byte) (*mls.Proposal, error)
+	resumptionPSK(epoch uint64) (*mls.Proposal, error)
 }
 
 // describedProposal returns the proposal a ProposalDescription describes.
-func describedProposal(p proposer, d *mlsclientpb.ProposalDescription) (*message.Proposal, error) {
+func describedProposal(p proposer, d *mlsclientpb.ProposalDescription) (*mls.Proposal, error) {
 	switch t := string(d.ProposalType); t {
 	case "add":
 		return mls.NewAdd(d.KeyPackage)
@@ -152,7 +152,7 @@ func describedProposal(p proposer, d *mlsclientpb.ProposalDescription) (*message
 // memberProposer makes the proposals of a member of g.
 type memberProposer struct{ g *mls.Group }
 
-func (m memberProposer) remove(identity []byte) (*message.Proposal, error) {
+func (m memberProposer) remove(identity []byte) (*mls.Proposal, error) {
 	leaf, err := memberByIdentity(m.g, identity)
 	if err != nil {
 		return nil, err
@@ -160,11 +160,11 @@ func (m memberProposer) remove(identity []byte) (*message.Proposal, error) {
 	return mls.NewRemove(leaf), nil
 }
 
-func (m memberProposer) externalPSK(id []byte) (*message.Proposal, error) {
+func (m memberProposer) externalPSK(id []byte) (*mls.Proposal, error) {
 	return m.g.NewExternalPSK(id)
 }
 
-func (m memberProposer) resumptionPSK(epoch uint64) (*message.Proposal, error) {
+func (m memberProposer) resumptionPSK(epoch uint64) (*mls.Proposal, error) {
 	return m.g.NewResumptionPSK(epoch)
 }
 
@@ -177,7 +177,7 @@ type outsideProposer struct {
 	ratchetTree []byte
 }
 
-func (o outsideProposer) remove(identity []byte) (*message.Proposal, error) {
+func (o outsideProposer) remove(identity []byte) (*mls.Proposal, error) {
 	nodes, err := groupInfoTree(o.groupInfo, o.ratchetTree)
 	if err != nil {
 		return nil, err
@@ -189,11 +189,11 @@ func (o outsideProposer) remove(identity []byte) (*message.Proposal, error) {
 	return mls.NewRemove(leaf), nil
 }
 
-func (o outsideProposer) externalPSK(id []byte) (*message.Proposal, error) {
+func (o outsideProposer) externalPSK(id []byte) (*mls.Proposal, error) {
 	return o.psk(keyschedule.PreSharedKeyID{Type: keyschedule.PSKTypeExternal, ID: id})
 }
 
-func (o outsideProposer) resumptionPSK(epoch uint64) (*message.Proposal, error) {
+func (o outsideProposer) resumptionPSK(epoch uint64) (*mls.Proposal, error) {
 	return o.psk(keyschedule.PreSharedKeyID{
 		Type: keyschedule.PSKTypeResumption, Usage: keyschedule.UsageApplication,
 		GroupID: o.gc.GroupID, Epoch: epoch,
@@ -202,12 +202,12 @@ func (o outsideProposer) resumptionPSK(epoch uint64) (*message.Proposal, error) 
 
 // psk returns a PreSharedKey proposal for id with a fresh nonce of KDF.Nh
 // bytes (§8.4).
-func (o outsideProposer) psk(id keyschedule.PreSharedKeyID) (*message.Proposal, error) {
+func (o outsideProposer) psk(id keyschedule.PreSharedKeyID) (*mls.Proposal, error) {
 	cs, err := suite.Lookup(o.gc.CipherSuite)
 	if err != nil {
 		return nil, statusErr(err)
 	}
 	id.Nonce = make([]byte, cs.HashSize())
 	rand.Read(id.Nonce)
-	return &message.Proposal{Body: &message.PreSharedKey{PSK: id}}, nil
+	return &mls.Proposal{Body: &message.PreSharedKey{PSK: id}}, nil
 }

@@ -99,10 +99,16 @@ func requestMember(v uint32, identity []byte) (member, error) {
 // config is the one place the server builds an mls.Config: every group,
 // KeyPackage and proposal of the server uses the Config of its member.
 //
-// Authorization: the harness's scenarios make external joins (with and
-// without resync), new-member Add proposals and proposals of external
-// senders listed in the group's external_senders extension, and commit
-// them. The library's defaults admit all of these today.
+// Authorization: the harness's scenarios have clients enter groups on their
+// own, which the library's default Policy refuses (it admits only a
+// member's resync with its own key): external joins of new clients
+// (external_join), resyncs of an identity with a new signature key
+// (removing_prior) and Add proposals of new_member_proposal senders
+// (joiner_signed_add). The runner hands out every GroupInfo, so the server
+// admits every client that has one: Policy.Admit is mls.AdmitAll, here
+// and nowhere else. Proposals of external senders need nothing: the
+// library accepts those listed in the group's external_senders extension,
+// whose credentials its Authentication Service validated.
 func config(m member) mls.Config {
 	return mls.Config{
 		Suite:            m.suite,
@@ -110,6 +116,7 @@ func config(m member) mls.Config {
 		Credential:       treekem.BasicCredential(m.identity),
 		EncryptHandshake: m.encrypt,
 		ExternalPSK:      m.psks.secret,
+		Policy:           mls.Policy{Admit: mls.AdmitAll},
 	}
 }
 
