@@ -40,7 +40,10 @@
 // every commit, is not what the harness tests). External PSKs stored with
 // StorePSK belong to the client: a state made from a transaction or
 // another state (a join, a branch, a reinitialization) knows the PSKs of
-// the one it came from.
+// the one it came from. Every client that holds a GroupInfo may enter a
+// group on its own, by external commit or new-member Add proposal
+// (mls.AdmitAll): the harness's scenarios do both, and the library's
+// default admits only a member's resync.
 //
 // # Errors
 //
