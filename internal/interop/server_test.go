@@ -343,3 +343,67 @@ func TestListenAndServe(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAdmissions checks what the server's policy admits, which the
+// library's default refuses: an external join of a new client, a resync
+// with a new signature key, and a new member's Add proposal, each
+// committed and processed by the other members.
+func TestAdmissions(t *testing.T) {
+	p := newPair(t, interop.NewServer(interop.Options{}), 1, false)
+	s := p.s
+	groupInfo := func() []byte {
+		gi, err := s.GroupInfo(ctx, &pb.GroupInfoRequest{StateId: p.alice})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return gi.GroupInfo
+	}
+	agree := func(what string, ids []uint32, want []byte) {
+		for _, id := range ids {
+			a, err := s.StateAuth(ctx, &pb.StateAuthRequest{StateId: id})
+			if err != nil || !bytes.Equal(a.StateAuthSecret, want) {
+				t.Fatalf("%s: state %d disagrees (%v)", what, id, err)
+			}
+		}
+	}
+	members := []uint32{p.alice, p.bob}
+	for _, resync := range []bool{false, true} {
+		j, err := s.ExternalJoin(ctx, &pb.ExternalJoinRequest{GroupInfo: groupInfo(), Identity: []byte("carol"), RemovePrior: resync})
+		if err != nil {
+			t.Fatalf("external join (resync %v): %v", resync, err)
+		}
+		if resync {
+			members = members[:2] // the old carol, removed by the commit
+		}
+		for _, id := range members {
+			if _, err := s.HandleCommit(ctx, &pb.HandleCommitRequest{StateId: id, Commit: j.Commit}); err != nil {
+				t.Fatalf("external join (resync %v) at state %d: %v", resync, id, err)
+			}
+		}
+		members = append(members, j.StateId)
+		agree("external join", members, j.EpochAuthenticator)
+	}
+
+	add, err := s.NewMemberAddProposal(ctx, &pb.NewMemberAddProposalRequest{GroupInfo: groupInfo(), Identity: []byte("dave")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit, err := s.Commit(ctx, &pb.CommitRequest{StateId: p.alice, ByReference: [][]byte{add.Proposal}})
+	if err != nil {
+		t.Fatalf("committing a new member's Add: %v", err)
+	}
+	applied, err := s.HandlePendingCommit(ctx, &pb.HandlePendingCommitRequest{StateId: p.alice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range members[1:] {
+		if _, err := s.HandleCommit(ctx, &pb.HandleCommitRequest{StateId: id, Proposal: [][]byte{add.Proposal}, Commit: commit.Commit}); err != nil {
+			t.Fatalf("new member's Add at state %d: %v", id, err)
+		}
+	}
+	dave, err := s.JoinGroup(ctx, &pb.JoinGroupRequest{TransactionId: add.TransactionId, Welcome: commit.Welcome})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agree("new member's Add", append(members, dave.StateId), applied.EpochAuthenticator)
+}
