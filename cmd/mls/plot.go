@@ -88,7 +88,7 @@ func writePlot(w io.Writer, results []*sim.Result) error {
 	legend.ThumbnailWidth = 0.4 * vg.Inch
 	legend.TextStyle.Font.Size = 10
 	legend.Padding = vg.Points(2.5)
-	times, err := panel("median time per operation", "time", "ms", formatPlain, rs, timeSeries(), &legend)
+	times, err := panel("median wall-clock time per operation", "time", "ms", formatPlain, rs, timeSeries(), &legend)
 	if err != nil {
 		return err
 	}

@@ -147,7 +147,7 @@ func checkSVG(t *testing.T, path string, results []*sim.Result) {
 	if !slices.Equal(lines, want) {
 		t.Errorf("lines in the SVG:\n%q\nwant:\n%q", lines, want)
 	}
-	for _, s := range []string{"members", "ms", "bytes", "median time per operation", "median message size"} {
+	for _, s := range []string{"members", "ms", "bytes", "median wall-clock time per operation", "median message size"} {
 		if !slices.Contains(texts, s) {
 			t.Errorf("the SVG lacks the text %q", s)
 		}

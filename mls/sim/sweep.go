@@ -86,19 +86,19 @@ func WriteSweepTable(w io.Writer, results []*Result) error {
 	p := &printer{w: w}
 	p.printf("mls sim: %d group sizes, %s\n\n", len(results), results[0].describe())
 	group := func(name string) string {
-		dashes := 30 - len(name) - 2
+		dashes := 34 - len(name) - 2
 		return strings.Repeat("-", dashes/2) + " " + name + " " + strings.Repeat("-", dashes-dashes/2)
 	}
-	p.printf("%9s  %s  %s  %s  %10s %10s %9s %8s\n", "", group("update"), group("add"), group("remove"), "join", "Welcome", "build", "agreed")
-	opHead := fmt.Sprintf("%9s %10s %9s", "create ms", "process ms", "bytes")
-	p.printf("%9s  %s  %s  %s  %10s %10s %9s %8s\n", "members", opHead, opHead, opHead, "ms", "bytes", "s", "epochs")
+	p.printf("%9s  %s  %s  %s  %10s %8s %8s %8s %7s\n", "", group("update"), group("add"), group("remove"), "join", "Welcome", "build", "max RSS", "agreed")
+	opHead := fmt.Sprintf("%3s %9s %10s %9s", "n", "create ms", "process ms", "bytes")
+	p.printf("%9s  %s  %s  %s  %10s %8s %8s %8s %7s\n", "members", opHead, opHead, opHead, "ms", "bytes", "s", "MiB", "epochs")
 	for _, r := range results {
 		p.printf("%9d", r.Members)
 		for _, op := range []Op{r.Ops.Update, r.Ops.Add, r.Ops.Remove} {
-			p.printf("  %9.3f %10.3f %9d", op.CreateMedianMS, op.ProcessMedianMS, op.CommitBytesMedian)
+			p.printf("  %3d %9.3f %10.3f %9d", op.Count, op.CreateMedianMS, op.ProcessMedianMS, op.CommitBytesMedian)
 		}
-		p.printf("  %10.3f %10d %9.1f %8s\n", r.Join.MedianMS, r.Join.WelcomeBytes, r.BuildSeconds,
-			fmt.Sprintf("%d/%d", r.AgreedEpochs, r.Epochs))
+		p.printf("  %10.3f %8d %8.1f %8.0f %7s\n", r.Join.MedianMS, r.Join.WelcomeBytes, r.BuildSeconds,
+			float64(r.MaxRSSBytes)/(1<<20), fmt.Sprintf("%d/%d", r.AgreedEpochs, r.Epochs))
 	}
 	return p.err
 }
