@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
@@ -212,5 +214,20 @@ func TestSimOutputFiles(t *testing.T) {
 	code, out, errOut = runCLI("sim", "--members", "12", "--plot", filepath.Join(dir, "no", "such", "dir.svg"))
 	if code != exitFailed || out != "" || strings.Contains(errOut, "build") {
 		t.Fatalf("unwritable --plot: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+
+	// Interrupted, the sweep leaves no file behind.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	gone := []string{filepath.Join(dir, "cut.csv"), filepath.Join(dir, "cut.svg")}
+	code = run(ctx, []string{"sim", "--sizes", "12,24", "--csv", gone[0], "--plot", gone[1]}, &stdout, &stderr)
+	if code != exitInterrupted || stdout.Len() != 0 || !strings.HasSuffix(stderr.String(), "mls sim: interrupted\n") {
+		t.Fatalf("interrupted sweep: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+	for _, p := range gone {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left behind: %v", p, err)
+		}
 	}
 }
