@@ -4,9 +4,12 @@ import (
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/hpke"
+	"crypto/mlkem"
 	"testing"
 
 	circlhpke "github.com/cloudflare/circl/hpke"
+	"github.com/cloudflare/circl/kem/mlkem/mlkem1024"
+	"github.com/cloudflare/circl/kem/mlkem/mlkem768"
 	circled25519 "github.com/cloudflare/circl/sign/ed25519"
 )
 
@@ -191,6 +194,150 @@ func BenchmarkAltEd25519(b *testing.B) {
 	b.Run("circl/verify", func(b *testing.B) {
 		for b.Loop() {
 			circled25519.Verify(cpriv.Public().(circled25519.PublicKey), msg, csig)
+		}
+	})
+}
+
+// BenchmarkAltXWing compares HPKE with MLKEM768-X25519 (X-Wing) of
+// crypto/hpke and of circl, the one post-quantum KEM both have: seal, open
+// with a parsed key, and parsing a private key (a 32-byte seed, expanded
+// into the ML-KEM and X25519 keys).
+func BenchmarkAltXWing(b *testing.B) {
+	pt := make([]byte, 64)
+	kem := hpke.MLKEM768X25519()
+	sk, _ := kem.DeriveKeyPair(make([]byte, 32))
+	pk := sk.PublicKey()
+	seed, _ := sk.Bytes()
+	b.Run("std/seal", func(b *testing.B) {
+		for b.Loop() {
+			_, s, err := hpke.NewSender(pk, hpke.HKDFSHA256(), hpke.AES128GCM(), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.Seal(nil, pt)
+		}
+	})
+	enc, sender, _ := hpke.NewSender(pk, hpke.HKDFSHA256(), hpke.AES128GCM(), nil)
+	ct, _ := sender.Seal(nil, pt)
+	b.Run("std/open", func(b *testing.B) {
+		for b.Loop() {
+			r, err := hpke.NewRecipient(enc, sk, hpke.HKDFSHA256(), hpke.AES128GCM(), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := r.Open(nil, ct); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("std/parse", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := kem.NewPrivateKey(seed); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	scheme := circlhpke.KEM_XWING.Scheme()
+	cs := circlhpke.NewSuite(circlhpke.KEM_XWING, circlhpke.KDF_HKDF_SHA256, circlhpke.AEAD_AES128GCM)
+	csk, _ := scheme.UnmarshalBinaryPrivateKey(seed)
+	cpk, _ := scheme.UnmarshalBinaryPublicKey(pk.Bytes())
+	b.Run("circl/seal", func(b *testing.B) {
+		for b.Loop() {
+			snd, _ := cs.NewSender(cpk, nil)
+			_, sealer, err := snd.Setup(nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sealer.Seal(pt, nil)
+		}
+	})
+	b.Run("circl/open", func(b *testing.B) {
+		for b.Loop() {
+			rcv, _ := cs.NewReceiver(csk, nil)
+			o, err := rcv.Setup(enc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := o.Open(ct, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("circl/parse", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := scheme.UnmarshalBinaryPrivateKey(seed); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkAltMLKEM compares the bare ML-KEM of crypto/mlkem and of circl
+// (encapsulate, decapsulate, key generation from a seed). circl is faster,
+// but only crypto/hpke implements HPKE with the ML-KEM KEMs and it takes
+// crypto/mlkem's keys only, so circl's would need an HPKE of our own.
+func BenchmarkAltMLKEM(b *testing.B) {
+	seed := make([]byte, mlkem.SeedSize)
+	d768, _ := mlkem.NewDecapsulationKey768(seed)
+	_, ct768 := d768.EncapsulationKey().Encapsulate()
+	d1024, _ := mlkem.NewDecapsulationKey1024(seed)
+	_, ct1024 := d1024.EncapsulationKey().Encapsulate()
+	b.Run("std/768/encap", func(b *testing.B) {
+		ek := d768.EncapsulationKey()
+		for b.Loop() {
+			ek.Encapsulate()
+		}
+	})
+	b.Run("std/768/decap", func(b *testing.B) {
+		for b.Loop() {
+			d768.Decapsulate(ct768)
+		}
+	})
+	b.Run("std/768/keygen", func(b *testing.B) {
+		for b.Loop() {
+			d, _ := mlkem.NewDecapsulationKey768(seed)
+			d.EncapsulationKey().Bytes()
+		}
+	})
+	b.Run("std/1024/encap", func(b *testing.B) {
+		ek := d1024.EncapsulationKey()
+		for b.Loop() {
+			ek.Encapsulate()
+		}
+	})
+	b.Run("std/1024/decap", func(b *testing.B) {
+		for b.Loop() {
+			d1024.Decapsulate(ct1024)
+		}
+	})
+	ss := make([]byte, mlkem.SharedKeySize)
+	p768, s768 := mlkem768.NewKeyFromSeed(seed)
+	c768 := make([]byte, mlkem768.CiphertextSize)
+	b.Run("circl/768/encap", func(b *testing.B) {
+		for b.Loop() {
+			p768.EncapsulateTo(c768, ss, nil)
+		}
+	})
+	b.Run("circl/768/decap", func(b *testing.B) {
+		for b.Loop() {
+			s768.DecapsulateTo(ss, c768)
+		}
+	})
+	b.Run("circl/768/keygen", func(b *testing.B) {
+		for b.Loop() {
+			mlkem768.NewKeyFromSeed(seed)
+		}
+	})
+	p1024, s1024 := mlkem1024.NewKeyFromSeed(seed)
+	c1024 := make([]byte, mlkem1024.CiphertextSize)
+	b.Run("circl/1024/encap", func(b *testing.B) {
+		for b.Loop() {
+			p1024.EncapsulateTo(c1024, ss, nil)
+		}
+	})
+	b.Run("circl/1024/decap", func(b *testing.B) {
+		for b.Loop() {
+			s1024.DecapsulateTo(ss, c1024)
 		}
 	})
 }
