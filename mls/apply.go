@@ -173,7 +173,7 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 			}
 			s.psks = append(s.psks, body.PSK)
 		case *message.ExternalInit:
-			if len(body.KEMOutput) != g.cf.cs.HPKEPublicKeySize() {
+			if len(body.KEMOutput) != g.cf.cs.HPKEEncapsulatedKeySize() {
 				return nil, proposalErr(e.index, e.p.Type(), "kem_output of the wrong size (§12.1.6)", nil)
 			}
 			s.extInit = body

@@ -33,13 +33,20 @@ type Config struct {
 	// its KeyPackages. Joining takes the suite from the Welcome or
 	// GroupInfo, which must be this one.
 	Suite suite.ID
+	// Suites are the cipher suites the client supports, where Suite is
+	// looked up, and which its capabilities list by default. Nil means
+	// suite.Default(): the suites of RFC 9420 and of
+	// draft-ietf-mls-pq-ciphersuites. A registry made with suite.New and
+	// suite.Registry.With adds compositions under the code points the
+	// client's peers use.
+	Suites *suite.Registry
 	// Signer signs with the client's signature key; its public key goes in
 	// the client's LeafNodes. It may live in an HSM.
 	Signer suite.Signer
 	// Credential binds the client's identity to the signature key (§5.3).
 	Credential treekem.Credential
 	// Capabilities are advertised in the client's LeafNodes (§7.2). Nil
-	// selects: protocol version mls10, all seven cipher suites, the
+	// selects: protocol version mls10, the cipher suites of Suites, the
 	// extension and proposal types of SupportedExtensions and
 	// SupportedProposals, and the basic credential type plus that of
 	// Credential (and X.509 when Credentials is set).
@@ -140,7 +147,7 @@ type config struct {
 }
 
 func (c *Config) resolve() (*config, error) {
-	cs, err := suite.Lookup(c.Suite)
+	cs, err := c.Suites.Lookup(c.Suite)
 	if err != nil {
 		return nil, wrapErr(ErrUnsupported, "cipher suite", err)
 	}
@@ -258,7 +265,7 @@ func (c *config) capabilities() treekem.Capabilities {
 		return cp
 	}
 	caps := treekem.Capabilities{Versions: []treekem.ProtocolVersion{treekem.MLS10}}
-	for _, id := range suite.IDs() {
+	for _, id := range c.Suites.IDs() {
 		caps.CipherSuites = append(caps.CipherSuites, uint16(id))
 	}
 	for _, e := range c.SupportedExtensions {
