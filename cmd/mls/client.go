@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/mlsengine/engine/delivery/agent"
@@ -27,8 +26,8 @@ http://127.0.0.1:8080). Flags may come anywhere; "--" ends them.
 
 commands:
   init NAME [--suite ID]   create the identity NAME, register it with the
-                           delivery service, upload KeyPackages (suite 1 to 7
-                           or its name; default 1)
+                           delivery service, upload KeyPackages (suite 1 to
+                           7 or 0xF101 to 0xF10B, or its name; default 1)
   create GROUP             create a group named GROUP
   add GROUP NAME...        add clients; prints "GROUP: ME added NAME"
   join                     accept every pending Welcome; prints "joined GROUP"
@@ -190,24 +189,15 @@ func clientOptions(dir, ds string) (agent.Options, error) {
 	return agent.Options{Dir: dir, DS: ds}, nil
 }
 
-// parseSuite parses a cipher suite given as a number (1 to 7, decimal or
-// 0x hex) or a name; "" is the default suite.
+// parseSuite parses a cipher suite given as a number (decimal or 0x hex)
+// or a name (suite.ParseID); "" is the default suite.
 func parseSuite(s string) (suite.ID, error) {
 	if s == "" {
 		return agent.DefaultSuite, nil
 	}
-	id := suite.ID(0)
-	if n, err := strconv.ParseUint(s, 0, 16); err == nil {
-		id = suite.ID(n)
-	} else {
-		for _, c := range suite.IDs() {
-			if strings.EqualFold(c.String(), s) {
-				id = c
-			}
-		}
-	}
-	if _, err := suite.Lookup(id); err != nil || id == 0 {
-		return 0, fmt.Errorf("unknown cipher suite %q: want 1 to 7 or a name such as %s", s, agent.DefaultSuite)
+	id, err := suite.ParseID(s)
+	if err != nil {
+		return 0, fmt.Errorf("unknown cipher suite %q: want %s or a name such as %s", s, suiteRange, agent.DefaultSuite)
 	}
 	return id, nil
 }

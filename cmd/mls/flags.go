@@ -35,3 +35,7 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	return fs
 }
+
+// suiteRange describes the code points of the built-in suites for usage
+// messages.
+const suiteRange = "1 to 7 (RFC 9420) or 0xF101 to 0xF10B (draft-ietf-mls-pq-ciphersuites)"

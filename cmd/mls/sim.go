@@ -39,7 +39,7 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 	def := sim.DefaultOptions()
 	fs := newFlagSet("mls sim", stderr)
 	members := fs.Int("members", def.Members, "group size `N`, observers included")
-	suiteID := fs.Uint("suite", uint(def.Suite), "cipher suite `ID` (1 to 7)")
+	suiteID := fs.String("suite", fmt.Sprint(uint16(def.Suite)), "cipher suite `ID`: "+suiteRange+", or its name")
 	epochs := fs.Int("epochs", def.Epochs, "number of measured epochs `E`")
 	observers := fs.Int("observers", def.Observers, "number of observed members `K`")
 	seed := fs.Uint64("seed", def.Seed, "seed `S` of every key and random choice")
@@ -61,13 +61,14 @@ func runSim(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	if *suiteID > 0xffff {
-		fmt.Fprintf(stderr, "mls: sim: cipher suite %d out of range\n", *suiteID)
+	cs, err := suite.ParseID(*suiteID)
+	if err != nil {
+		fmt.Fprintf(stderr, "mls: sim: %v\n", err)
 		return exitUsage
 	}
 	opts := sim.Options{
 		Members:   *members,
-		Suite:     suite.ID(*suiteID),
+		Suite:     cs,
 		Epochs:    *epochs,
 		Observers: *observers,
 		Seed:      *seed,

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/mlsengine/engine/delivery"
+	"github.com/mlsengine/engine/delivery/store/memstore"
+)
+
+// TestClientPQSuite drives a group of the largest post-quantum suite,
+// ML-KEM-1024 with ML-DSA-87, through the delivery service: the suite is
+// chosen by name and by number.
+func TestClientPQSuite(t *testing.T) {
+	srv, err := delivery.NewServer(delivery.Config{Store: memstore.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
+	alice, bob, carol := newMLSClient(t, "alice", hs.URL), newMLSClient(t, "bob", hs.URL), newMLSClient(t, "carol", hs.URL)
+	const name = "MLS_256_MLKEM1024_AES256GCM_SHA384_MLDSA87"
+	alice.expect([]string{"init", "alice", "--suite", strings.ToLower(name)}, "initialized alice ("+name+") in "+alice.dir)
+	bob.expect([]string{"init", "bob", "--suite", "0xF10B"}, "initialized bob ("+name+") in "+bob.dir)
+	carol.expect([]string{"init", "carol", "--suite", "61707"}, "initialized carol ("+name+") in "+carol.dir)
+	alice.ok("create", "team")
+	alice.expect([]string{"add", "team", "bob", "carol"}, "team: alice added bob", "team: alice added carol")
+	bob.expect([]string{"join"}, "joined team")
+	carol.expect([]string{"join"}, "joined team")
+	alice.ok("send", "team", "hello")
+	bob.ok("send", "team", "hi")
+	alice.expect([]string{"recv"}, "team bob: hi")
+	bob.expect([]string{"recv"}, "team alice: hello")
+	carol.expect([]string{"update", "team"}, "team: carol updated")
+	alice.expect([]string{"recv"}, "team: carol updated")
+	alice.expect([]string{"remove", "team", "bob"}, "team: alice removed bob")
+	carol.expect([]string{"recv"}, "team alice: hello", "team bob: hi", "team: alice removed bob")
+	bob.expect([]string{"recv"}, "team: carol updated", "team: alice removed you")
+	agree(t, "team", []string{"alice", "carol"}, alice, carol)
+}
+
+// TestSimSuiteByName runs `mls sim` with a post-quantum suite given by
+// name; the JSON reports its code point.
+func TestSimSuiteByName(t *testing.T) {
+	code, out, errOut := runCLI("sim", "--members", "12", "--epochs", "3", "--observers", "2", "--json",
+		"--suite", "MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	var rep struct {
+		Suite        int `json:"suite"`
+		AgreedEpochs int `json:"agreed_epochs"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Suite != 0xF101 || rep.AgreedEpochs != 3 {
+		t.Fatalf("report %+v, %v", rep, err)
+	}
+}
