@@ -5,6 +5,7 @@
 // Usage:
 //
 //	mls vectors verify [--json] [--kind KIND] PATH...
+//	mls vectors generate --kind KIND --suite ID[,ID...] [--out FILE]
 //	mls sim [--members N] [--suite ID] [--epochs E] [--observers K] [--seed S] [--json]
 //	mls ds serve [--listen ADDR] [--store URL]
 //	mls client [--dir DIR] [--ds URL] COMMAND ...
@@ -27,6 +28,8 @@ const (
 
 commands:
   vectors verify [--json] [--kind KIND] PATH...   check official RFC 9420 test vectors
+  vectors generate --kind KIND --suite ID[,ID...] [--out FILE]
+                                                  make vectors in the official format
   sim [--members N] [--suite ID] [--epochs E] [--observers K] [--seed S] [--json]
                                                   simulate a large group
   ds serve [--listen ADDR] [--store URL]          run a delivery service

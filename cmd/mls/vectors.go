@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 )
 
 const vectorsUsage = `usage: mls vectors verify [--json] [--kind KIND] PATH...
+       mls vectors generate --kind KIND --suite ID[,ID...] [--out FILE]
 
 PATH is a vector file or a directory (every *.json in it). A file's kind
 comes from its base name as in the official set; --kind overrides it.
@@ -20,6 +22,9 @@ Kinds: %s
 
 Exit status: 0 when every case passed, 1 when any case failed, 2 for a usage
 error or an unreadable or undecodable file.
+
+generate makes vector files for any built-in suite; see
+mls vectors generate --help.
 `
 
 // vectorsReport is the --json output of `mls vectors verify`.
@@ -31,6 +36,9 @@ type vectorsReport struct {
 
 func runVectors(args []string, stdout, stderr io.Writer) int {
 	usage := fmt.Sprintf(vectorsUsage, strings.Join(testvectors.Kinds(), ", "))
+	if len(args) > 0 && args[0] == "generate" {
+		return runVectorsGenerate(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "verify" {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
@@ -106,14 +114,7 @@ func printFileResult(w io.Writer, res *testvectors.FileResult) {
 	}
 }
 
-func knownKind(k string) bool {
-	for _, known := range testvectors.Kinds() {
-		if k == known {
-			return true
-		}
-	}
-	return false
-}
+func knownKind(k string) bool { return slices.Contains(testvectors.Kinds(), k) }
 
 // expandVectorPaths replaces each directory by the *.json files in it.
 func expandVectorPaths(paths []string) ([]string, error) {
