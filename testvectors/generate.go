@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
-	"sort"
 
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/suite"
@@ -33,14 +33,7 @@ var generators = map[string]func(*suite.Suite, io.Reader) ([]Case, error){
 
 // GenerateKinds returns the kinds Generate makes, sorted: those whose cases
 // are made for one cipher suite from chosen inputs.
-func GenerateKinds() []string {
-	ks := make([]string, 0, len(generators))
-	for k := range generators {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
+func GenerateKinds() []string { return slices.Sorted(maps.Keys(generators)) }
 
 // Generate returns new cases of a vector file of the given kind for suite
 // s, in the format of the official files (FORMAT.md; encode them with

@@ -2,30 +2,16 @@ package main
 
 import (
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/mlsengine/engine/delivery"
-	"github.com/mlsengine/engine/delivery/store/memstore"
 )
 
 // TestClientPQSuite drives a group of the largest post-quantum suite,
-// ML-KEM-1024 with ML-DSA-87, through the delivery service: the suite is
-// chosen by name and by number.
+// ML-KEM-1024 with ML-DSA-87, through `mls ds serve`: the suite is chosen by
+// name and by number.
 func TestClientPQSuite(t *testing.T) {
-	srv, err := delivery.NewServer(delivery.Config{Store: memstore.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		srv.Close()
-		hs.Close()
-	})
-	alice, bob, carol := newMLSClient(t, "alice", hs.URL), newMLSClient(t, "bob", hs.URL), newMLSClient(t, "carol", hs.URL)
+	url := "http://" + startDS(t, "127.0.0.1:0", "memory:").addr
+	alice, bob, carol := newMLSClient(t, "alice", url), newMLSClient(t, "bob", url), newMLSClient(t, "carol", url)
 	const name = "MLS_256_MLKEM1024_AES256GCM_SHA384_MLDSA87"
 	alice.expect([]string{"init", "alice", "--suite", strings.ToLower(name)}, "initialized alice ("+name+") in "+alice.dir)
 	bob.expect([]string{"init", "bob", "--suite", "0xF10B"}, "initialized bob ("+name+") in "+bob.dir)
