@@ -52,38 +52,34 @@ func TestGenerate(t *testing.T) {
 	}
 }
 
-// TestGeneratedAltered changes each hex value of generated cases of a
-// post-quantum suite in turn (a bit of its first byte): every change must
-// make the case fail.
+// TestGeneratedAltered changes each hex value of the first generated case
+// of each kind, for a post-quantum suite, in turn (a bit of its first
+// byte): every change must make the case fail.
 func TestGeneratedAltered(t *testing.T) {
 	s, _ := suite.Lookup(suite.MLS_128_MLKEM768X25519_CHACHA20POLY1305_SHA384_MLDSA44)
 	for _, kind := range GenerateKinds() {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			var doc any
+			var doc []any
 			if err := json.Unmarshal(generated(t, kind, s), &doc); err != nil {
 				t.Fatal(err)
 			}
-			n := 0
-			for _, alter := range hexValues(doc, "") {
+			first := doc[:1]
+			values := hexValues(first[0], "")
+			if len(values) == 0 {
+				t.Fatal("no hex values")
+			}
+			for _, alter := range values {
 				alter.flip()
-				data, _ := json.Marshal(doc)
+				data, _ := json.Marshal(first)
 				alter.flip()
 				cases, err := decoders[kind](data)
 				if err != nil {
 					t.Fatal(err)
 				}
-				failed := false
-				for _, c := range cases {
-					failed = failed || VerifyCase(c) != nil
+				if VerifyCase(cases[0]) == nil {
+					t.Errorf("%s altered: the case still passes", alter.path)
 				}
-				if !failed {
-					t.Errorf("%s altered: every case still passes", alter.path)
-				}
-				n++
-			}
-			if n == 0 {
-				t.Fatal("no hex values")
 			}
 		})
 	}
