@@ -2,6 +2,7 @@ package testvectors
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -76,10 +77,7 @@ func (c *chooser) bytes(n int) HexBytes {
 	return b
 }
 
-func (c *chooser) uint32() uint32 {
-	b := c.bytes(4)
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-}
+func (c *chooser) uint32() uint32 { return binary.BigEndian.Uint32(c.bytes(4)) }
 
 // label returns a random label, printable as the official ones are.
 func (c *chooser) label() string { return hex.EncodeToString(c.bytes(16)) }
