@@ -293,18 +293,6 @@ func (c *config) capabilities() treekem.Capabilities {
 	return caps
 }
 
-// supportsExtension reports whether the client implements extension type t
-// (in a GroupContext).
-func (c *config) supportsExtension(t treekem.ExtensionType) bool {
-	if t.IsDefault() {
-		return true
-	}
-	if c.Capabilities != nil {
-		return slices.Contains(c.Capabilities.Extensions, t)
-	}
-	return slices.Contains(c.SupportedExtensions, t)
-}
-
 // supportsProposal reports whether the client implements proposal type t.
 func (c *config) supportsProposal(t message.ProposalType) bool {
 	if t.IsDefault() {

@@ -2,10 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -14,78 +11,85 @@ import (
 	"github.com/mlsengine/engine/testvectors"
 )
 
-const generateUsage = `usage: mls vectors generate --kind KIND --suite ID[,ID...] [--out FILE]
+// suiteRange is the code points of the built-in suites, for usage texts.
+const suiteRange = "1 to 7 or 0xF101 to 0xF10B"
 
-Generates a test vector file of KIND in the format of the official RFC 9420
-vectors: a JSON array of the cases of each cipher suite ID, on stdout or in
-FILE. An ID is a name or a code point:
-%s.
-The choices are random, so every run gives new cases, and
-` + "`mls vectors verify`" + ` passes them.
-Kinds: %s
-
-Exit status: 0 when the file was written, 1 when generation failed, 2 for a
-usage error (unknown kind or suite, missing flag) or a file that cannot be
-written.
+func generateCommand() *command {
+	c := &command{
+		name:    "vectors generate",
+		args:    "--kind KIND --suite ID[,ID...] [--out FILE]",
+		summary: "make test vectors in the official format for any suite",
+		details: `Writes a vector file of KIND in the format of the official RFC 9420 vectors:
+a JSON array of the cases of each cipher suite ID in turn, on stdout or in
+FILE (created or replaced). An ID is a number (` + suiteRange + `,
+decimal or 0x hex) or a name. The inputs are random, so every run gives new
+cases; 'mls vectors verify' passes them.
+Kinds: ` + strings.Join(testvectors.GenerateKinds(), ", ") + `
 
 flags:
-`
+  --kind KIND     the kind of vector file
+  --suite ID,...  the suites, comma-separated
+  --out FILE      write to FILE instead of stdout
 
-func runVectorsGenerate(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("mls vectors generate", stderr)
-	kind := fs.String("kind", "", "vector `KIND`")
-	suites := fs.String("suite", "", "comma-separated cipher suite `ID`s")
-	out := fs.String("out", "", "write to `FILE` instead of stdout")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, generateUsage, suiteRange, strings.Join(testvectors.GenerateKinds(), ", "))
-		fs.PrintDefaults()
+Exit status: 0 when the file was written, 1 when generation failed, 2 for a
+usage error (a missing flag, an unknown kind or suite, an argument) or a
+FILE that cannot be written.
+`,
 	}
-	rest, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil || len(rest) > 0 || *kind == "" || *suites == "" {
-		if err == nil {
-			fs.Usage()
-		}
-		return exitUsage
+	c.run = func(e *env, args []string) int { return runVectorsGenerate(e, c, args) }
+	return c
+}
+
+func runVectorsGenerate(e *env, c *command, args []string) int {
+	fs := newFlagSet(c)
+	kind := fs.String("kind", "", "")
+	suites := fs.String("suite", "", "")
+	out := fs.String("out", "", "")
+	rest, code, ok := parse(e, c, fs, args, nil)
+	switch {
+	case !ok:
+		return code
+	case len(rest) > 0:
+		return usageError(e, c, "unexpected argument %q", rest[0])
+	case *kind == "" || *suites == "":
+		return usageError(e, c, "--kind and --suite are required")
+	case !slices.Contains(testvectors.GenerateKinds(), *kind):
+		return usageError(e, c, "unknown kind %q: want one of %s", *kind, strings.Join(testvectors.GenerateKinds(), ", "))
 	}
 	var ids []suite.ID
 	for _, name := range strings.Split(*suites, ",") {
 		id, err := suite.ParseID(name)
 		if err != nil {
-			fmt.Fprintf(stderr, "mls: vectors generate: %v\n", err)
-			return exitUsage
+			return usageError(e, c, "--suite: %v", err)
 		}
 		ids = append(ids, id)
 	}
-	if !slices.Contains(testvectors.GenerateKinds(), *kind) {
-		fmt.Fprintf(stderr, "mls: vectors generate: unknown kind %q (want one of %s)\n", *kind, strings.Join(testvectors.GenerateKinds(), ", "))
-		return exitUsage
-	}
 	cases := []testvectors.Case{}
 	for _, id := range ids {
+		if e.ctx.Err() != nil {
+			return interrupted(e, c)
+		}
 		s, _ := suite.Lookup(id) // checked by ParseID
-		c, err := testvectors.Generate(*kind, s, nil)
+		more, err := testvectors.Generate(*kind, s, nil)
 		if err != nil {
-			fmt.Fprintf(stderr, "mls: %v\n", err)
+			fmt.Fprintf(e.stderr, "mls %s: %v\n", c.name, err)
 			return exitFailed
 		}
-		cases = append(cases, c...)
+		cases = append(cases, more...)
 	}
 	data, err := json.MarshalIndent(cases, "", "  ")
 	if err != nil {
-		fmt.Fprintf(stderr, "mls: vectors generate: %v\n", err)
+		fmt.Fprintf(e.stderr, "mls %s: %v\n", c.name, err)
 		return exitFailed
 	}
 	data = append(data, '\n')
 	if *out == "" {
-		_, err = stdout.Write(data)
+		_, err = e.stdout.Write(data)
 	} else {
 		err = os.WriteFile(*out, data, 0o644)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "mls: vectors generate: %v\n", err)
+		fmt.Fprintf(e.stderr, "mls %s: %v\n", c.name, err)
 		return exitUsage
 	}
 	return exitOK

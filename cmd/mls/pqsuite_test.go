@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -30,21 +29,4 @@ func TestClientPQSuite(t *testing.T) {
 	carol.expect([]string{"recv"}, "team alice: hello", "team bob: hi", "team: alice removed bob")
 	bob.expect([]string{"recv"}, "team: carol updated", "team: alice removed you")
 	agree(t, "team", []string{"alice", "carol"}, alice, carol)
-}
-
-// TestSimSuiteByName runs `mls sim` with a post-quantum suite given by
-// name; the JSON reports its code point.
-func TestSimSuiteByName(t *testing.T) {
-	code, out, errOut := runCLI("sim", "--members", "12", "--epochs", "3", "--observers", "2", "--json",
-		"--suite", "MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519")
-	if code != exitOK {
-		t.Fatalf("exit %d\n%s", code, errOut)
-	}
-	var rep struct {
-		Suite        int `json:"suite"`
-		AgreedEpochs int `json:"agreed_epochs"`
-	}
-	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Suite != 0xF101 || rep.AgreedEpochs != 3 {
-		t.Fatalf("report %+v, %v", rep, err)
-	}
 }

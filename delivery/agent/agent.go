@@ -270,8 +270,11 @@ func (a *Agent) setIdentity(id *identityRecord) error {
 
 // dsErr wraps an error of the delivery service client.
 func dsErr(what string, err error) error {
-	if errors.Is(err, delivery.ErrUnauthorized) {
+	switch {
+	case errors.Is(err, delivery.ErrUnauthorized):
 		what += " (is this client registered with this delivery service? run init there)"
+	case transient(err) && !errors.Is(err, delivery.ErrServer):
+		what += " (cannot reach the delivery service: is it running, at the URL of --ds or $MLS_DS?)"
 	}
 	return wrapErr(ErrDelivery, what, err)
 }

@@ -29,7 +29,7 @@ func lockDir(path string, wait time.Duration) (unlock func() error, err error) {
 		}
 		if time.Now().After(deadline) {
 			f.Close()
-			return nil, errorf(ErrBusy, "%s", path)
+			return nil, errorf(ErrBusy, "%s (another mls client command is using it: wait for it to finish)", path)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -195,7 +195,9 @@ func TestJoinCrash(t *testing.T) {
 	if err != nil || warn != nil || name != "one" {
 		t.Fatalf("joinOne: %q %v %v", name, warn, err)
 	}
-	join(t, bob, "two") // the Welcome to "one" is deleted silently
+	// The Welcome to "one" is deleted, and the join reported (the
+	// crashed Join did not).
+	join(t, bob, "one", "two")
 	if w, err := bob.ds.NextWelcome(bg); w != nil || err != nil {
 		t.Fatalf("Welcome left: %v %v", w, err)
 	}

@@ -130,12 +130,16 @@ func ExampleRegistry_With() {
 }
 
 func ExampleParseID() {
-	for _, s := range []string{"1", "0xF10B", "mls_128_mlkem768x25519_aes128gcm_sha256_ed25519"} {
+	for _, s := range []string{"1", "0x0003", "0xF10B", "mls_128_mlkem768x25519_aes128gcm_sha256_ed25519"} {
 		id, err := suite.ParseID(s)
 		fmt.Printf("0x%04x %v %v\n", uint16(id), id, err)
 	}
+	_, err := suite.ParseID("9")
+	fmt.Println(err)
 	// Output:
 	// 0x0001 MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 <nil>
+	// 0x0003 MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519 <nil>
 	// 0xf10b MLS_256_MLKEM1024_AES256GCM_SHA384_MLDSA87 <nil>
 	// 0xf101 MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519 <nil>
+	// suite: unsupported cipher suite: "9": want a number (1 to 7, 0xF101 to 0xF10B) or a name such as MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
 }

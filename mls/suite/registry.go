@@ -100,26 +100,53 @@ func (r *Registry) Suites() []*Suite {
 	return out
 }
 
-// ParseID returns the code point of a suite of the registry given by number
-// (decimal, or hexadecimal with a 0x prefix: "1", "0x0001") or by name
-// (case-insensitive: "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519"), as
-// users type them in flags and configuration files. Anything else yields an
-// error wrapping ErrUnsupportedSuite.
+// ParseID parses the code point of a suite of the registry as people and
+// scripts write it: its number in decimal or hex ("1", "0x0001") or its
+// name, case-insensitively ("MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519").
+// A suite the registry lacks (see Lookup) yields an error wrapping
+// ErrUnsupportedSuite that lists the accepted forms.
 func (r *Registry) ParseID(s string) (ID, error) {
 	r = r.orDefault()
-	s = strings.TrimSpace(s)
 	if n, err := strconv.ParseUint(s, 0, 16); err == nil {
-		if _, err := r.Lookup(ID(n)); err != nil {
-			return 0, err
+		if _, err := r.Lookup(ID(n)); err == nil {
+			return ID(n), nil
 		}
-		return ID(n), nil
-	}
-	for _, id := range r.ids {
-		if strings.EqualFold(r.byID[id].name, s) {
-			return id, nil
+	} else {
+		for _, id := range r.ids {
+			if strings.EqualFold(r.byID[id].name, s) {
+				return id, nil
+			}
 		}
 	}
-	return 0, fmt.Errorf("%w: %q", ErrUnsupportedSuite, s)
+	if len(r.ids) == 0 {
+		return 0, fmt.Errorf("%w: %q: the registry is empty", ErrUnsupportedSuite, s)
+	}
+	return 0, fmt.Errorf("%w: %q: want a number (%s) or a name such as %s", ErrUnsupportedSuite, s, idRanges(r.ids), r.byID[r.ids[0]].name)
+}
+
+// idRanges describes ascending code points by their runs: "1 to 7, 0xF101
+// to 0xF10B" (hex from 0x0100 on).
+func idRanges(ids []ID) string {
+	format := func(id ID) string {
+		if id < 0x100 {
+			return strconv.Itoa(int(id))
+		}
+		return fmt.Sprintf("0x%04X", uint16(id))
+	}
+	var runs []string
+	for i := 0; i < len(ids); {
+		j := i
+		for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
+			j++
+		}
+		run := format(ids[i])
+		if j > i {
+			run += " to " + format(ids[j])
+		}
+		runs = append(runs, run)
+		i = j + 1
+	}
+	return strings.Join(runs, ", ")
 }
 
 // Default returns the registry of the built-in suites: the seven of RFC

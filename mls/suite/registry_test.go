@@ -13,7 +13,6 @@ func TestParseID(t *testing.T) {
 		"1":      MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519,
 		"0x0001": MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519,
 		"0x7":    MLS_256_DHKEMP384_AES256GCM_SHA384_P384,
-		" 3 ":    MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519,
 		"0xF101": MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519,
 		"61707":  MLS_256_MLKEM1024_AES256GCM_SHA384_MLDSA87, // 0xF10B
 		"MLS_128_DHKEMP256_AES128GCM_SHA256_P256":         MLS_128_DHKEMP256_AES128GCM_SHA256_P256,
@@ -25,7 +24,7 @@ func TestParseID(t *testing.T) {
 			t.Errorf("ParseID(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "0", "0x0a0a", "65536", "-1", "x25519", "MLS_128", "0x", "1.0", "0xF100", "0x0053"} {
+	for _, in := range []string{"", "0", "0x0a0a", "65536", "-1", "x25519", "MLS_128", "0x", "1.0", "0xF100", "0x0053", " 3"} {
 		if got, err := ParseID(in); !errors.Is(err, ErrUnsupportedSuite) {
 			t.Errorf("ParseID(%q) = %v, %v; want ErrUnsupportedSuite", in, got, err)
 		}
