@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
@@ -57,7 +56,7 @@ func TestCustomSuite(t *testing.T) {
 	if _, _, err := NewKeyPackage(other.cfg, nil); !errors.Is(err, ErrUnsupported) || !errors.Is(err, suite.ErrUnsupportedSuite) {
 		t.Errorf("NewKeyPackage without the registry: %v", err)
 	}
-	if _, err := LoadGroup(other.cfg, mustSnapshot(t, w.groups[0])); !errors.Is(err, suite.ErrUnsupportedSuite) {
+	if _, err := UnmarshalGroup(other.cfg, mustSnapshot(t, w.groups[0])); !errors.Is(err, suite.ErrUnsupportedSuite) {
 		t.Errorf("LoadGroup without the registry: %v", err)
 	}
 }
@@ -90,6 +89,7 @@ func pqClient(t *testing.T, name string, cs *suite.Suite, reg *suite.Registry) *
 		Credential:  treekem.BasicCredential([]byte(name)),
 		ExternalPSK: func([]byte) ([]byte, error) { return psk, nil },
 		GREASE:      true,
+		Policy:      Policy{Admit: AdmitAll}, // d joins by external commit
 	}}
 }
 
@@ -118,7 +118,7 @@ func lifecycle(t *testing.T, cs *suite.Suite, reg *suite.Registry) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc := w.commit(1, &CommitOptions{Proposals: []*message.Proposal{add}})
+	pc := w.commit(1, &CommitOptions{Proposals: []*Proposal{add}})
 	gc, err := JoinWithStorage(c.cfg, st, pc.Welcome, nil)
 	if err != nil {
 		t.Fatalf("joining: %v", err)
@@ -140,7 +140,7 @@ func lifecycle(t *testing.T, cs *suite.Suite, reg *suite.Registry) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.commit(2, &CommitOptions{Proposals: []*message.Proposal{psk}})
+	w.commit(2, &CommitOptions{Proposals: []*Proposal{psk}})
 	w.agree()
 	exchange(t, w)
 
@@ -156,7 +156,7 @@ func lifecycle(t *testing.T, cs *suite.Suite, reg *suite.Registry) *world {
 	w.clients, w.groups = append(w.clients, d), append(w.groups, gd)
 	w.agree()
 
-	w.commit(3, &CommitOptions{Proposals: []*message.Proposal{NewRemove(w.groups[1].LeafIndex())}})
+	w.commit(3, &CommitOptions{Proposals: []*Proposal{NewRemove(w.groups[1].LeafIndex())}})
 	w.agree()
 	if w.groups[1] != nil {
 		t.Fatal("removed member still in the group")
@@ -166,7 +166,7 @@ func lifecycle(t *testing.T, cs *suite.Suite, reg *suite.Registry) *world {
 		if g == nil {
 			continue
 		}
-		loaded, err := LoadGroup(w.clients[i].cfg, mustSnapshot(t, g))
+		loaded, err := UnmarshalGroup(w.clients[i].cfg, mustSnapshot(t, g))
 		if err != nil {
 			t.Fatalf("member %d: loading: %v", i, err)
 		}

@@ -115,7 +115,7 @@ func generateWelcome(s *suite.Suite, r io.Reader) ([]Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc, err := g.Commit(&mls.CommitOptions{Proposals: []*message.Proposal{add}})
+	pc, err := g.Commit(&mls.CommitOptions{Proposals: []*mls.Proposal{add}})
 	if err != nil {
 		return nil, err
 	}
