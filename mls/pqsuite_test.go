@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/mlsengine/engine/mls/suite"
-	"github.com/mlsengine/engine/treekem"
 )
 
 // TestPQSuitesLifecycle runs a group of each suite of
@@ -70,27 +69,17 @@ func hasSuite(list []uint16, id suite.ID) bool {
 	return false
 }
 
-// pqClient is newClientSuite for a suite of any registry.
+// pqClient is a client of suite cs in registry reg, with an external PSK,
+// GREASE, and a policy that admits external joins.
 func pqClient(t *testing.T, name string, cs *suite.Suite, reg *suite.Registry) *client {
 	t.Helper()
-	priv, _, err := cs.GenerateSignatureKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := cs.NewSigner(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newClientOf(t, name, cs)
 	psk := bytes.Repeat([]byte{7}, cs.HashSize())
-	return &client{name: name, cfg: Config{
-		Suite:       cs.ID(),
-		Suites:      reg,
-		Signer:      signer,
-		Credential:  treekem.BasicCredential([]byte(name)),
-		ExternalPSK: func([]byte) ([]byte, error) { return psk, nil },
-		GREASE:      true,
-		Policy:      Policy{Admit: AdmitAll}, // d joins by external commit
-	}}
+	c.cfg.Suites = reg
+	c.cfg.ExternalPSK = func([]byte) ([]byte, error) { return psk, nil }
+	c.cfg.GREASE = true
+	c.cfg.Policy.Admit = AdmitAll // d joins by external commit
+	return c
 }
 
 // lifecycle runs a group of suite cs, with clients whose registry is reg:
