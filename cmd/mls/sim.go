@@ -40,7 +40,8 @@ flags:
   --members N     group size, observers included (default %d)
   --sizes LIST    sweep these group sizes, such as 1e3,1e4,1e5 (instead
                   of --members)
-  --suite ID      cipher suite: a number (1 to 7, or 0x0001) or its name
+  --suite ID      cipher suite: a number (1 to 7 or 0xF101 to 0xF10B,
+                  decimal or 0x hex) or its name
                   (default %d, %v)
   --epochs E      number of measured epochs (default %d)
   --observers K   number of observed members (default %d)
@@ -83,7 +84,7 @@ func (f suiteFlag) String() string {
 func (f suiteFlag) Set(s string) error {
 	id, err := suite.ParseID(s)
 	if err != nil {
-		return errors.New("unknown cipher suite: want a number from 1 to 7 or a name")
+		return errors.New("unknown cipher suite: want a number (" + suiteRange + ") or a name")
 	}
 	*f.id = id
 	return nil

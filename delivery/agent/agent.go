@@ -264,6 +264,9 @@ func (a *Agent) setIdentity(id *identityRecord) error {
 		Signer:              signer,
 		Credential:          treekem.BasicCredential([]byte(id.Name)),
 		SupportedExtensions: []treekem.ExtensionType{ExtensionGroupName},
+		// Members accept any valid external commit (see Agent.Rejoin): who
+		// may come back is the delivery service's access control.
+		Policy: mls.Policy{Admit: mls.AdmitAll},
 	}
 	return nil
 }

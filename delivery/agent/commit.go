@@ -168,7 +168,7 @@ func (a *Agent) accepted(s *session, sent *sentRecord, seq uint64) ([]Event, err
 // and returns its events. The caller saves the record.
 func (a *Agent) adopt(s *session, sent *sentRecord, seq uint64) ([]Event, error) {
 	if s.g.Epoch() == sent.Epoch {
-		g, err := mls.LoadGroup(a.cfg, sent.Next)
+		g, err := mls.UnmarshalGroup(a.cfg, sent.Next)
 		if err != nil {
 			return nil, wrapErr(ErrState, fmt.Sprintf("%s: finishing the commit accepted at %d", s.rec.Name, seq), err)
 		}

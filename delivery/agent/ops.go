@@ -9,7 +9,6 @@ import (
 
 	"github.com/mlsengine/engine/delivery/store"
 	"github.com/mlsengine/engine/mls"
-	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -102,7 +101,7 @@ func (a *Agent) Add(ctx context.Context, group string, names ...string) ([]Event
 		}
 	}
 	return a.commit(ctx, s, func() (*mls.PendingCommit, []string, error) {
-		var props []*message.Proposal
+		var props []*mls.Proposal
 		var recipients []string
 		for i, n := range names {
 			if len(findMembers(s.g, n)) > 0 {
@@ -142,7 +141,7 @@ func (a *Agent) Remove(ctx context.Context, group string, names ...string) ([]Ev
 		}
 	}
 	return a.commit(ctx, s, func() (*mls.PendingCommit, []string, error) {
-		var props []*message.Proposal
+		var props []*mls.Proposal
 		for _, n := range names {
 			for _, leaf := range findMembers(s.g, n) { // none if removed concurrently
 				props = append(props, mls.NewRemove(leaf))

@@ -34,16 +34,3 @@ func lockDir(path string, wait time.Duration) (unlock func() error, err error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
-// syncDir makes a rename or removal in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mlsengine/engine/mls"
-	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
@@ -102,7 +101,7 @@ func TestDirStorageWithMLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := g.Commit(&mls.CommitOptions{Proposals: []*message.Proposal{add}})
+	pc, err := g.Commit(&mls.CommitOptions{Proposals: []*mls.Proposal{add}})
 	if err != nil {
 		t.Fatal(err)
 	}

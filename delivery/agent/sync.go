@@ -82,7 +82,7 @@ func (a *Agent) loadLeaving(rec *groupRecord) (*session, error) {
 
 func (a *Agent) loadState(s *session) (*session, error) {
 	rec := s.rec
-	g, err := mls.LoadGroup(a.cfg, rec.State)
+	g, err := mls.UnmarshalGroup(a.cfg, rec.State)
 	if err != nil {
 		return nil, wrapErr(ErrState, "loading group "+rec.Name, err)
 	}

@@ -29,7 +29,7 @@
 //     commits a self-update (an empty commit, with a full path), an Add or
 //     a Remove of a random simulated member, drawn with the weights of
 //     Options.Mix (equal by default), through mls.Group.Commit on its view
-//     of the group (mls.Group.ViewAs), with the library's defaults: every
+//     of the group (mls.ViewAs), with the library's defaults: every
 //     commit carries a path (RFC 9420 §12.4).
 //     Every observer processes it with mls.Group.Process; then a random
 //     observer sends an application message that every other observer
