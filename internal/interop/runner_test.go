@@ -99,7 +99,7 @@ func TestOfficialRunner(t *testing.T) {
 	}
 	for _, k := range keys {
 		c := counts[k]
-		t.Logf("%-40s %6d cases, %6d passed, %d failed (suites %v)", k, c.cases, c.passed, c.failed, c.suiteList())
+		t.Logf("%-40s %6d cases, %6d passed, %d failed (suites %s)", k, c.cases, c.passed, c.failed, c.suiteList())
 	}
 }
 
@@ -150,13 +150,27 @@ func (c *tally) add(r results) {
 	}
 }
 
-func (c *tally) suiteList() []uint32 {
-	var l []uint32
+// suiteList lists the suites that ran, as "1-7 0xf101-0xf10b".
+func (c *tally) suiteList() string {
+	var ids []uint32
 	for s := range c.suites {
-		l = append(l, s)
+		ids = append(ids, s)
 	}
-	slices.Sort(l)
-	return l
+	slices.Sort(ids)
+	var runs []string
+	for i := 0; i < len(ids); {
+		j := i
+		for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
+			j++
+		}
+		run := fmt.Sprintf("%#x", ids[i])
+		if j > i {
+			run += fmt.Sprintf("-%#x", ids[j])
+		}
+		runs = append(runs, run)
+		i = j + 1
+	}
+	return strings.Join(runs, " ")
 }
 
 // harness is the runners and the two servers.
