@@ -50,7 +50,7 @@ var configs = []string{"welcome_join", "application", "commit", "branch", "exter
 //   - every config but deep_random, both wire formats (encrypted and plain
 //     handshakes), every assignment of the two servers to the roles, on
 //     suite 1 (on every suite with MLS_INTEROP_MATRIX=full, as .ci/interop
-//     does: about 13,500 cases, too long for go test). The runner built
+//     does: about 34,700 cases, too long for go test). The runner built
 //     here fixes its enumeration of assignments, which misses some with
 //     four or more actors (SOURCE), in a copy; the test checks that every
 //     assignment ran.

@@ -76,6 +76,7 @@ func newMember(cs suite.ID, identity []byte, psks *pskStore) (member, []byte, er
 	}
 	signer, err := s.NewSigner(priv)
 	if err != nil {
+		clear(priv)
 		return member{}, nil, statusErr(err)
 	}
 	if psks == nil {
