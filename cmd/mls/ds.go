@@ -26,6 +26,9 @@ it accepts connections.
 `
 
 func runDS(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "bench" {
+		return runDSBench(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "serve" {
 		if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 			fmt.Fprint(stdout, dsUsage)

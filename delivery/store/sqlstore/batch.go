@@ -102,6 +102,8 @@ func (s *Store) batchWorker(batch <-chan *appendReq) {
 				break collect
 			}
 		}
+		s.batchCount.Add(1)
+		s.batchedReqs.Add(uint64(len(reqs)))
 		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 		s.runBatch(ctx, reqs)
 		cancel()
@@ -109,6 +111,18 @@ func (s *Store) batchWorker(batch <-chan *appendReq) {
 			close(r.done)
 		}
 	}
+}
+
+// BatchStats counts the transactions group commit ran and the appends they
+// carried, since the Store was opened.
+type BatchStats struct {
+	Batches  uint64 // transactions (a batch that fell back to one transaction per append counts once)
+	Requests uint64 // appends and commits
+}
+
+// BatchStats reports the group commit counters.
+func (s *Store) BatchStats() BatchStats {
+	return BatchStats{Batches: s.batchCount.Load(), Requests: s.batchedReqs.Load()}
 }
 
 // runBatch sets the outcome of every request.

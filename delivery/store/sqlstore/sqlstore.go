@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mlsengine/engine/delivery/store"
 )
@@ -28,6 +29,8 @@ type Store struct {
 	batches []chan *appendReq // one per worker
 	closed  chan struct{}
 	workers sync.WaitGroup
+
+	batchCount, batchedReqs atomic.Uint64 // BatchStats
 }
 
 var _ store.Store = (*Store)(nil)

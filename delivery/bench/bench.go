@@ -1,0 +1,330 @@
+// Package bench is the delivery service's load benchmark, run by
+// `mls ds bench`: concurrent clients append application messages to a
+// store (and, if asked, post them through the HTTP API on loopback), and the
+// benchmark reports messages per second, latency percentiles and messages
+// per group commit transaction next to the floor it measured in the same
+// run on the same database:
+//
+//   - PostgreSQL: plain single-row INSERTs of the same messages into a copy
+//     of the message table (same columns and indexes), from the same number
+//     of clients, each INSERT its own transaction;
+//   - SQLite: one writer running the store's batches bare, in a loop: a
+//     transaction with one multi-row INSERT of as many messages as the
+//     store's batches carried on average, WAL, synchronous=FULL.
+//
+// The figures depend on the machine (disk flush latency, cores, what else
+// runs): compare ratios within one run, and repeat runs.
+//
+// A benchmark writes only to scratch space: a PostgreSQL benchmark works in
+// a schema of its own that it drops at the end, and an SQLite benchmark
+// without a path in a temporary directory.
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mlsengine/engine/delivery"
+	"github.com/mlsengine/engine/delivery/store"
+	"github.com/mlsengine/engine/delivery/store/sqlstore"
+	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/mls/wire"
+)
+
+// Defaults of Config.
+const (
+	DefaultClients     = 16
+	DefaultGroups      = 1000
+	DefaultDuration    = 5 * time.Second
+	DefaultPayloadSize = 256
+)
+
+// Config describes a benchmark run.
+type Config struct {
+	// StoreURL is the store to measure, as delivery.OpenStore takes it;
+	// empty means an SQLite file in a temporary directory.
+	StoreURL    string
+	Clients     int           // concurrent appenders (default DefaultClients)
+	Groups      int           // groups they append to, in turn (default DefaultGroups)
+	Duration    time.Duration // length of each measurement (default DefaultDuration)
+	PayloadSize int           // bytes per message (default DefaultPayloadSize)
+	// HTTP adds an end-to-end measurement: the same load posted through
+	// the delivery service's HTTP API (client and server in this process,
+	// on loopback) over the same store.
+	HTTP bool
+}
+
+// Figures are the outcome of one measurement.
+type Figures struct {
+	What     string  `json:"what"`     // what was measured
+	Messages int     `json:"messages"` // messages written
+	MsgsPerS float64 `json:"msgs_per_s"`
+	P50Ms    float64 `json:"p50_ms"` // latency of one operation (a message; the SQLite floor: a transaction)
+	P99Ms    float64 `json:"p99_ms"`
+	// MsgsPerBatch is the mean number of messages per transaction, where
+	// the writer batches.
+	MsgsPerBatch float64 `json:"msgs_per_batch,omitempty"`
+}
+
+// Result is a benchmark run's report.
+type Result struct {
+	Store        string  `json:"store"` // the store URL, password removed
+	Clients      int     `json:"clients"`
+	Groups       int     `json:"groups"`
+	Seconds      float64 `json:"seconds"` // length of each measurement
+	PayloadBytes int     `json:"payload_bytes"`
+
+	Append Figures  `json:"append"`          // store.Store.Append from Clients goroutines
+	Floor  *Figures `json:"floor,omitempty"` // the floor (none for memory:)
+	// FloorRatio is Append.MsgsPerS / Floor.MsgsPerS.
+	FloorRatio float64 `json:"floor_ratio,omitempty"`
+
+	HTTP *Figures `json:"http,omitempty"` // POST /v1/groups/{group}/messages, if Config.HTTP
+	// HTTPRatio is HTTP.MsgsPerS / Append.MsgsPerS.
+	HTTPRatio float64 `json:"http_ratio,omitempty"`
+}
+
+// ErrConfig reports an unusable Config.
+var ErrConfig = errors.New("delivery bench: invalid configuration")
+
+// Run runs the benchmark: the store's appends, its floor, and (if
+// cfg.HTTP) the HTTP API, one after the other, each for cfg.Duration.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	cfg = withDefaults(cfg)
+	if cfg.Clients < 1 || cfg.Groups < 1 || cfg.Duration <= 0 || cfg.PayloadSize < 64 {
+		return nil, fmt.Errorf("%w: want at least 1 client, 1 group, a positive duration and payloads of 64 bytes or more", ErrConfig)
+	}
+	sc, err := openScratch(ctx, cfg.StoreURL)
+	if err != nil {
+		return nil, err
+	}
+	defer sc.cleanup()
+	res := &Result{
+		Store: redact(cfg.StoreURL), Clients: cfg.Clients, Groups: cfg.Groups,
+		Seconds: cfg.Duration.Seconds(), PayloadBytes: cfg.PayloadSize,
+	}
+
+	st, err := delivery.OpenStore(ctx, sc.url)
+	if err != nil {
+		return nil, err
+	}
+	gids, err := createGroups(ctx, st, cfg.Groups)
+	if err == nil {
+		res.Append, err = benchStore(ctx, st, gids, cfg)
+	}
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	if sc.floor != nil {
+		f, err := sc.floor(ctx, cfg, res.Append)
+		if err != nil {
+			return nil, fmt.Errorf("delivery bench: floor: %w", err)
+		}
+		res.Floor, res.FloorRatio = &f, res.Append.MsgsPerS/f.MsgsPerS
+	}
+
+	if cfg.HTTP {
+		f, err := benchHTTP(ctx, sc.url, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("delivery bench: http: %w", err)
+		}
+		res.HTTP, res.HTTPRatio = &f, f.MsgsPerS/res.Append.MsgsPerS
+	}
+	return res, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Clients == 0 {
+		cfg.Clients = DefaultClients
+	}
+	if cfg.Groups == 0 {
+		cfg.Groups = DefaultGroups
+	}
+	if cfg.Duration == 0 {
+		cfg.Duration = DefaultDuration
+	}
+	if cfg.PayloadSize == 0 {
+		cfg.PayloadSize = DefaultPayloadSize
+	}
+	return cfg
+}
+
+// scratch is where a benchmark writes: the store URL to open, the floor
+// of that kind of store, and what removes it all.
+type scratch struct {
+	url     string
+	floor   func(ctx context.Context, cfg Config, store Figures) (Figures, error)
+	cleanup func()
+}
+
+func openScratch(ctx context.Context, storeURL string) (*scratch, error) {
+	switch {
+	case storeURL == "" || storeURL == "sqlite:":
+		dir, err := os.MkdirTemp("", "mls-ds-bench-")
+		if err != nil {
+			return nil, fmt.Errorf("delivery bench: %w", err)
+		}
+		path := filepath.Join(dir, "ds.db")
+		return &scratch{url: "sqlite:" + path, floor: sqliteFloor(path), cleanup: func() { os.RemoveAll(dir) }}, nil
+	case strings.HasPrefix(storeURL, "sqlite:"):
+		path := strings.TrimPrefix(storeURL, "sqlite:")
+		return &scratch{url: storeURL, floor: sqliteFloor(path), cleanup: func() {}}, nil
+	case strings.HasPrefix(storeURL, "postgres://"), strings.HasPrefix(storeURL, "postgresql://"):
+		return postgresScratch(ctx, storeURL)
+	}
+	return &scratch{url: storeURL, cleanup: func() {}}, nil // memory:, or an error from OpenStore
+}
+
+// redact hides the password of a URL.
+func redact(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
+}
+
+func createGroups(ctx context.Context, st store.Store, n int) ([][]byte, error) {
+	gids := make([][]byte, n)
+	for i := range gids {
+		gids[i] = make([]byte, 16)
+		rand.Read(gids[i])
+		if _, _, err := st.CreateGroup(ctx, gids[i]); err != nil {
+			return nil, err
+		}
+	}
+	return gids, nil
+}
+
+// messages makes a client's stream of distinct application messages for a
+// group at epoch 0, framed as an MLS PrivateMessage (the only parts the
+// delivery service reads) of about size bytes.
+type messages struct {
+	client uint64
+	n      uint64
+	size   int
+}
+
+func (m *messages) next(gid []byte) []byte {
+	m.n++
+	ct := make([]byte, max(m.size-len(gid)-40, 16))
+	binary.BigEndian.PutUint64(ct, m.client)
+	binary.BigEndian.PutUint64(ct[8:], m.n)
+	data, err := wire.Marshal(message.NewMLSMessage(&message.PrivateMessage{
+		GroupID: gid, ContentType: message.ContentApplication,
+		EncryptedSenderData: make([]byte, 24), Ciphertext: ct,
+	}))
+	if err != nil {
+		panic(err) // a fixed, valid structure: cannot fail
+	}
+	return data
+}
+
+// load runs op from clients goroutines for cfg.Duration and measures it. op
+// returns the number of messages it wrote; m makes the client's messages.
+func load(ctx context.Context, what string, clients int, cfg Config, op func(ctx context.Context, client int, m *messages) (int, error)) (Figures, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg        sync.WaitGroup
+		total     atomic.Int64
+		mu        sync.Mutex
+		latencies []time.Duration
+		firstErr  error
+	)
+	start := time.Now()
+	deadline := start.Add(cfg.Duration)
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := &messages{client: uint64(c), size: cfg.PayloadSize}
+			var lat []time.Duration
+			var n int64
+			for t := time.Now(); t.Before(deadline) && ctx.Err() == nil; {
+				k, err := op(ctx, c, m)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					cancel()
+					break
+				}
+				now := time.Now()
+				lat = append(lat, now.Sub(t))
+				n += int64(k)
+				t = now
+			}
+			total.Add(n)
+			mu.Lock()
+			latencies = append(latencies, lat...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if firstErr != nil {
+		return Figures{}, firstErr
+	}
+	slices.Sort(latencies)
+	return Figures{
+		What:     what,
+		Messages: int(total.Load()),
+		MsgsPerS: float64(total.Load()) / elapsed.Seconds(),
+		P50Ms:    percentile(latencies, 0.50),
+		P99Ms:    percentile(latencies, 0.99),
+	}, nil
+}
+
+// percentile returns the p-quantile of sorted latencies, in milliseconds.
+func percentile(sorted []time.Duration, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := min(int(p*float64(len(sorted))), len(sorted)-1)
+	return float64(sorted[i].Microseconds()) / 1000
+}
+
+// benchStore measures store.Store.Append.
+func benchStore(ctx context.Context, st store.Store, gids [][]byte, cfg Config) (Figures, error) {
+	stats, _ := st.(interface{ BatchStats() sqlstore.BatchStats })
+	var before sqlstore.BatchStats
+	if stats != nil {
+		before = stats.BatchStats()
+	}
+	var next atomic.Uint64
+	f, err := load(ctx, "store appends", cfg.Clients, cfg, func(ctx context.Context, _ int, m *messages) (int, error) {
+		gid := gids[next.Add(1)%uint64(len(gids))]
+		_, err := st.Append(ctx, gid, store.Message{ContentType: store.ContentApplication, WireFormat: 2, Data: m.next(gid)})
+		return 1, err
+	})
+	if stats != nil {
+		f.MsgsPerBatch = perBatch(before, stats.BatchStats())
+	}
+	return f, err
+}
+
+// perBatch is the mean number of appends per transaction between two
+// readings of a store's counters.
+func perBatch(before, after sqlstore.BatchStats) float64 {
+	if b := after.Batches - before.Batches; b > 0 {
+		return float64(after.Requests-before.Requests) / float64(b)
+	}
+	return 0
+}
