@@ -99,7 +99,9 @@ type Result struct {
 var ErrConfig = errors.New("delivery bench: invalid configuration")
 
 // Run runs the benchmark: the store's appends, its floor, and (if
-// cfg.HTTP) the HTTP API, one after the other, each for cfg.Duration.
+// cfg.HTTP) the HTTP API, each for cfg.Duration in all. They take turns in
+// slices of a second, so that each ratio compares figures of the same
+// moments of a machine whose load changes.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cfg = withDefaults(cfg)
 	if cfg.Clients < 1 || cfg.Groups < 1 || cfg.Duration <= 0 || cfg.PayloadSize < 64 {
@@ -110,39 +112,68 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer sc.cleanup()
-	res := &Result{
-		Store: redact(cfg.StoreURL), Clients: cfg.Clients, Groups: cfg.Groups,
-		Seconds: cfg.Duration.Seconds(), PayloadBytes: cfg.PayloadSize,
-	}
-
 	st, err := delivery.OpenStore(ctx, sc.url)
 	if err != nil {
 		return nil, err
 	}
+	res, err := run(ctx, cfg, sc, st)
+	if cerr := st.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("delivery bench: %w", cerr)
+	}
+	return res, err
+}
+
+// run measures st, the floor and the HTTP API in turns.
+func run(ctx context.Context, cfg Config, sc *scratch, st store.Store) (*Result, error) {
 	gids, err := createGroups(ctx, st, cfg.Groups)
-	if err == nil {
-		res.Append, err = benchStore(ctx, st, gids, cfg)
-	}
-	if cerr := st.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
 		return nil, err
 	}
-
+	appends := newMeasurement("store appends", cfg, storeOp(st, gids))
+	var floor *measurement
 	if sc.floor != nil {
-		f, err := sc.floor(ctx, cfg, res.Append)
+		var closeFloor func()
+		floor, closeFloor, err = sc.floor(ctx, cfg, appends.perBatch)
 		if err != nil {
 			return nil, fmt.Errorf("delivery bench: floor: %w", err)
 		}
-		res.Floor, res.FloorRatio = &f, res.Append.MsgsPerS/f.MsgsPerS
+		defer closeFloor()
 	}
-
+	var web *measurement
 	if cfg.HTTP {
-		f, err := benchHTTP(ctx, sc.url, cfg)
+		var stop func()
+		web, stop, err = startHTTP(ctx, st, gids, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("delivery bench: http: %w", err)
 		}
+		defer stop()
+	}
+
+	stats, _ := st.(interface{ BatchStats() sqlstore.BatchStats })
+	turns := max(1, int(cfg.Duration/time.Second))
+	slice := cfg.Duration / time.Duration(turns)
+	for range turns {
+		for _, m := range []*measurement{appends, floor, web} {
+			if m == nil {
+				continue
+			}
+			if err := m.run(ctx, slice, stats); err != nil {
+				return nil, fmt.Errorf("delivery bench: %s: %w", m.what, err)
+			}
+		}
+	}
+
+	res := &Result{
+		Store: redact(cfg.StoreURL), Clients: cfg.Clients, Groups: cfg.Groups,
+		Seconds: cfg.Duration.Seconds(), PayloadBytes: cfg.PayloadSize,
+		Append: appends.figures(),
+	}
+	if floor != nil {
+		f := floor.figures()
+		res.Floor, res.FloorRatio = &f, res.Append.MsgsPerS/f.MsgsPerS
+	}
+	if web != nil {
+		f := web.figures()
 		res.HTTP, res.HTTPRatio = &f, f.MsgsPerS/res.Append.MsgsPerS
 	}
 	return res, nil
@@ -167,8 +198,10 @@ func withDefaults(cfg Config) Config {
 // scratch is where a benchmark writes: the store URL to open, the floor
 // of that kind of store, and what removes it all.
 type scratch struct {
-	url     string
-	floor   func(ctx context.Context, cfg Config, store Figures) (Figures, error)
+	url string
+	// floor prepares the floor's measurement; perBatch tells the store's
+	// mean batch so far.
+	floor   func(ctx context.Context, cfg Config, perBatch func() float64) (m *measurement, close func(), err error)
 	cleanup func()
 }
 
@@ -234,29 +267,61 @@ func (m *messages) next(gid []byte) []byte {
 	return data
 }
 
-// load runs op from clients goroutines for cfg.Duration and measures it. op
-// returns the number of messages it wrote; m makes the client's messages.
-func load(ctx context.Context, what string, clients int, cfg Config, op func(ctx context.Context, client int, m *messages) (int, error)) (Figures, error) {
+// op is one operation of a client: it writes one or more messages made by
+// m and returns how many.
+type op func(ctx context.Context, m *messages) (int, error)
+
+// measurement accumulates the slices of one kind of load.
+type measurement struct {
+	what    string
+	op      op
+	clients []*messages // one per client, kept across slices so messages stay distinct
+	// fixedBatch, if set, is the number of messages per transaction.
+	fixedBatch func() float64
+	// beforeSlice, if set, runs before each slice.
+	beforeSlice func()
+
+	msgs      int64
+	elapsed   time.Duration
+	latencies []time.Duration
+	batches   sqlstore.BatchStats // of the store, during the slices
+}
+
+func newMeasurement(what string, cfg Config, o op) *measurement {
+	m := &measurement{what: what, op: o}
+	for c := range cfg.Clients {
+		m.clients = append(m.clients, &messages{client: uint64(c), size: cfg.PayloadSize})
+	}
+	return m
+}
+
+// run runs the load from every client for d, reading stats (if not nil)
+// before and after.
+func (m *measurement) run(ctx context.Context, d time.Duration, stats interface{ BatchStats() sqlstore.BatchStats }) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
-		wg        sync.WaitGroup
-		total     atomic.Int64
-		mu        sync.Mutex
-		latencies []time.Duration
-		firstErr  error
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
 	)
+	if m.beforeSlice != nil {
+		m.beforeSlice()
+	}
+	var before sqlstore.BatchStats
+	if stats != nil {
+		before = stats.BatchStats()
+	}
 	start := time.Now()
-	deadline := start.Add(cfg.Duration)
-	for c := range clients {
+	deadline := start.Add(d)
+	for _, gen := range m.clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m := &messages{client: uint64(c), size: cfg.PayloadSize}
 			var lat []time.Duration
 			var n int64
 			for t := time.Now(); t.Before(deadline) && ctx.Err() == nil; {
-				k, err := op(ctx, c, m)
+				k, err := m.op(ctx, gen)
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
@@ -271,25 +336,44 @@ func load(ctx context.Context, what string, clients int, cfg Config, op func(ctx
 				n += int64(k)
 				t = now
 			}
-			total.Add(n)
 			mu.Lock()
-			latencies = append(latencies, lat...)
+			m.msgs += n
+			m.latencies = append(m.latencies, lat...)
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	if firstErr != nil {
-		return Figures{}, firstErr
+	m.elapsed += time.Since(start)
+	if stats != nil {
+		after := stats.BatchStats()
+		m.batches.Batches += after.Batches - before.Batches
+		m.batches.Requests += after.Requests - before.Requests
 	}
-	slices.Sort(latencies)
-	return Figures{
-		What:     what,
-		Messages: int(total.Load()),
-		MsgsPerS: float64(total.Load()) / elapsed.Seconds(),
-		P50Ms:    percentile(latencies, 0.50),
-		P99Ms:    percentile(latencies, 0.99),
-	}, nil
+	return firstErr
+}
+
+// perBatch is the mean number of appends per store transaction so far.
+func (m *measurement) perBatch() float64 {
+	if m.batches.Batches == 0 {
+		return 0
+	}
+	return float64(m.batches.Requests) / float64(m.batches.Batches)
+}
+
+func (m *measurement) figures() Figures {
+	slices.Sort(m.latencies)
+	f := Figures{
+		What:         m.what,
+		Messages:     int(m.msgs),
+		MsgsPerS:     float64(m.msgs) / m.elapsed.Seconds(),
+		P50Ms:        percentile(m.latencies, 0.50),
+		P99Ms:        percentile(m.latencies, 0.99),
+		MsgsPerBatch: m.perBatch(),
+	}
+	if m.fixedBatch != nil {
+		f.MsgsPerBatch = m.fixedBatch()
+	}
+	return f
 }
 
 // percentile returns the p-quantile of sorted latencies, in milliseconds.
@@ -301,30 +385,12 @@ func percentile(sorted []time.Duration, p float64) float64 {
 	return float64(sorted[i].Microseconds()) / 1000
 }
 
-// benchStore measures store.Store.Append.
-func benchStore(ctx context.Context, st store.Store, gids [][]byte, cfg Config) (Figures, error) {
-	stats, _ := st.(interface{ BatchStats() sqlstore.BatchStats })
-	var before sqlstore.BatchStats
-	if stats != nil {
-		before = stats.BatchStats()
-	}
+// storeOp appends a message to the next group.
+func storeOp(st store.Store, gids [][]byte) op {
 	var next atomic.Uint64
-	f, err := load(ctx, "store appends", cfg.Clients, cfg, func(ctx context.Context, _ int, m *messages) (int, error) {
+	return func(ctx context.Context, m *messages) (int, error) {
 		gid := gids[next.Add(1)%uint64(len(gids))]
 		_, err := st.Append(ctx, gid, store.Message{ContentType: store.ContentApplication, WireFormat: 2, Data: m.next(gid)})
 		return 1, err
-	})
-	if stats != nil {
-		f.MsgsPerBatch = perBatch(before, stats.BatchStats())
 	}
-	return f, err
-}
-
-// perBatch is the mean number of appends per transaction between two
-// readings of a store's counters.
-func perBatch(before, after sqlstore.BatchStats) float64 {
-	if b := after.Batches - before.Batches; b > 0 {
-		return float64(after.Requests-before.Requests) / float64(b)
-	}
-	return 0
 }

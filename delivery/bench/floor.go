@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -53,7 +52,7 @@ func postgresScratch(ctx context.Context, storeURL string) (*scratch, error) {
 	}
 	return &scratch{
 		url: u.String(),
-		floor: func(ctx context.Context, cfg Config, _ Figures) (Figures, error) {
+		floor: func(ctx context.Context, cfg Config, _ func() float64) (*measurement, func(), error) {
 			return postgresFloor(ctx, connURL, cfg)
 		},
 		cleanup: func() {
@@ -73,94 +72,114 @@ func execOnce(ctx context.Context, connURL, stmt string) error {
 	return err
 }
 
-// postgresFloor measures plain single-row INSERTs (each its own
+// postgresFloor prepares plain single-row INSERTs (each its own
 // transaction) of the benchmark's messages into a copy of the message table,
 // from cfg.Clients goroutines through pgx.
-func postgresFloor(ctx context.Context, connURL string, cfg Config) (Figures, error) {
+func postgresFloor(ctx context.Context, connURL string, cfg Config) (*measurement, func(), error) {
 	pc, err := pgxpool.ParseConfig(connURL)
 	if err != nil {
-		return Figures{}, err
+		return nil, nil, err
 	}
 	conns := min(cfg.Clients, maxFloorConns)
 	pc.MaxConns = int32(conns)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
-		return Figures{}, err
+		return nil, nil, err
 	}
-	defer pool.Close()
 	if _, err := pool.Exec(ctx, "CREATE TABLE "+floorTable+" (LIKE ds_messages INCLUDING ALL)"); err != nil {
-		return Figures{}, err
+		pool.Close()
+		return nil, nil, err
 	}
 	gids := floorGroups(cfg.Groups)
 	var next, seq atomic.Uint64
 	const insert = "INSERT INTO " + floorTable + " (gkey, seq, epoch, content_type, wire_format, digest, data) VALUES ($1, $2, 0, 1, 2, $3, $4)"
 	what := fmt.Sprintf("plain single-row INSERTs through pgx, %d connections", conns)
-	return load(ctx, what, cfg.Clients, cfg, func(ctx context.Context, _ int, m *messages) (int, error) {
+	m := newMeasurement(what, cfg, func(ctx context.Context, m *messages) (int, error) {
 		g := next.Add(1) % uint64(len(gids))
 		data := m.next(gids[g])
 		sum := sha256.Sum256(data)
 		_, err := pool.Exec(ctx, insert, int64(g), int64(seq.Add(1)), sum[:], data)
 		return 1, err
 	})
+	return m, pool.Close, nil
 }
 
 // sqliteFloor returns the floor of an SQLite store at path: one writer
 // running transactions of one multi-row INSERT each, of as many messages as
-// the store's batches carried, into a copy of the message table.
-func sqliteFloor(path string) func(ctx context.Context, cfg Config, store Figures) (Figures, error) {
-	return func(ctx context.Context, cfg Config, store Figures) (Figures, error) {
+// the store's batches carried so far, into a copy of the message table.
+func sqliteFloor(path string) func(ctx context.Context, cfg Config, perBatch func() float64) (*measurement, func(), error) {
+	return func(ctx context.Context, cfg Config, perBatch func() float64) (*measurement, func(), error) {
 		db, err := sql.Open("sqlite", path+"?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)")
 		if err != nil {
-			return Figures{}, err
+			return nil, nil, err
 		}
-		defer db.Close()
 		db.SetMaxOpenConns(1)
 		if err := copyMessageTable(ctx, db); err != nil {
-			return Figures{}, err
+			db.Close()
+			return nil, nil, err
 		}
-		defer db.ExecContext(context.WithoutCancel(ctx), "DROP TABLE "+floorTable)
-
-		n := max(1, int(math.Round(store.MsgsPerBatch)))
-		var b strings.Builder
-		b.WriteString("INSERT INTO " + floorTable + " (gkey, seq, epoch, content_type, wire_format, digest, data) VALUES ")
-		for i := range n {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, 0, 1, 2, ?, ?)")
+		closeFloor := func() {
+			db.ExecContext(context.WithoutCancel(ctx), "DROP TABLE "+floorTable)
+			db.Close()
 		}
-		insert, err := db.PrepareContext(ctx, b.String())
-		if err != nil {
-			return Figures{}, err
-		}
-		defer insert.Close()
 		gids := floorGroups(cfg.Groups)
+		inserts := make(map[int]*sql.Stmt) // by rows
 		var next, seq uint64
-		args := make([]any, 0, 4*n)
-		what := "one writer, transactions of one " + strconv.Itoa(n) + "-row INSERT, WAL, synchronous=FULL"
-		f, err := load(ctx, what, 1, cfg, func(ctx context.Context, _ int, m *messages) (int, error) {
-			args = args[:0]
-			for range n {
-				next++
-				seq++
-				g := next % uint64(len(gids))
-				data := m.next(gids[g])
-				sum := sha256.Sum256(data)
-				args = append(args, int64(g), int64(seq), sum[:], data)
-			}
-			tx, err := db.BeginTx(ctx, nil)
-			if err != nil {
-				return 0, err
-			}
-			if _, err := tx.StmtContext(ctx, insert).ExecContext(ctx, args...); err != nil {
-				tx.Rollback()
-				return 0, err
-			}
-			return n, tx.Commit()
-		})
-		f.MsgsPerBatch = float64(n)
-		return f, err
+		var args []any
+		n := 1
+		one := cfg
+		one.Clients = 1
+		m := newMeasurement("one writer, transactions of one multi-row INSERT, WAL, synchronous=FULL", one,
+			func(ctx context.Context, m *messages) (int, error) {
+				insert := inserts[n]
+				if insert == nil {
+					var err error
+					if insert, err = db.PrepareContext(ctx, multiRowInsert(n)); err != nil {
+						return 0, err
+					}
+					inserts[n] = insert
+				}
+				args = args[:0]
+				for range n {
+					next++
+					seq++
+					g := next % uint64(len(gids))
+					data := m.next(gids[g])
+					sum := sha256.Sum256(data)
+					args = append(args, int64(g), int64(seq), sum[:], data)
+				}
+				tx, err := db.BeginTx(ctx, nil)
+				if err != nil {
+					return 0, err
+				}
+				if _, err := tx.StmtContext(ctx, insert).ExecContext(ctx, args...); err != nil {
+					tx.Rollback()
+					return 0, err
+				}
+				return n, tx.Commit()
+			})
+		// Each slice runs the store's mean batch so far.
+		var rows float64
+		m.fixedBatch = func() float64 { return rows }
+		m.beforeSlice = func() {
+			n = max(1, int(math.Round(perBatch())))
+			rows = float64(n)
+		}
+		return m, closeFloor, nil
 	}
+}
+
+// multiRowInsert returns the INSERT of n messages into floorTable.
+func multiRowInsert(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + floorTable + " (gkey, seq, epoch, content_type, wire_format, digest, data) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, 0, 1, 2, ?, ?)")
+	}
+	return b.String()
 }
 
 // copyMessageTable creates floorTable with the columns and indexes of the

@@ -10,60 +10,43 @@ import (
 	"sync/atomic"
 
 	"github.com/mlsengine/engine/delivery"
-	"github.com/mlsengine/engine/delivery/store/sqlstore"
+	"github.com/mlsengine/engine/delivery/store"
 )
 
-// benchHTTP measures the benchmark's load posted through the HTTP API of a
-// delivery service over the store at storeURL, client and server in this
-// process, on loopback.
-func benchHTTP(ctx context.Context, storeURL string, cfg Config) (Figures, error) {
-	st, err := delivery.OpenStore(ctx, storeURL)
-	if err != nil {
-		return Figures{}, err
-	}
-	defer st.Close()
+// startHTTP starts a delivery service over st on loopback and prepares the
+// benchmark's load posted through its HTTP API (client and server in this
+// process). stop stops the service.
+func startHTTP(ctx context.Context, st store.Store, gids [][]byte, cfg Config) (m *measurement, stop func(), err error) {
 	srv, err := delivery.NewServer(delivery.Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		return Figures{}, err
+		return nil, nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		srv.Close()
-		return Figures{}, err
+		return nil, nil, err
 	}
-	sctx, stop := context.WithCancel(ctx)
+	sctx, cancel := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(sctx, ln) }()
-	defer func() {
-		stop()
-		<-served
-	}()
-
 	transport := &http.Transport{MaxIdleConns: cfg.Clients, MaxIdleConnsPerHost: cfg.Clients}
-	defer transport.CloseIdleConnections()
+	stop = func() {
+		transport.CloseIdleConnections()
+		cancel()
+		<-served
+	}
 	c := &delivery.Client{BaseURL: "http://" + ln.Addr().String(), HTTPClient: &http.Client{Transport: transport}}
 	var suffix [6]byte
 	rand.Read(suffix[:])
 	if _, err := c.Register(ctx, "bench-"+hex.EncodeToString(suffix[:])); err != nil {
-		return Figures{}, err
-	}
-	gids, err := createGroups(ctx, st, cfg.Groups)
-	if err != nil {
-		return Figures{}, err
-	}
-	stats, _ := st.(interface{ BatchStats() sqlstore.BatchStats })
-	var before sqlstore.BatchStats
-	if stats != nil {
-		before = stats.BatchStats()
+		stop()
+		return nil, nil, err
 	}
 	var next atomic.Uint64
-	f, err := load(ctx, "HTTP posts, client and server in one process", cfg.Clients, cfg, func(ctx context.Context, _ int, m *messages) (int, error) {
+	m = newMeasurement("HTTP posts, client and server in one process", cfg, func(ctx context.Context, m *messages) (int, error) {
 		gid := gids[next.Add(1)%uint64(len(gids))]
 		_, err := c.Post(ctx, gid, m.next(gid))
 		return 1, err
 	})
-	if stats != nil {
-		f.MsgsPerBatch = perBatch(before, stats.BatchStats())
-	}
-	return f, err
+	return m, stop, nil
 }

@@ -60,14 +60,9 @@ func OpenPostgres(ctx context.Context, connURL string) (*PGStore, error) {
 		return nil, fmt.Errorf("delivery: postgres store: %w", err)
 	}
 	s := &Store{d: postgres, w: db, r: db, q: newQueries(postgres)}
-	s.notify = func(ctx context.Context, tx *sql.Tx, groupIDs [][]byte) error {
-		payloads := make([]string, len(groupIDs))
-		for i, gid := range groupIDs {
-			payloads[i] = hex.EncodeToString(gid)
-		}
-		_, err := tx.ExecContext(ctx, `SELECT pg_notify('`+notifyChannel+`', g) FROM unnest($1::text[]) AS g`, payloads)
-		return err
-	}
+	s.notifier = newNotifier(config)
+	s.appendFast = s.postgresAppend
+	s.batchTx = s.postgresBatchTx
 	s.startBatching(max(conns/2, 1))
 	return &PGStore{Store: s, config: config}, nil
 }

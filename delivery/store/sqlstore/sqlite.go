@@ -43,6 +43,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, errors.Join(fmt.Errorf("delivery: sqlite store %s: %w", path, err), w.Close(), r.Close())
 	}
 	s := &Store{d: sqlite, w: w, r: r, q: newQueries(sqlite)}
+	s.batchTx = s.sqliteBatchTx
 	s.startBatching(1) // one writer connection
 	return s, nil
 }
