@@ -17,12 +17,13 @@ import (
 )
 
 const dsUsage = `usage: mls ds serve [--listen ADDR] [--store URL]
+       mls ds bench [--store URL] [--clients N] [--groups G] [--seconds S] [--http] [--json]
 
 Runs a delivery service until SIGINT or SIGTERM, then stops cleanly (requests
 in flight finish, the store is closed). ADDR defaults to 127.0.0.1:8080
 (port 0 picks a free one); URL is sqlite:PATH (default sqlite:mls-ds.db),
 postgres://... or memory:. Prints "mls: ds: listening on http://ADDR" once
-it accepts connections.
+it accepts connections. "mls ds bench --help" describes the load benchmark.
 `
 
 func runDS(args []string, stdout, stderr io.Writer) int {
