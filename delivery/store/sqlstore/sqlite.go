@@ -44,6 +44,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	}
 	s := &Store{d: sqlite, w: w, r: r, q: newQueries(sqlite)}
 	s.batchTx = s.sqliteBatchTx
+	s.stmts = &stmtCache{db: w}
 	s.startBatching(1) // one writer connection
 	return s, nil
 }

@@ -33,6 +33,7 @@ type Store struct {
 	appendFast func(ctx context.Context, reqs []*appendReq) (rest []*appendReq, err error)
 	queue      *queue
 	workers    sync.WaitGroup
+	stmts      *stmtCache // SQLite's batches' statements
 
 	batchCount, batchedReqs, fallbacks atomic.Uint64 // BatchStats
 }
@@ -134,6 +135,9 @@ func (s *Store) Close() error {
 	s.stopBatching()
 	if s.notifier != nil {
 		s.notifier.close()
+	}
+	if s.stmts != nil {
+		s.stmts.close()
 	}
 	err := s.w.Close()
 	if s.r != s.w {
