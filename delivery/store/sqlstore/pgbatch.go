@@ -31,7 +31,7 @@ const (
 				group_info = CASE WHEN u.set_info THEN u.info ELSE ds_groups.group_info END
 			FROM unnest($9::bigint[], $10::bigint[], $11::bigint[], $12::boolean[], $13::bytea[])
 				AS u(id, epoch, last_seq, set_info, info)
-			WHERE ds_groups.id = ANY($9) AND ds_groups.id = u.id
+			WHERE ds_groups.id = u.id
 		), w AS (
 			INSERT INTO ds_welcomes (client, gkey, seq)
 			SELECT * FROM unnest($14::text[], $15::bigint[], $16::bigint[])
@@ -47,15 +47,10 @@ const (
 	// sequence numbers, base+1 to base+n; the requests get them by rank.
 	// It returns group_id, epoch and base of every group appended to. A
 	// message already logged violates the unique index on digests.
-	//
-	// Here and in pgWrite, "= ANY" makes the generic plan of the update
-	// find the group rows by index rather than join a scan of the whole
-	// table (which a hash join would, with no statistics or with many dead
-	// row versions).
 	pgAppend = `WITH g AS (
 			UPDATE ds_groups SET last_seq = ds_groups.last_seq + u.n
 			FROM unnest($1::bytea[], $2::bigint[], $3::bigint[]) AS u(group_id, epoch, n)
-			WHERE ds_groups.group_id = ANY($1) AND ds_groups.group_id = u.group_id AND ds_groups.epoch = u.epoch
+			WHERE ds_groups.group_id = u.group_id AND ds_groups.epoch = u.epoch
 			RETURNING ds_groups.id, ds_groups.group_id, ds_groups.epoch, ds_groups.last_seq - u.n AS base
 		), m AS (
 			INSERT INTO ds_messages (gkey, seq, epoch, content_type, wire_format, digest, data)
@@ -230,9 +225,6 @@ func queueDups(b *pgx.Batch, reqs []*appendReq, read *batchRead) {
 	for i, r := range reqs {
 		reqGroups[i], digests[i] = r.groupID, r.sum[:]
 	}
-	// The tables of a young database may have no statistics yet: a
-	// generic plan made then could scan the whole log.
-	b.Queue("SET LOCAL plan_cache_mode = force_custom_plan")
 	read.dups = make(map[int]store.Appended)
 	b.Queue(pgDuplicates, reqGroups, digests).Query(func(rows pgx.Rows) error {
 		for rows.Next() {

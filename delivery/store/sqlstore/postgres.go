@@ -23,6 +23,19 @@ const DefaultPostgresConns = 10
 // append announces its group (hex-encoded group id).
 const notifyChannel = "mls_ds_append"
 
+// planSettings are the planner settings of a PostgreSQL store's sessions
+// (a URL parameter of the same name overrides one). Every statement of the
+// store reads or writes rows by index, on tables that grow fast and are
+// often young (no statistics yet) or full of dead row versions between
+// vacuums, where the planner would rather scan a table that looks small;
+// and the batches' statements take arrays, whose custom plans cost more to
+// make than to run. So sequential scans are ruled out and the prepared
+// statements keep one generic plan.
+var planSettings = map[string]string{
+	"enable_seqscan":  "off",
+	"plan_cache_mode": "force_generic_plan",
+}
+
 // PGStore is a Store over PostgreSQL that several delivery service
 // processes can share. It implements store.Notifier with LISTEN/NOTIFY.
 type PGStore struct {
@@ -45,6 +58,11 @@ func OpenPostgres(ctx context.Context, connURL string) (*PGStore, error) {
 	config, err := pgx.ParseConfig(connURL)
 	if err != nil {
 		return nil, fmt.Errorf("delivery: postgres store: %w", err)
+	}
+	for k, v := range planSettings {
+		if _, set := config.RuntimeParams[k]; !set {
+			config.RuntimeParams[k] = v
+		}
 	}
 	db := stdlib.OpenDB(*config)
 	db.SetMaxOpenConns(conns)

@@ -10,10 +10,11 @@ import (
 // queue hands appends to the workers of group commit.
 //
 // A worker takes everything pending (up to maxBatch) as its batch when no
-// batch is running, or when a full batch is waiting: under light load one
-// transaction runs at a time and carries every append that arrived while
-// the previous one ran, which costs the least per append; under heavy load
-// (or a slow disk) full batches run side by side, up to one per worker.
+// batch is running, or when at least parallelBatch appends wait: under
+// light load one transaction runs at a time and carries every append that
+// arrived while the previous one ran, which costs the least per append;
+// under heavy load (or with a slow disk) large batches run side by side, up
+// to one per worker.
 type queue struct {
 	mu       sync.Mutex
 	ready    sync.Cond // signalled when a worker may take a batch
@@ -22,6 +23,10 @@ type queue struct {
 	closed   bool // no more batches are taken
 	maxBatch int
 }
+
+// parallelBatch is the number of waiting appends for which a batch starts
+// while others run.
+const parallelBatch = 16
 
 func newQueue(maxBatch int) *queue {
 	q := &queue{maxBatch: maxBatch}
@@ -60,7 +65,7 @@ func (q *queue) withdraw(r *appendReq) bool {
 func (q *queue) take() []*appendReq {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for !q.closed && (len(q.pending) == 0 || (q.running > 0 && len(q.pending) < q.maxBatch)) {
+	for !q.closed && (len(q.pending) == 0 || (q.running > 0 && len(q.pending) < parallelBatch)) {
 		q.ready.Wait()
 	}
 	if q.closed {
