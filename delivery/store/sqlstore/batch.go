@@ -119,14 +119,17 @@ func (s *Store) runBatch(ctx context.Context, reqs []*appendReq) {
 		first[key] = r
 		firsts = append(firsts, r)
 	}
+	failed := false
 	if s.appendFast != nil && !slices.ContainsFunc(firsts, func(r *appendReq) bool { return r.c != nil }) {
 		// Appends only: one statement appends those at their group's
 		// epoch; the others (if any) are decided below.
-		if rest, err := s.appendFast(ctx, firsts); err == nil {
+		rest, err := s.appendFast(ctx, firsts)
+		if err == nil {
 			firsts = rest
 		}
+		failed = err != nil // most likely for a retry of a logged message
 	}
-	if len(firsts) > 0 && !s.runPlanned(ctx, firsts) {
+	if len(firsts) > 0 && !s.runPlanned(ctx, firsts, failed) {
 		s.fallbacks.Add(1)
 		for _, r := range reqs {
 			r.out, r.err = s.appendTx(ctx, r)
@@ -144,10 +147,10 @@ func (s *Store) runBatch(ctx context.Context, reqs []*appendReq) {
 }
 
 // runPlanned runs reqs (sorted by group id, without twins) in a transaction
-// that reads their groups and plans the batch (plan.go), and sets their
-// outcomes. It returns false if the transaction failed: nothing of it was
-// committed.
-func (s *Store) runPlanned(ctx context.Context, reqs []*appendReq) bool {
+// that reads their groups (and, if withDups, the duplicates among them) and
+// plans the batch (plan.go), and sets their outcomes. It returns false if
+// the transaction failed: nothing of it was committed.
+func (s *Store) runPlanned(ctx context.Context, reqs []*appendReq, withDups bool) bool {
 	var gids [][]byte // sorted, each once
 	for _, r := range reqs {
 		if len(gids) == 0 || !bytes.Equal(gids[len(gids)-1], r.groupID) {
@@ -165,8 +168,8 @@ func (s *Store) runPlanned(ctx context.Context, reqs []*appendReq) bool {
 	// for its epoch (it may be a retry), a batch does not read the
 	// duplicates but has the unique index on digests refuse the batch if
 	// there is one. It then runs again with the duplicates read.
-	err := s.batchTx(ctx, gids, reqs, false, decide)
-	if err != nil {
+	err := s.batchTx(ctx, gids, reqs, withDups, decide)
+	if err != nil && !withDups {
 		err = s.batchTx(ctx, gids, reqs, true, decide)
 	}
 	if err != nil {

@@ -12,13 +12,15 @@ import (
 	"github.com/mlsengine/engine/delivery/store"
 )
 
-// A PostgreSQL batch takes two round trips, each a pipeline of statements
-// sent at once: BEGIN and the locking read of the groups (and the read of
-// the duplicates, if asked); then one statement that writes everything,
-// and COMMIT. The read of the duplicates runs after the locks are held, so
-// (each statement of a READ COMMITTED transaction seeing what was committed
-// before it began) it sees every message another process appended to these
-// groups.
+// A PostgreSQL batch of appends (no commits) is one statement, pgAppend, in
+// one round trip. Any other batch, and the appends pgAppend leaves (those
+// not at their group's epoch), take two round trips, each a pipeline of
+// statements sent at once: BEGIN and the locking read of the groups in
+// group id order (and the read of the duplicates, if asked); then one
+// statement that writes everything, and COMMIT. The read of the duplicates
+// runs after the locks are held, so (each statement of a READ COMMITTED
+// transaction seeing what was committed before it began) it sees every
+// message another process appended to these groups.
 const (
 	pgLockGroups = `SELECT id, group_id, epoch, last_seq FROM ds_groups
 		WHERE group_id = ANY($1::bytea[]) ORDER BY group_id FOR UPDATE`
@@ -46,7 +48,10 @@ const (
 	// of a group's row takes its lock and, if the group is at that epoch, n
 	// sequence numbers, base+1 to base+n; the requests get them by rank.
 	// It returns group_id, epoch and base of every group appended to. A
-	// message already logged violates the unique index on digests.
+	// message already logged violates the unique index on digests. The
+	// update locks the rows in the order of its plan (an index scan by
+	// group id, the same for every batch); should two batches still
+	// deadlock, PostgreSQL fails one, which then takes the fallback.
 	pgAppend = `WITH g AS (
 			UPDATE ds_groups SET last_seq = ds_groups.last_seq + u.n
 			FROM unnest($1::bytea[], $2::bigint[], $3::bigint[]) AS u(group_id, epoch, n)
