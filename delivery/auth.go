@@ -88,7 +88,7 @@ func (s *Server) caller(r *http.Request) (string, error) {
 	auth := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(auth, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || len(tok) > maxTokenLen || !strings.HasPrefix(tok, tokenPrefix) {
-		return "", fmt.Errorf("%w: want Authorization: Bearer %s...", ErrUnauthorized, tokenPrefix)
+		return "", fmt.Errorf("%w: want an Authorization header of the form Bearer %sTOKEN", ErrUnauthorized, tokenPrefix)
 	}
 	h := sha256.Sum256([]byte(tok))
 	if name, ok := s.tokens.get(h); ok {

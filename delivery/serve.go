@@ -36,7 +36,7 @@ func OpenStore(ctx context.Context, url string) (store.Store, error) {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		return sqlstore.OpenPostgres(ctx, url)
 	}
-	return nil, fmt.Errorf("%w %q: want memory:, sqlite:PATH or postgres://...", ErrStoreURL, url)
+	return nil, fmt.Errorf("%w %q: want memory:, sqlite:PATH or postgres://USER@HOST/DB", ErrStoreURL, url)
 }
 
 // ServeConfig configures ListenAndServe.

@@ -3,9 +3,7 @@ package mls
 import (
 	"fmt"
 
-	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
-	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -13,39 +11,39 @@ import (
 type MemberChange struct {
 	// Leaf is the member's leaf index: where it is added, or the leaf it
 	// held before its update or removal.
-	Leaf treekem.LeafIndex
+	Leaf LeafIndex
 	// LeafNode is the new LeafNode of an added or updated member, or the
 	// LeafNode of a removed one.
-	LeafNode *treekem.LeafNode
+	LeafNode *LeafNode
 	// KeyPackage is the KeyPackage of an added member.
-	KeyPackage *message.KeyPackage
+	KeyPackage *KeyPackage
 	// Sender is who proposed the change.
-	Sender message.Sender
+	Sender Sender
 }
 
 // staged is the outcome of applying a proposal list to a copy of the
 // current epoch's tree and GroupContext extensions (§12.3).
 type staged struct {
 	tree        *treekem.Tree
-	exts        treekem.Extensions
+	exts        Extensions
 	gce         bool
 	adds        []MemberChange
 	updates     []MemberChange
 	removes     []MemberChange
-	psks        []keyschedule.PreSharedKeyID
-	reinit      *message.ReInit
-	extInit     *message.ExternalInit
+	psks        []PreSharedKeyID
+	reinit      *ReInit
+	extInit     *ExternalInit
 	changed     changedLeaves
 	selfRemoved bool
-	ownLeafPriv []byte       // the new leaf key, if the member's own Update is applied
-	ownSigner   suite.Signer // and its new signer, if it has one
+	ownLeafPriv []byte // the new leaf key, if the member's own Update is applied
+	ownSigner   Signer // and its new signer, if it has one
 	proposals   []*Proposal
 }
 
 // addedLeaves returns the leaves of the added members, which an UpdatePath
 // does not encrypt to (§12.4.2).
-func (s *staged) addedLeaves() []treekem.LeafIndex {
-	out := make([]treekem.LeafIndex, len(s.adds))
+func (s *staged) addedLeaves() []LeafIndex {
+	out := make([]LeafIndex, len(s.adds))
 	for i, a := range s.adds {
 		out[i] = a.Leaf
 	}
@@ -56,11 +54,11 @@ func (s *staged) addedLeaves() []treekem.LeafIndex {
 // of the current tree in the order of §12.3: GroupContextExtensions,
 // Updates, Removes, Adds, then PreSharedKey, ExternalInit and ReInit are
 // noted. The group is not modified.
-func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
-	if err := g.checkList(list, cc); err != nil {
+func (v *view) applyList(list []entry, cc *commitContext) (*staged, error) {
+	if err := v.checkList(list, cc); err != nil {
 		return nil, err
 	}
-	base := g.ep
+	base, cf := v.ep, v.cf
 	s := &staged{tree: base.tree.Clone(), exts: base.gc.Extensions, changed: changedLeaves{}}
 
 	// §12.3: "If there is a GroupContextExtensions proposal, replace the
@@ -68,9 +66,12 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 	// proposals in this list."
 	gceIndex := -1
 	for _, e := range list {
-		if gce, ok := e.p.Body.(*message.GroupContextExtensions); ok {
+		if gce, ok := e.p.Body.(*GroupContextExtensions); ok {
 			if err := checkGroupExtensions(e.index, gce.Extensions); err != nil {
 				return nil, err
+			}
+			if err := cf.checkExternalSenders(gce.Extensions); err != nil {
+				return nil, proposalErr(e.index, e.p.Type(), RuleExternalSender, err)
 			}
 			s.exts, s.gce, gceIndex = gce.Extensions, true, e.index
 		}
@@ -78,7 +79,7 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 	// §7.3: lifetimes MUST be checked in what the member sends, and are
 	// only RECOMMENDED in what it receives, which may have expired in
 	// transit; received ones are not checked.
-	pol, err := g.cf.policy(s.exts, cc.sending)
+	pol, err := cf.policy(s.exts, cc.sending)
 	if err != nil {
 		return nil, proposalErr(gceIndex, message.ProposalGroupContextExtensions, RuleInvalidProposal, err)
 	}
@@ -86,7 +87,7 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 
 	// Updates (§12.1.2).
 	for _, e := range list {
-		u, ok := e.p.Body.(*message.Update)
+		u, ok := e.p.Body.(*Update)
 		if !ok {
 			continue
 		}
@@ -98,11 +99,14 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 		if err := s.tree.ValidateLeaf(&u.LeafNode, lc, pol); err != nil {
 			return nil, proposalErr(e.index, e.p.Type(), "update leaf node (§7.3)", err)
 		}
+		if err := cf.checkLeafSuccessor(s.tree, leaf, &u.LeafNode); err != nil {
+			return nil, proposalErr(e.index, e.p.Type(), RuleCredentialSuccessor, err)
+		}
 		s.changed.note(base.tree, leaf)
 		if err := s.tree.UpdateLeaf(leaf, &u.LeafNode); err != nil {
 			return nil, proposalErr(e.index, e.p.Type(), RuleInvalidProposal, err)
 		}
-		if leaf == base.leaf() {
+		if leaf == v.self {
 			if e.leafPriv == nil {
 				return nil, proposalErr(e.index, e.p.Type(), "update of this member that it did not send", nil)
 			}
@@ -114,7 +118,7 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 
 	// Removes (§12.1.3).
 	for _, e := range list {
-		r, ok := e.p.Body.(*message.Remove)
+		r, ok := e.p.Body.(*Remove)
 		if !ok {
 			continue
 		}
@@ -126,7 +130,7 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 		if err := s.tree.RemoveLeaf(r.Removed); err != nil {
 			return nil, proposalErr(e.index, e.p.Type(), RuleInvalidProposal, err)
 		}
-		if r.Removed == base.leaf() {
+		if r.Removed == v.self {
 			s.selfRemoved = true
 		}
 		s.removes = append(s.removes, MemberChange{Leaf: r.Removed, LeafNode: old, Sender: e.sender})
@@ -136,7 +140,7 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 	// that process the commit; those added by it need not.
 	for _, e := range list {
 		if t := e.p.Type(); !t.IsDefault() {
-			if !s.tree.SupportsAll(&treekem.RequiredCapabilities{Proposals: []uint16{uint16(t)}}) {
+			if !s.tree.SupportsAll(&RequiredCapabilities{Proposals: []uint16{uint16(t)}}) {
 				return nil, proposalErr(e.index, t, RuleUnsupportedType, nil)
 			}
 		}
@@ -144,11 +148,11 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 
 	// Adds (§12.1.1), in list order.
 	for _, e := range list {
-		a, ok := e.p.Body.(*message.Add)
+		a, ok := e.p.Body.(*Add)
 		if !ok {
 			continue
 		}
-		if err := validateKeyPackage(g.cf, &a.KeyPackage, base.gc.Version, s.tree, s.exts, pol); err != nil {
+		if err := validateKeyPackage(cf, &a.KeyPackage, base.gc.Version, s.tree, s.exts, pol); err != nil {
 			if _, dup := s.tree.FindSignatureKey(a.KeyPackage.LeafNode.SignatureKey); dup {
 				return nil, proposalErr(e.index, e.p.Type(), RuleAddExistingMember, err)
 			}
@@ -167,17 +171,17 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 	// PreSharedKey (§12.1.4), ExternalInit (§12.1.6), ReInit (§12.1.5).
 	for _, e := range list {
 		switch body := e.p.Body.(type) {
-		case *message.PreSharedKey:
-			if err := g.checkPSKID(e.index, &body.PSK, cc.resumptionUsage); err != nil {
+		case *PreSharedKey:
+			if err := v.checkPSKID(e.index, &body.PSK, cc.resumptionUsage, cc.firstCommit); err != nil {
 				return nil, err
 			}
 			s.psks = append(s.psks, body.PSK)
-		case *message.ExternalInit:
-			if len(body.KEMOutput) != g.cf.cs.HPKEPublicKeySize() {
+		case *ExternalInit:
+			if len(body.KEMOutput) != cf.cs.HPKEPublicKeySize() {
 				return nil, proposalErr(e.index, e.p.Type(), "kem_output of the wrong size (§12.1.6)", nil)
 			}
 			s.extInit = body
-		case *message.ReInit:
+		case *ReInit:
 			// §12.1.5: "invalid if the version field is less than the
 			// version for the current group".
 			if body.Version < base.gc.Version {
@@ -201,27 +205,16 @@ func (g *Group) applyList(list []entry, cc *commitContext) (*staged, error) {
 	for _, e := range list {
 		p := &Proposal{Body: e.p.Body, Sender: e.sender, Ref: e.ref}
 		s.proposals = append(s.proposals, p)
-		if err := g.cf.accept(p); err != nil {
+		if err := cf.accept(p); err != nil {
 			return nil, proposalErr(e.index, e.p.Type(), RulePolicy, err)
 		}
 	}
 	return s, nil
 }
 
-// accept runs the application's proposal policy.
-func (c *config) accept(p *Proposal) error {
-	if c.AcceptProposal == nil {
-		return nil
-	}
-	if err := c.AcceptProposal(p); err != nil {
-		return wrapErr(ErrRejected, "proposal", err)
-	}
-	return nil
-}
-
 // checkGroupExtensions checks that the contents of the GroupContext
 // extensions this package interprets decode (§11.1, §12.1.8.1).
-func checkGroupExtensions(index int, exts treekem.Extensions) error {
+func checkGroupExtensions(index int, exts Extensions) error {
 	t := message.ProposalGroupContextExtensions
 	if _, err := treekem.RequiredCapabilitiesOf(exts); err != nil {
 		return proposalErr(index, t, "malformed required_capabilities (§11.1)", err)
@@ -240,7 +233,7 @@ func checkGroupExtensions(index int, exts treekem.Extensions) error {
 // checkGroupSupport checks that every member of tree supports the
 // GroupContext extensions exts: their non-default types (§13.4) and the
 // required capabilities (§11.1, §12.1.7).
-func checkGroupSupport(index int, tree *treekem.Tree, exts treekem.Extensions) error {
+func checkGroupSupport(index int, tree *treekem.Tree, exts Extensions) error {
 	t := message.ProposalGroupContextExtensions
 	rc, err := treekem.RequiredCapabilitiesOf(exts)
 	if err != nil {
@@ -249,13 +242,13 @@ func checkGroupSupport(index int, tree *treekem.Tree, exts treekem.Extensions) e
 	if !tree.SupportsAll(rc) {
 		return proposalErr(index, t, "required capabilities not supported by all members (§12.1.7)", nil)
 	}
-	var types []treekem.ExtensionType
+	var types []ExtensionType
 	for _, e := range exts {
 		if !e.Type.IsDefault() {
 			types = append(types, e.Type)
 		}
 	}
-	if !tree.SupportsAll(&treekem.RequiredCapabilities{Extensions: types}) {
+	if !tree.SupportsAll(&RequiredCapabilities{Extensions: types}) {
 		return proposalErr(index, t, "GroupContext extension not supported by all members (§13.4)", nil)
 	}
 	return nil

@@ -72,6 +72,26 @@ func randBytes(b testing.TB, n int) []byte {
 	return out
 }
 
+// largeGroup returns the views of members 0 and 1 of a group of n members
+// (fullTree); member 1 knows the path secrets of its direct path, so it
+// can process member 0's commits.
+func largeGroup(b testing.TB, cs *suite.Suite, n int) (view, member *Group) {
+	tree, ms := fullTree(b, cs, n)
+	view, err := groupFromTree(ms[0].cfg, []byte("big"), nil, tree, 0, ms[0].leafPriv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	secrets := map[treekem.NodeIndex][]byte{}
+	for _, x := range treekem.DirectPath(treekem.LeafIndex(1).Node(), uint32(n)) {
+		secrets[x] = pathSecret(x)
+	}
+	member, err = view.viewAs(ms[1].cfg, 1, ms[1].leafPriv, secrets)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return view, member
+}
+
 // BenchmarkCommitLargeGroup measures a commit by one member of a large
 // group and its processing by another, whose path keys are known: the cost
 // must not grow with the group beyond O(log n) hashing and encryption (and
@@ -80,19 +100,7 @@ func BenchmarkCommitLargeGroup(b *testing.B) {
 	cs, _ := suite.Lookup(testSuite)
 	for _, n := range []int{1 << 10, 1 << 13, 1 << 16} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			tree, ms := fullTree(b, cs, n)
-			view, err := GroupFromTree(ms[0].cfg, []byte("big"), nil, tree, 0, ms[0].leafPriv)
-			if err != nil {
-				b.Fatal(err)
-			}
-			secrets := map[treekem.NodeIndex][]byte{}
-			for _, x := range treekem.DirectPath(treekem.LeafIndex(1).Node(), uint32(n)) {
-				secrets[x] = pathSecret(x)
-			}
-			obs, err := view.ViewAs(ms[1].cfg, 1, ms[1].leafPriv, secrets)
-			if err != nil {
-				b.Fatal(err)
-			}
+			view, obs := largeGroup(b, cs, n)
 			b.ResetTimer()
 			for b.Loop() {
 				pc, err := view.Commit(nil)
@@ -124,7 +132,7 @@ func BenchmarkCommitCreate(b *testing.B) {
 	cs, _ := suite.Lookup(testSuite)
 	for _, n := range []int{1 << 10, 1 << 16} {
 		tree, ms := fullTree(b, cs, n)
-		view, err := GroupFromTree(ms[0].cfg, []byte("big"), nil, tree, 0, ms[0].leafPriv)
+		view, err := groupFromTree(ms[0].cfg, []byte("big"), nil, tree, 0, ms[0].leafPriv)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -147,6 +155,40 @@ func BenchmarkCommitCreate(b *testing.B) {
 					if _, _, err := cs.EncryptWithLabel(nil, pub, "UpdatePathNode", gc, ikm); err != nil {
 						b.Fatal(err)
 					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPublicGroupCommit measures processing one commit with a full
+// path in a group of n members, by a member (which decrypts its path
+// secret and runs the key schedule) and by a PublicGroup (which checks
+// everything but the secrets), in the same run: public/member is the
+// ratio to quote. The commit is processed again and again without being
+// applied, so both stay in the same epoch.
+func BenchmarkPublicGroupCommit(b *testing.B) {
+	cs, _ := suite.Lookup(testSuite)
+	for _, n := range []int{1000, 100000} {
+		view, member := largeGroup(b, cs, n)
+		pub := member.PublicGroup()
+		pc, err := view.Commit(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("%d/member", n), func(b *testing.B) {
+			for b.Loop() {
+				r, err := member.Process(pc.Commit)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r.Commit.Discard()
+			}
+		})
+		b.Run(fmt.Sprintf("%d/public", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := pub.Process(pc.Commit); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})

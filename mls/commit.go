@@ -18,13 +18,13 @@ type CommitOptions struct {
 	// proposals covered by reference. An Update cannot be among them
 	// (§12.2: the committer's own Update is invalid; its path updates its
 	// leaf).
-	Proposals []*message.Proposal
+	Proposals []*Proposal
 	// References selects the pending proposals to cover. Nil selects every
 	// pending proposal that is valid, preferring Removes to Updates of the
 	// same member, the most recent Update of a member, and other proposals
 	// to a ReInit (§12.2, §12.4's SHOULDs); invalid and rejected ones are
 	// left out.
-	References []message.ProposalRef
+	References []ProposalRef
 	// NoPending covers no pending proposal (References is ignored).
 	NoPending bool
 	// OmitPath leaves the UpdatePath out if no covered proposal requires
@@ -44,6 +44,10 @@ type CommitOptions struct {
 	GroupInfo GroupInfoOptions
 	// AuthenticatedData is the commit's authenticated_data (§6).
 	AuthenticatedData []byte
+	// WireFormat is the commit's: WireFormatPublicMessage, which a
+	// delivery service can check (PublicGroup), or
+	// WireFormatPrivateMessage; 0 follows Config.EncryptHandshake.
+	WireFormat WireFormat
 }
 
 // Change is a commit ready to be applied with Group.Apply: a *PendingCommit
@@ -178,7 +182,7 @@ func (g *Group) selectProposals(opts *CommitOptions, cc *commitContext) ([]entry
 		if p == nil || p.Body == nil {
 			return nil, nil, errorf(ErrInvalidArgument, "nil proposal")
 		}
-		byValue = append(byValue, entry{p: p, sender: cc.committer})
+		byValue = append(byValue, entry{p: p.wire(), sender: cc.committer})
 	}
 	var pending []entry
 	choose := false
@@ -203,8 +207,9 @@ func (g *Group) selectProposals(opts *CommitOptions, cc *commitContext) ([]entry
 	// When choosing, leave out the pending proposals that make the list
 	// invalid, one at a time; an invalid proposal of the caller's is an
 	// error.
+	v := g.view()
 	for {
-		s, err := g.applyList(list, cc)
+		s, err := v.applyList(list, cc)
 		if err == nil {
 			return list, s, nil
 		}
@@ -226,13 +231,13 @@ func (g *Group) selectProposals(opts *CommitOptions, cc *commitContext) ([]entry
 // Update or removal, an ExternalInit, a duplicate).
 func (g *Group) preferredPending(cc *commitContext) []entry {
 	self := g.ep.leaf()
-	removed := map[treekem.LeafIndex]bool{}
-	lastUpdate := map[treekem.LeafIndex]int{}
+	removed := map[LeafIndex]bool{}
+	lastUpdate := map[LeafIndex]int{}
 	for i, c := range g.ep.proposals {
 		switch b := c.proposal.Body.(type) {
-		case *message.Remove:
+		case *Remove:
 			removed[b.Removed] = true
-		case *message.Update:
+		case *Update:
 			lastUpdate[c.sender.Leaf] = i
 		}
 	}
@@ -243,23 +248,23 @@ func (g *Group) preferredPending(cc *commitContext) []entry {
 	for i, c := range g.ep.proposals {
 		e := entry{p: c.proposal, sender: c.sender, ref: c.ref, leafPriv: c.leafPriv, signer: c.signer}
 		switch b := c.proposal.Body.(type) {
-		case *message.Update:
+		case *Update:
 			if c.sender.Leaf == self || removed[c.sender.Leaf] || lastUpdate[c.sender.Leaf] != i {
 				continue
 			}
-		case *message.Remove:
+		case *Remove:
 			k := fmt.Sprint("remove", b.Removed)
 			if b.Removed == self || seen[k] {
 				continue
 			}
 			seen[k] = true
-		case *message.Add:
+		case *Add:
 			k := "add" + string(b.KeyPackage.LeafNode.SignatureKey)
 			if seen[k] {
 				continue
 			}
 			seen[k] = true
-		case *message.PreSharedKey:
+		case *PreSharedKey:
 			k := "psk" + pskIDKey(&b.PSK)
 			if seen[k] {
 				continue
@@ -268,17 +273,17 @@ func (g *Group) preferredPending(cc *commitContext) []entry {
 				continue // §12.4.2: PSKs must be available to be committed
 			}
 			seen[k] = true
-		case *message.GroupContextExtensions:
+		case *GroupContextExtensions:
 			if gce {
 				continue
 			}
 			gce = true
-		case *message.ReInit:
+		case *ReInit:
 			if reinit == nil {
 				reinit = &e
 			}
 			continue
-		case *message.ExternalInit:
+		case *ExternalInit:
 			continue
 		}
 		out = append(out, e)
@@ -323,7 +328,15 @@ func (g *Group) createCommit(list []entry, s *staged, cc *commitContext, opts *C
 		if err := checkOwnLeaf(&tmpl, s.exts); err != nil {
 			return nil, err
 		}
-		if ext != nil {
+		// What receivers check of the path's LeafNode (§5.3.1).
+		if err := cf.validateCredential(&tmpl.Credential, tmpl.SignatureKey); err != nil {
+			return nil, err
+		}
+		if ext == nil {
+			if err := cf.checkLeafSuccessor(base.tree, self, &tmpl); err != nil {
+				return nil, err
+			}
+		} else {
 			var err error
 			if self, err = s.tree.FreeLeaf(); err != nil {
 				return nil, wrapErr(ErrInvalidArgument, "placing the joiner", err)
@@ -373,7 +386,10 @@ func (g *Group) createCommit(list []entry, s *staged, cc *commitContext, opts *C
 		ContentType:       message.ContentCommit,
 		Commit:            commit,
 	}
-	wf := g.handshakeFormat()
+	wf, err := g.handshakeFormat(opts.WireFormat)
+	if err != nil {
+		return nil, err
+	}
 	if ext != nil {
 		wf = message.WireFormatPublicMessage // §12.1.8: external senders cannot encrypt
 	}
@@ -385,7 +401,11 @@ func (g *Group) createCommit(list []entry, s *staged, cc *commitContext, opts *C
 	if ext != nil {
 		initSecret = ext.initSecret
 	}
-	next, ks, err := g.deriveEpoch(&gc, ac, s.tree, priv, initSecret, commitSecret, pskSecret, false)
+	gcBytes, err := confirm(cf.cs, base.interim, &gc, ac)
+	if err != nil {
+		return nil, err
+	}
+	next, ks, err := g.deriveEpoch(&gc, gcBytes, ac, s.tree, priv, initSecret, commitSecret, pskSecret, false)
 	if err != nil {
 		return nil, err
 	}
@@ -426,7 +446,7 @@ func (g *Group) createCommit(list []entry, s *staged, cc *commitContext, opts *C
 // checkOwnLeaf checks that the member's new LeafNode suits the group's
 // extensions (§7.3, §11.1, §13.4), which receivers verify: otherwise its
 // commit would be rejected.
-func checkOwnLeaf(ln *treekem.LeafNode, exts treekem.Extensions) error {
+func checkOwnLeaf(ln *LeafNode, exts Extensions) error {
 	caps := &ln.Capabilities
 	rc, err := treekem.RequiredCapabilitiesOf(exts)
 	if err != nil {
@@ -447,7 +467,7 @@ func checkOwnLeaf(ln *treekem.LeafNode, exts treekem.Extensions) error {
 			}
 		}
 		for _, p := range rc.Proposals {
-			if !message.ProposalType(p).IsDefault() && !slices.Contains(caps.Proposals, p) {
+			if !ProposalType(p).IsDefault() && !slices.Contains(caps.Proposals, p) {
 				return missing("proposal", p)
 			}
 		}
@@ -461,22 +481,14 @@ func checkOwnLeaf(ln *treekem.LeafNode, exts treekem.Extensions) error {
 }
 
 // deriveEpoch completes a commit whose content ac is signed (§12.4.1,
-// §12.4.2): it updates the confirmed transcript hash, sets it in gc (whose
-// other fields are those of the new epoch), runs the key schedule, and
-// computes the confirmation tag and interim transcript hash. A sender gets
-// the tag set in ac; a receiver checks it against ac.
-func (g *Group) deriveEpoch(gc *message.GroupContext, ac *message.AuthenticatedContent, tree *treekem.Tree,
+// §12.4.2): gc is the new epoch's GroupContext, its confirmed transcript
+// hash set (confirm), and gcBytes its encoding. It runs the key schedule,
+// and computes the confirmation tag and interim transcript hash. A sender
+// gets the tag set in ac; a receiver checks it against ac.
+func (g *Group) deriveEpoch(gc *GroupContext, gcBytes []byte, ac *message.AuthenticatedContent, tree *treekem.Tree,
 	priv *treekem.PrivateState, initSecret, commitSecret, pskSecret []byte, receiving bool) (*epochState, *keyschedule.Epoch, error) {
 	cs := g.cf.cs
-	confirmed, err := message.ConfirmedTranscriptHash(cs, g.ep.interim, ac)
-	if err != nil {
-		return nil, nil, internalErr("confirmed transcript hash: %v", err)
-	}
-	gc.ConfirmedTranscriptHash = confirmed
-	gcBytes, err := gc.Bytes()
-	if err != nil {
-		return nil, nil, internalErr("GroupContext: %v", err)
-	}
+	confirmed := gc.ConfirmedTranscriptHash
 	ks, err := keyschedule.Derive(cs, initSecret, commitSecret, pskSecret, gcBytes)
 	if err != nil {
 		return nil, nil, internalErr("key schedule: %v", err)
@@ -522,7 +534,7 @@ func (g *Group) welcome(gi *message.GroupInfo, ks *keyschedule.Epoch, s *staged,
 		a := s.adds[i]
 		gs := &message.GroupSecrets{JoinerSecret: ks.JoinerSecret, PSKs: s.psks}
 		if gs.PSKs == nil {
-			gs.PSKs = []keyschedule.PreSharedKeyID{}
+			gs.PSKs = []PreSharedKeyID{}
 		}
 		if pp != nil {
 			if ps, ok := pp.PathSecretFor(a.Leaf); ok {
@@ -561,7 +573,7 @@ func (g *Group) Apply(c Change) error {
 		if c == nil {
 			return errorf(ErrInvalidArgument, "nil commit")
 		}
-		if err := g.applicable(c.g, c.base, c.state, c.Epoch); err != nil {
+		if err := g.applicable(c.g, &c.base.publicEpoch, c.state, c.Epoch); err != nil {
 			return err
 		}
 		c.state = commitApplied
@@ -593,13 +605,13 @@ func (g *Group) Apply(c Change) error {
 
 // applicable checks that a commit of group cg, staged on epoch base and
 // starting epoch `epoch`, may be applied to g now.
-func (g *Group) applicable(cg *Group, base *epochState, state commitState, epoch uint64) error {
+func (g *Group) applicable(cg *Group, base *publicEpoch, state commitState, epoch uint64) error {
 	switch {
 	case cg != g:
 		return errorf(ErrInvalidArgument, "commit of another group")
 	case state == commitDiscarded:
 		return errorf(ErrStale, "commit for epoch %d was discarded", epoch-1)
-	case base != g.ep:
+	case base != &g.ep.publicEpoch:
 		return errorf(ErrStale, "commit for epoch %d, group is at epoch %d", epoch-1, g.ep.gc.Epoch)
 	}
 	return nil

@@ -1,7 +1,6 @@
 package mls
 
 import (
-	"bytes"
 	"crypto/rand"
 	"io"
 	"slices"
@@ -10,7 +9,6 @@ import (
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
-	"github.com/mlsengine/engine/mls/wire"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -32,28 +30,28 @@ type Config struct {
 	// Suite is the cipher suite of the groups this client creates and of
 	// its KeyPackages. Joining takes the suite from the Welcome or
 	// GroupInfo, which must be this one.
-	Suite suite.ID
+	Suite CipherSuite
 	// Signer signs with the client's signature key; its public key goes in
 	// the client's LeafNodes. It may live in an HSM.
-	Signer suite.Signer
+	Signer Signer
 	// Credential binds the client's identity to the signature key (§5.3).
-	Credential treekem.Credential
+	Credential Credential
 	// Capabilities are advertised in the client's LeafNodes (§7.2). Nil
 	// selects: protocol version mls10, all seven cipher suites, the
 	// extension and proposal types of SupportedExtensions and
-	// SupportedProposals, and the basic credential type plus that of
-	// Credential (and X.509 when Credentials is set).
-	Capabilities *treekem.Capabilities
+	// SupportedProposals, and the basic and X.509 credential types (and
+	// that of Credential). DefaultCapabilities returns them.
+	Capabilities *Capabilities
 	// LeafExtensions are put in the client's LeafNodes. Their types must
 	// be listed in the capabilities (default ones excepted).
-	LeafExtensions treekem.Extensions
+	LeafExtensions Extensions
 	// SupportedExtensions lists the non-default extension types the
 	// application implements. A group whose GroupContext carries an
 	// extension of another type cannot be joined (§13.4).
-	SupportedExtensions []treekem.ExtensionType
+	SupportedExtensions []ExtensionType
 	// SupportedProposals lists the custom proposal types the application
-	// implements; they are handed to AcceptProposal.
-	SupportedProposals []message.ProposalType
+	// implements; they are handed to Policy.Proposal.
+	SupportedProposals []ProposalType
 
 	// Rand is the source of all key material and nonces; nil means
 	// crypto/rand.
@@ -67,20 +65,17 @@ type Config struct {
 	// KeyPackage (§7.2); 0 means no limit.
 	MaxLifetime time.Duration
 
-	// Credentials validates every credential received (§5.3.1). Nil
-	// accepts basic credentials and rejects all others.
-	Credentials treekem.CredentialValidator
-	// SameIdentity reports whether two credentials present the same
-	// identity (§11.2, §11.3, §12.2 resync). Nil compares the credentials'
-	// encodings.
-	SameIdentity func(a, b *treekem.Credential) bool
-	// AcceptProposal is the application's policy for proposals: it is
-	// called for every proposal received on its own and every proposal of
-	// a commit created or received, after the checks of RFC 9420, and a
-	// non-nil error rejects the proposal (or the commit) with ErrRejected.
-	// Custom proposal types are only ever accepted here. The proposal
-	// must not be modified. Nil accepts all.
-	AcceptProposal func(p *Proposal) error
+	// Authentication is the Authentication Service (§5.3.1): it validates
+	// every credential introduced in the group, decides which credential
+	// may succeed another, and names the identity a credential presents.
+	// Nil selects a *BasicAuthentication, which accepts basic credentials
+	// and refuses all others. See NewX509Config for X.509.
+	Authentication AuthenticationService
+	// Policy is the authorization policy: who may enter the group on its
+	// own (external commits, new_member_proposal Adds) and the
+	// application's rules for proposals. Its zero value admits only a
+	// member's resync; see Policy.
+	Policy Policy
 	// ExternalPSK returns the secret of an external pre-shared key (§8.4),
 	// or an error if it is unknown. Nil knows none.
 	ExternalPSK func(id []byte) ([]byte, error)
@@ -120,11 +115,15 @@ type Config struct {
 	// ones included, in its encoding. The encoding (§12.4.3.3) spends one
 	// byte per blank node, so without a bound a small message could make
 	// the joiner allocate the state of a huge tree; the bound is checked
-	// before any per-node state is allocated.
+	// before any per-node state is allocated. Whatever the bound, a tree
+	// may have at most max(treekem.SparseTreeLeaves,
+	// treekem.LeavesPerMember × members) leaves, so that its blank leaves
+	// cost less to hash than its members' signatures to verify: decoding
+	// and hashing a received tree cost O(non-blank nodes + encoded size).
 	// A larger tree fails with ErrInvalidWelcome and a
 	// *treekem.TreeSizeError (errors.Is(err, treekem.ErrTreeTooLarge)).
 	// 0 means DefaultMaxTreeLeaves; negative means the largest tree
-	// treekem holds (2^30 leaves). Trees in snapshots (LoadGroup) and
+	// treekem holds (2^30 leaves). Trees in snapshots (UnmarshalGroup) and
 	// trees grown by commits are not bounded.
 	MaxTreeLeaves int
 	// GREASE adds random GREASE values (§13.5) to the capabilities and
@@ -137,14 +136,22 @@ type Config struct {
 type config struct {
 	Config
 	cs *suite.Suite
+	as AuthenticationService
 }
 
 func (c *Config) resolve() (*config, error) {
-	cs, err := suite.Lookup(c.Suite)
-	if err != nil {
-		return nil, wrapErr(ErrUnsupported, "cipher suite", err)
+	if c.Suite == 0 {
+		return nil, errorf(ErrInvalidArgument, "Config.Suite is zero: set a cipher suite, e.g. mls.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519")
 	}
-	return &config{Config: *c, cs: cs}, nil
+	cs, err := lookupSuite(c.Suite)
+	if err != nil {
+		return nil, err
+	}
+	cf := &config{Config: *c, cs: cs, as: c.Authentication}
+	if cf.as == nil {
+		cf.as = &BasicAuthentication{}
+	}
+	return cf, nil
 }
 
 // resolveSigner is resolve for an operation that signs: Signer is required.
@@ -154,10 +161,23 @@ func (c *Config) resolveSigner() (*config, error) {
 		return nil, err
 	}
 	if cf.Signer == nil {
-		return nil, errorf(ErrInvalidArgument, "Config.Signer is nil")
+		return nil, errorf(ErrInvalidArgument, "Config.Signer is nil: make one with mls.NewSigner")
 	}
 	if err := cf.cs.CheckSignaturePublicKey(cf.Signer.Public()); err != nil {
 		return nil, wrapErr(ErrInvalidArgument, "signer's public key", err)
+	}
+	return cf, nil
+}
+
+// resolveMember is resolveSigner for a client that makes LeafNodes (group
+// members, KeyPackages): Credential is required too.
+func (c *Config) resolveMember() (*config, error) {
+	cf, err := c.resolveSigner()
+	if err != nil {
+		return nil, err
+	}
+	if cf.Credential.Type == 0 {
+		return nil, errorf(ErrInvalidArgument, "Config.Credential is empty: set one, e.g. mls.BasicCredential(name)")
 	}
 	return cf, nil
 }
@@ -224,30 +244,21 @@ func (c *config) ratchetConfig() keyschedule.Config {
 // client sends and recommends for those it receives in proposals; the
 // leaves of a tree a client joins are not checked (they may be old
 // key_package leaves that legitimately outlived their lifetime).
-func (c *config) policy(exts treekem.Extensions, checkTime bool) (*treekem.Policy, error) {
+func (c *config) policy(exts Extensions, checkTime bool) (*treekem.Policy, error) {
 	rc, err := treekem.RequiredCapabilitiesOf(exts)
 	if err != nil {
 		return nil, wrapErr(ErrMalformed, "required_capabilities extension", err)
 	}
-	p := &treekem.Policy{RequiredCapabilities: rc, Credentials: c.Credentials, MaxLifetime: c.MaxLifetime}
+	p := &treekem.Policy{RequiredCapabilities: rc, Credentials: treekem.CredentialValidatorFunc(c.validateCredential), MaxLifetime: c.MaxLifetime}
 	if checkTime {
 		p.Now = c.now
 	}
 	return p, nil
 }
 
-func (c *config) sameIdentity(a, b *treekem.Credential) bool {
-	if c.SameIdentity != nil {
-		return c.SameIdentity(a, b)
-	}
-	ea, err1 := wire.Marshal(a)
-	eb, err2 := wire.Marshal(b)
-	return err1 == nil && err2 == nil && bytes.Equal(ea, eb)
-}
-
 // capabilities returns the capabilities of the client's LeafNodes, without
 // GREASE values: they represent what the client supports (§13.5).
-func (c *config) capabilities() treekem.Capabilities {
+func (c *config) capabilities() Capabilities {
 	if c.Capabilities != nil {
 		cp := *c.Capabilities
 		cp.Versions = slices.Clone(cp.Versions)
@@ -257,7 +268,18 @@ func (c *config) capabilities() treekem.Capabilities {
 		cp.Credentials = slices.Clone(cp.Credentials)
 		return cp
 	}
-	caps := treekem.Capabilities{Versions: []treekem.ProtocolVersion{treekem.MLS10}}
+	return DefaultCapabilities(c.Config)
+}
+
+// DefaultCapabilities returns the capabilities a nil Config.Capabilities
+// selects for cfg (see there), for a caller that extends them:
+//
+//	caps := mls.DefaultCapabilities(cfg)
+//	caps.Extensions = append(caps.Extensions, myExtension)
+//	cfg.Capabilities = &caps
+func DefaultCapabilities(cfg Config) Capabilities {
+	c := &cfg
+	caps := Capabilities{Versions: []treekem.ProtocolVersion{treekem.MLS10}}
 	for _, id := range suite.IDs() {
 		caps.CipherSuites = append(caps.CipherSuites, uint16(id))
 	}
@@ -276,30 +298,15 @@ func (c *config) capabilities() treekem.Capabilities {
 			caps.Proposals = append(caps.Proposals, uint16(p))
 		}
 	}
-	caps.Credentials = []treekem.CredentialType{treekem.CredentialBasic}
-	if c.Credential.Type != treekem.CredentialBasic {
+	caps.Credentials = []CredentialType{treekem.CredentialBasic, treekem.CredentialX509}
+	if !slices.Contains(caps.Credentials, c.Credential.Type) {
 		caps.Credentials = append(caps.Credentials, c.Credential.Type)
-	}
-	if c.Credentials != nil && !slices.Contains(caps.Credentials, treekem.CredentialX509) {
-		caps.Credentials = append(caps.Credentials, treekem.CredentialX509)
 	}
 	return caps
 }
 
-// supportsExtension reports whether the client implements extension type t
-// (in a GroupContext).
-func (c *config) supportsExtension(t treekem.ExtensionType) bool {
-	if t.IsDefault() {
-		return true
-	}
-	if c.Capabilities != nil {
-		return slices.Contains(c.Capabilities.Extensions, t)
-	}
-	return slices.Contains(c.SupportedExtensions, t)
-}
-
 // supportsProposal reports whether the client implements proposal type t.
-func (c *config) supportsProposal(t message.ProposalType) bool {
+func (c *config) supportsProposal(t ProposalType) bool {
 	if t.IsDefault() {
 		return true
 	}

@@ -15,9 +15,9 @@ type GroupOptions struct {
 	// KDF.Nh bytes, as §11 recommends.
 	GroupID []byte
 	// Extensions are the GroupContext extensions (§11, §13.4), such as
-	// required_capabilities (§11.1, see treekem.RequiredCapabilities) and
-	// external_senders (§12.1.8.1, see message.ExternalSenders).
-	Extensions treekem.Extensions
+	// required_capabilities (§11.1, see RequiredCapabilities) and
+	// external_senders (§12.1.8.1, see ExternalSenders).
+	Extensions Extensions
 }
 
 // NewGroup creates a group whose only member is the client of cfg, at
@@ -26,7 +26,7 @@ type GroupOptions struct {
 // interim transcript hash derived from it. Members are then added with
 // Commit.
 func NewGroup(cfg Config, opts *GroupOptions) (*Group, error) {
-	cf, err := cfg.resolveSigner()
+	cf, err := cfg.resolveMember()
 	if err != nil {
 		return nil, err
 	}
@@ -42,6 +42,9 @@ func NewGroup(cfg Config, opts *GroupOptions) (*Group, error) {
 	}
 	if err := checkGroupExtensions(-1, opts.Extensions); err != nil {
 		return nil, err
+	}
+	if err := cf.checkExternalSenders(opts.Extensions); err != nil {
+		return nil, wrapErr(ErrInvalidArgument, "external_senders extension (§5.3.1)", err)
 	}
 	leafPriv, leafPub, err := cf.cs.GenerateKeyPair(cf.rand())
 	if err != nil {
@@ -88,7 +91,7 @@ func NewGroup(cfg Config, opts *GroupOptions) (*Group, error) {
 	if err != nil {
 		return nil, internalErr("private state: %v", err)
 	}
-	gc := &message.GroupContext{
+	gc := &GroupContext{
 		Version:                 message.MLS10,
 		CipherSuite:             cf.cs.ID(),
 		GroupID:                 groupID,
@@ -103,7 +106,7 @@ func NewGroup(cfg Config, opts *GroupOptions) (*Group, error) {
 // startGroup starts a group at gc.Epoch with a fresh random epoch secret
 // (§11): the confirmation tag is computed over the GroupContext's confirmed
 // transcript hash, and the interim transcript hash from both.
-func startGroup(cf *config, gc *message.GroupContext, tree *treekem.Tree, priv *treekem.PrivateState) (*Group, error) {
+func startGroup(cf *config, gc *GroupContext, tree *treekem.Tree, priv *treekem.PrivateState) (*Group, error) {
 	epochSecret := make([]byte, cf.cs.HashSize())
 	if _, err := io.ReadFull(cf.rand(), epochSecret); err != nil {
 		return nil, wrapErr(ErrInvalidArgument, "reading randomness", err)

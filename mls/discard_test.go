@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/mlsengine/engine/mls/keyschedule"
-	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -114,7 +113,7 @@ func TestPendingCommitDiscard(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return &CommitOptions{Proposals: []*message.Proposal{add}, OmitPath: true}
+			return &CommitOptions{Proposals: []*Proposal{add}, OmitPath: true}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,7 +124,7 @@ func TestPendingCommitDiscard(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := mustSnapshot(t, g)
-			leafKey := g.LeafPrivateKey()
+			leafKey := g.leafPrivateKey()
 			secrets := captureSecrets(t, pc.next)
 
 			pc.Discard()
@@ -133,7 +132,7 @@ func TestPendingCommitDiscard(t *testing.T) {
 			if !bytes.Equal(before, mustSnapshot(t, g)) {
 				t.Fatal("Discard changed the group")
 			}
-			if !bytes.Equal(leafKey, g.LeafPrivateKey()) || isZero(g.LeafPrivateKey()) {
+			if !bytes.Equal(leafKey, g.leafPrivateKey()) || isZero(g.leafPrivateKey()) {
 				t.Fatal("Discard damaged the group's leaf private key")
 			}
 
@@ -314,7 +313,7 @@ func TestStagedCommitDiscardEncrypted(t *testing.T) {
 // new epoch for it; Discard leaves the member in the group.
 func TestStagedCommitDiscardSelfRemoved(t *testing.T) {
 	w := newWorld(t, 3, nil)
-	a, err := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{NewRemove(w.groups[2].LeafIndex())}})
+	a, err := w.groups[0].Commit(&CommitOptions{Proposals: []*Proposal{NewRemove(w.groups[2].LeafIndex())}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,21 +5,16 @@ import (
 	"slices"
 
 	"github.com/mlsengine/engine/mls/keyschedule"
-	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/treekem"
 )
 
-// epochState is everything a member knows about the current epoch. A
-// commit builds a new epochState on a copy-on-write clone of the tree and
-// swaps it in only when it is applied, so the current one is never
-// modified by a commit that fails or is discarded.
-type epochState struct {
-	gc      message.GroupContext
+// publicEpoch is what anyone may know of an epoch, without any secret:
+// what a PublicGroup tracks, and the part of a member's epochState that
+// the checks of proposals and commits read (see view).
+type publicEpoch struct {
+	gc      GroupContext
 	gcBytes []byte
 	tree    *treekem.Tree
-	priv    *treekem.PrivateState // the member's private keys; its leaf is the member's
-	secrets keyschedule.Secrets   // Encryption is nil: it seeded stree (§9.2)
-	stree   *keyschedule.SecretTree
 	// interim is the interim transcript hash, the input of the next
 	// commit's confirmed transcript hash (§8.2); confirmationTag is the
 	// tag of the commit that started the epoch, for GroupInfos (§12.4.3).
@@ -30,17 +25,26 @@ type epochState struct {
 	proposals []*cachedProposal
 	// reinit is the ReInit proposal of the commit that started the epoch:
 	// the group is then closed (§11.2, §12.4.2).
-	reinit *message.ReInit
+	reinit *ReInit
 }
 
-// leaf returns the member's leaf, or noLeaf for an external joiner that
-// has none yet.
+// epochState is everything a member knows about the current epoch. A
+// commit builds a new epochState on a copy-on-write clone of the tree and
+// swaps it in only when it is applied, so the current one is never
+// modified by a commit that fails or is discarded.
+type epochState struct {
+	publicEpoch
+	priv    *treekem.PrivateState // the member's private keys; its leaf is the member's
+	secrets keyschedule.Secrets   // Encryption is nil: it seeded stree (§9.2)
+	stree   *keyschedule.SecretTree
+}
+
 // nextContext returns the GroupContext of the epoch a commit starts from
 // e, with the given extensions, before its tree hash and confirmed
 // transcript hash are updated (§12.4.1, §12.4.2): the epoch is one more,
 // and the confirmed transcript hash is still e's.
-func (e *epochState) nextContext(exts treekem.Extensions) message.GroupContext {
-	return message.GroupContext{
+func (e *publicEpoch) nextContext(exts Extensions) GroupContext {
+	return GroupContext{
 		Version:                 e.gc.Version,
 		CipherSuite:             e.gc.CipherSuite,
 		GroupID:                 e.gc.GroupID,
@@ -50,7 +54,9 @@ func (e *epochState) nextContext(exts treekem.Extensions) message.GroupContext {
 	}
 }
 
-func (e *epochState) leaf() treekem.LeafIndex {
+// leaf returns the member's leaf, or noLeaf for an external joiner that
+// has none yet.
+func (e *epochState) leaf() LeafIndex {
 	if e.priv == nil {
 		return noLeaf
 	}
@@ -58,11 +64,11 @@ func (e *epochState) leaf() treekem.LeafIndex {
 }
 
 // noLeaf is a leaf index no tree has.
-const noLeaf = treekem.LeafIndex(1<<32 - 1)
+const noLeaf = LeafIndex(1<<32 - 1)
 
 // newEpoch builds the state of an epoch from its key schedule output,
 // taking ownership of the secrets.
-func newEpoch(cf *config, gc *message.GroupContext, tree *treekem.Tree, priv *treekem.PrivateState,
+func newEpoch(cf *config, gc *GroupContext, tree *treekem.Tree, priv *treekem.PrivateState,
 	secrets *keyschedule.Secrets, interim, confirmationTag []byte) (*epochState, error) {
 	gcBytes, err := gc.Bytes()
 	if err != nil {
@@ -74,14 +80,10 @@ func newEpoch(cf *config, gc *message.GroupContext, tree *treekem.Tree, priv *tr
 	}
 	clear(secrets.Encryption)
 	ep := &epochState{
-		gc:              *gc,
-		gcBytes:         gcBytes,
-		tree:            tree,
-		priv:            priv,
-		secrets:         *secrets,
-		stree:           stree,
-		interim:         interim,
-		confirmationTag: confirmationTag,
+		publicEpoch: publicEpoch{gc: *gc, gcBytes: gcBytes, tree: tree, interim: interim, confirmationTag: confirmationTag},
+		priv:        priv,
+		secrets:     *secrets,
+		stree:       stree,
 	}
 	ep.secrets.Encryption = nil
 	return ep, nil
@@ -137,7 +139,7 @@ type pastEpoch struct {
 	// commit ending this epoch changed (nil for a leaf that was blank). A
 	// leaf absent from the maps of this epoch and all later ones has the
 	// key it has in the current tree.
-	sigKeys map[treekem.LeafIndex][]byte
+	sigKeys map[LeafIndex][]byte
 }
 
 func (p *pastEpoch) wipe() {
@@ -155,9 +157,9 @@ type resumptionPSK struct {
 
 // changedLeaves records the signature keys, in the old tree, of the leaves
 // a commit changes.
-type changedLeaves map[treekem.LeafIndex][]byte
+type changedLeaves map[LeafIndex][]byte
 
-func (c changedLeaves) note(old *treekem.Tree, i treekem.LeafIndex) {
+func (c changedLeaves) note(old *treekem.Tree, i LeafIndex) {
 	if _, ok := c[i]; ok {
 		return
 	}
@@ -166,7 +168,7 @@ func (c changedLeaves) note(old *treekem.Tree, i treekem.LeafIndex) {
 
 // pastSignatureKey returns the signature key of leaf in past epoch k of
 // past, using the current tree for leaves unchanged since.
-func pastSignatureKey(past []*pastEpoch, k int, current *treekem.Tree, leaf treekem.LeafIndex) []byte {
+func pastSignatureKey(past []*pastEpoch, k int, current *treekem.Tree, leaf LeafIndex) []byte {
 	for _, p := range past[k:] {
 		if key, ok := p.sigKeys[leaf]; ok {
 			return key

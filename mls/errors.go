@@ -3,8 +3,7 @@ package mls
 import (
 	"errors"
 	"fmt"
-
-	"github.com/mlsengine/engine/mls/message"
+	"runtime/debug"
 )
 
 // Sentinel errors. Every error returned by this package wraps one of them
@@ -110,7 +109,7 @@ type ProposalError struct {
 	// proposal received on its own or a rule about the whole list.
 	Index int
 	// Type is the proposal's type (0 for a rule about the whole list).
-	Type message.ProposalType
+	Type ProposalType
 	// Rule names the broken rule, e.g. "multiple GroupContextExtensions".
 	Rule string
 	// Err is the cause, if a lower layer reported one.
@@ -179,12 +178,35 @@ func errorf(sentinel error, format string, args ...any) error {
 	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
 }
 
+// PanicError reports a panic recovered at an entry point of this package
+// (Process, Join, JoinExternal, UnmarshalGroup, PublicGroup.Process): a bug
+// of ours, which no input can cause. It matches ErrInternal; its message
+// ends with the panic's stack, for bug reports.
+type PanicError struct {
+	What  string // what was being done, e.g. "processing a message"
+	Value any    // the value passed to panic
+	Stack []byte // the goroutine's stack at the panic
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("mls: internal error: panic %s: %v\n%s", e.What, e.Value, e.Stack)
+}
+
+// Unwrap makes errors.Is(err, ErrInternal) true.
+func (e *PanicError) Unwrap() error { return ErrInternal }
+
+// recovered turns a recovered panic into a *PanicError; recover() must be
+// called by the deferred function itself, which passes its result.
+func recovered(what string, p any) error {
+	return &PanicError{What: what, Value: p, Stack: debug.Stack()}
+}
+
 // internalErr reports a bug of ours.
 func internalErr(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInternal, fmt.Sprintf(format, args...))
 }
 
 // proposalErr returns a *ProposalError.
-func proposalErr(index int, t message.ProposalType, rule string, cause error) error {
+func proposalErr(index int, t ProposalType, rule string, cause error) error {
 	return &ProposalError{Index: index, Type: t, Rule: rule, Err: cause}
 }

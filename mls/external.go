@@ -9,14 +9,21 @@ import (
 // ExternalJoinOptions are the options of JoinExternal.
 type ExternalJoinOptions struct {
 	JoinOptions
-	// Remove, if set, is the leaf of the joiner's previous appearance in
-	// the group, removed by the same commit: a "resync" (§12.4.3.2). The
-	// joiner's credential must present the same identity
-	// (Config.SameIdentity).
-	Remove *treekem.LeafIndex
+	// Resync replaces the joiner's earlier leaf in the group, removed by
+	// the same commit (§12.4.3.2): the member whose signature key is
+	// Config.Signer's, else the only member whose credential presents the
+	// identity of Config.Credential (AuthenticationService.Identity). It
+	// fails with ErrInvalidArgument if there is none.
+	Resync bool
+	// Remove, if set, is the leaf to replace, as Resync finds it. The
+	// joiner's credential must be a valid successor of that leaf's
+	// (§12.2), and the commit must be admitted by Config.Policy, whose
+	// default admits a resync with the leaf's identity and signature key
+	// (see DefaultAdmit).
+	Remove *LeafIndex
 	// PSKs are pre-shared keys to inject (§12.2 allows PreSharedKey
 	// proposals in an external commit); fresh nonces are chosen for them.
-	PSKs []keyschedule.PreSharedKeyID
+	PSKs []PreSharedKeyID
 	// AuthenticatedData is the commit's authenticated_data.
 	AuthenticatedData []byte
 	// GroupInfo are the options of the GroupInfo of the new epoch, which
@@ -38,7 +45,7 @@ type externalCommit struct {
 func JoinExternal(cfg Config, groupInfo []byte, opts *ExternalJoinOptions) (g *Group, commit []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			g, commit, err = nil, nil, internalErr("panic joining: %v", p)
+			g, commit, err = nil, nil, recovered("joining", p)
 		}
 	}()
 	if opts == nil {
@@ -51,7 +58,7 @@ func JoinExternal(cfg Config, groupInfo []byte, opts *ExternalJoinOptions) (g *G
 	if cfg.Suite == 0 {
 		cfg.Suite = gi.GroupContext.CipherSuite
 	}
-	cf, err := cfg.resolveSigner()
+	cf, err := cfg.resolveMember()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -85,19 +92,23 @@ func JoinExternal(cfg Config, groupInfo []byte, opts *ExternalJoinOptions) (g *G
 		return nil, nil, internalErr("GroupContext: %v", err)
 	}
 	// The joiner's view of the epoch it joins: the public state only.
-	outsider := &Group{cf: cf, ep: &epochState{gc: gi.GroupContext, gcBytes: gcBytes, tree: tree, interim: interim}}
+	outsider := &Group{cf: cf, ep: &epochState{publicEpoch: publicEpoch{gc: gi.GroupContext, gcBytes: gcBytes, tree: tree, interim: interim}}}
 
-	committer := message.Sender{Type: message.SenderNewMemberCommit}
-	list := []entry{{p: &message.Proposal{Body: &message.ExternalInit{KEMOutput: kemOutput}}, sender: committer}}
-	if opts.Remove != nil {
-		old, ok := tree.Leaf(*opts.Remove)
-		if !ok {
-			return nil, nil, errorf(ErrInvalidArgument, "leaf %d to remove is blank", *opts.Remove)
+	committer := Sender{Type: message.SenderNewMemberCommit}
+	list := []entry{{p: &message.Proposal{Body: &ExternalInit{KEMOutput: kemOutput}}, sender: committer}}
+	remove := opts.Remove
+	if opts.Resync && remove == nil {
+		old, err := cf.findOwnLeaf(tree)
+		if err != nil {
+			return nil, nil, err
 		}
-		if !cf.sameIdentity(&old.Credential, &cf.Credential) {
-			return nil, nil, errorf(ErrInvalidArgument, "leaf %d has another identity (§12.2)", *opts.Remove)
+		remove = &old
+	}
+	if remove != nil {
+		if !tree.IsMember(*remove) {
+			return nil, nil, errorf(ErrInvalidArgument, "leaf %d to remove is blank", *remove)
 		}
-		list = append(list, entry{p: NewRemove(*opts.Remove), sender: committer})
+		list = append(list, entry{p: NewRemove(*remove).wire(), sender: committer})
 	}
 	for _, id := range opts.PSKs {
 		nonce, err := cf.pskNonce()
@@ -105,14 +116,18 @@ func JoinExternal(cfg Config, groupInfo []byte, opts *ExternalJoinOptions) (g *G
 			return nil, nil, err
 		}
 		id.Nonce = nonce
-		list = append(list, entry{p: &message.Proposal{Body: &message.PreSharedKey{PSK: id}}, sender: committer})
+		list = append(list, entry{p: &message.Proposal{Body: &PreSharedKey{PSK: id}}, sender: committer})
 	}
 	for i := range list {
 		list[i].index = i
 	}
 	cc := &commitContext{committer: committer, sending: true, resumption: opts.Resumption}
-	s, err := outsider.applyList(list, cc)
+	s, err := outsider.view().applyList(list, cc)
 	if err != nil {
+		return nil, nil, err
+	}
+	// What the members will check of the joiner (§12.2, Config.Policy).
+	if err := cf.admitJoiner(&gi.GroupContext, &own, s.removes); err != nil {
 		return nil, nil, err
 	}
 	copts := &CommitOptions{AuthenticatedData: opts.AuthenticatedData, GroupInfo: opts.GroupInfo}
@@ -135,7 +150,7 @@ func parseGroupInfo(data []byte) (*message.GroupInfo, error) {
 // signing with cfg.Signer. Only Add, Remove, PreSharedKey, ReInit and
 // GroupContextExtensions proposals may be sent this way. It returns the
 // PublicMessage (as an MLSMessage) to send to the group in the given epoch.
-func ExternalProposal(cfg Config, groupID []byte, epoch uint64, senderIndex uint32, p *message.Proposal, opts *SendOptions) ([]byte, error) {
+func ExternalProposal(cfg Config, groupID []byte, epoch uint64, senderIndex uint32, p *Proposal, opts *SendOptions) ([]byte, error) {
 	return outsideProposal(cfg, groupID, epoch, message.ExternalSenderAt(senderIndex), p, opts)
 }
 
@@ -143,7 +158,7 @@ func ExternalProposal(cfg Config, groupID []byte, epoch uint64, senderIndex uint
 // the KeyPackage kp (§12.1.8, sender type new_member_proposal), signed with
 // cfg.Signer, which must hold the KeyPackage's signature key. groupInfo (an
 // MLSMessage) gives the group and epoch. Members accept it if the
-// application's policy (Config.AcceptProposal) authorizes it.
+// application's policy admits it (Config.Policy.Admit; refused by default).
 func NewMemberProposal(cfg Config, groupInfo []byte, kp []byte, opts *SendOptions) ([]byte, error) {
 	gi, err := parseGroupInfo(groupInfo)
 	if err != nil {
@@ -156,11 +171,11 @@ func NewMemberProposal(cfg Config, groupInfo []byte, kp []byte, opts *SendOption
 	if cfg.Suite == 0 {
 		cfg.Suite = gi.GroupContext.CipherSuite
 	}
-	sender := message.Sender{Type: message.SenderNewMemberProposal}
+	sender := Sender{Type: message.SenderNewMemberProposal}
 	return outsideProposal(cfg, gi.GroupContext.GroupID, gi.GroupContext.Epoch, sender, add, opts)
 }
 
-func outsideProposal(cfg Config, groupID []byte, epoch uint64, sender message.Sender, p *message.Proposal, opts *SendOptions) ([]byte, error) {
+func outsideProposal(cfg Config, groupID []byte, epoch uint64, sender Sender, p *Proposal, opts *SendOptions) ([]byte, error) {
 	cf, err := cfg.resolveSigner()
 	if err != nil {
 		return nil, err
@@ -177,7 +192,7 @@ func outsideProposal(cfg Config, groupID []byte, epoch uint64, sender message.Se
 		Sender:            sender,
 		AuthenticatedData: opts.AuthenticatedData,
 		ContentType:       message.ContentProposal,
-		Proposal:          p,
+		Proposal:          p.wire(),
 	}
 	// The FramedContentTBS of these senders has no GroupContext (§6.1).
 	ac, err := message.SignContent(cf.cs, cf.Signer, message.WireFormatPublicMessage, fc, nil)
@@ -189,4 +204,25 @@ func outsideProposal(cfg Config, groupID []byte, epoch uint64, sender message.Se
 		return nil, wrapErr(ErrInvalidArgument, "protecting the proposal", err)
 	}
 	return encodeMLS(pm)
+}
+
+// findOwnLeaf returns the client's leaf in tree, for a resync: the member
+// with the client's signature key, else the only member whose credential
+// presents the client's identity.
+func (c *config) findOwnLeaf(tree *treekem.Tree) (LeafIndex, error) {
+	if leaf, ok := tree.FindSignatureKey(c.Signer.Public()); ok {
+		return leaf, nil
+	}
+	id, err := c.identity(&c.Credential)
+	if err != nil {
+		return 0, err
+	}
+	switch found := findIdentity(c, tree, id); len(found) {
+	case 0:
+		return 0, errorf(ErrInvalidArgument, "resync: no member with the client's signature key or identity %q", id)
+	case 1:
+		return found[0], nil
+	default:
+		return 0, errorf(ErrInvalidArgument, "resync: %d members present identity %q, set ExternalJoinOptions.Remove", len(found), id)
+	}
 }

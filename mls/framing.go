@@ -6,23 +6,29 @@ import (
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/wire"
-	"github.com/mlsengine/engine/treekem"
 )
 
 // Message protection (§6) on top of package message: signing and
 // protecting what the member sends, and unprotecting what it receives
 // without consuming a key until the message is accepted.
 
-// handshakeFormat returns the wire format of the member's handshake messages.
-func (g *Group) handshakeFormat() message.WireFormat {
-	if g.cf.EncryptHandshake {
-		return message.WireFormatPrivateMessage
+// handshakeFormat returns the wire format of a handshake message of the
+// member: wf if set, else the Config's (EncryptHandshake).
+func (g *Group) handshakeFormat(wf WireFormat) (WireFormat, error) {
+	switch wf {
+	case 0:
+		if g.cf.EncryptHandshake {
+			return message.WireFormatPrivateMessage, nil
+		}
+		return message.WireFormatPublicMessage, nil
+	case message.WireFormatPublicMessage, message.WireFormatPrivateMessage:
+		return wf, nil
 	}
-	return message.WireFormatPublicMessage
+	return 0, errorf(ErrInvalidArgument, "a handshake message cannot be of wire format %v", wf)
 }
 
 // framed returns a FramedContent of the member for the current epoch.
-func (g *Group) framed(ct message.ContentType, aad []byte) *message.FramedContent {
+func (g *Group) framed(ct ContentType, aad []byte) *message.FramedContent {
 	return &message.FramedContent{
 		GroupID:           g.ep.gc.GroupID,
 		Epoch:             g.ep.gc.Epoch,
@@ -33,7 +39,7 @@ func (g *Group) framed(ct message.ContentType, aad []byte) *message.FramedConten
 }
 
 // sign signs content of the current epoch for wire format wf (§6.1).
-func (g *Group) sign(wf message.WireFormat, fc *message.FramedContent) (*message.AuthenticatedContent, error) {
+func (g *Group) sign(wf WireFormat, fc *message.FramedContent) (*message.AuthenticatedContent, error) {
 	if fc.Sender.Type == message.SenderMember && !bytes.Equal(g.ep.tree.SignatureKey(fc.Sender.Leaf), g.cf.Signer.Public()) {
 		return nil, errorf(ErrInvalidArgument, "Config.Signer does not hold the member's signature key")
 	}
@@ -72,34 +78,6 @@ func (g *Group) protect(ac *message.AuthenticatedContent) ([]byte, error) {
 	return out, nil
 }
 
-// senderKey returns the signature key of a sender of content received in
-// the current epoch (§6.1).
-func (g *Group) senderKey(fc *message.FramedContent) ([]byte, error) {
-	switch fc.Sender.Type {
-	case message.SenderMember:
-		if k := g.ep.tree.SignatureKey(fc.Sender.Leaf); k != nil {
-			return k, nil
-		}
-		return nil, errorf(ErrAuthentication, "sender leaf %d is blank", fc.Sender.Leaf)
-	case message.SenderExternal:
-		es, ok, err := message.ParseExternalSenders(g.ep.gc.Extensions)
-		if err != nil {
-			return nil, wrapErr(ErrAuthentication, "external_senders extension", err)
-		}
-		if !ok || uint64(fc.Sender.ExternalIndex) >= uint64(len(es)) {
-			return nil, errorf(ErrAuthentication, "no external sender %d (§12.1.8.1)", fc.Sender.ExternalIndex)
-		}
-		return es[fc.Sender.ExternalIndex].SignatureKey, nil
-	case message.SenderNewMemberCommit, message.SenderNewMemberProposal:
-		k, err := message.NewMemberSignatureKey(fc)
-		if err != nil {
-			return nil, wrapErr(ErrAuthentication, "new member's signature key", err)
-		}
-		return k, nil
-	}
-	return nil, errorf(ErrAuthentication, "unknown sender type %v", fc.Sender.Type)
-}
-
 // openPrivate decrypts and verifies a PrivateMessage (§6.3) with the
 // GroupContext, secret tree and sender data secret of its epoch, without
 // consuming its key: the caller consumes it once it has accepted the
@@ -107,7 +85,7 @@ func (g *Group) senderKey(fc *message.FramedContent) ([]byte, error) {
 // the group unchanged. sigKey returns the signature key of the member at a
 // leaf in that epoch, nil if the leaf was blank.
 func (g *Group) openPrivate(pm *message.PrivateMessage, gcBytes []byte, tree *keyschedule.SecretTree,
-	senderDataSecret []byte, sigKey func(treekem.LeafIndex) []byte) (*message.OpenedPrivate, error) {
+	senderDataSecret []byte, sigKey func(LeafIndex) []byte) (*message.OpenedPrivate, error) {
 	self := g.ep.leaf()
 	lookup := func(fc *message.FramedContent) ([]byte, error) {
 		leaf := fc.Sender.Leaf
@@ -116,7 +94,7 @@ func (g *Group) openPrivate(pm *message.PrivateMessage, gcBytes []byte, tree *ke
 		}
 		// §6.3.2: "the recipient MUST verify that the leaf index indicated
 		// in the leaf_index field identifies a non-blank node".
-		if leaf >= treekem.LeafIndex(tree.Leaves()) {
+		if leaf >= LeafIndex(tree.Leaves()) {
 			return nil, errorf(ErrAuthentication, "sender leaf %d outside the tree (§6.3.2)", leaf)
 		}
 		pub := sigKey(leaf)

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"sync"
 	"testing"
-
-	"github.com/mlsengine/engine/mls/message"
 )
 
 // fuzzWorld is a group of three members, built once, whose member 1
@@ -20,13 +18,13 @@ var fuzzWorld = sync.OnceValues(func() (*world, [][]byte) {
 	seeds = append(seeds, p)
 	u, _ := w.groups[2].ProposeUpdate(nil)
 	seeds = append(seeds, u)
-	pc, _ := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{otherKeyPackageFor(w.clients[0])}})
+	pc, _ := w.groups[0].Commit(&CommitOptions{Proposals: []*Proposal{otherKeyPackageFor(w.clients[0])}})
 	gi, _ := pc.GroupInfo()
 	seeds = append(seeds, pc.Commit, pc.Welcome, gi)
 	return w, seeds
 })
 
-func otherKeyPackageFor(*client) *message.Proposal {
+func otherKeyPackageFor(*client) *Proposal {
 	kp, _, _ := NewKeyPackage(newClient(&testing.T{}, "fuzz").cfg, nil)
 	p, _ := NewAdd(kp)
 	return p
@@ -44,7 +42,7 @@ func FuzzProcess(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		g, err := LoadGroup(w.clients[1].cfg, state)
+		g, err := UnmarshalGroup(w.clients[1].cfg, state)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,6 +68,35 @@ func FuzzJoin(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = Join(c.cfg, data, priv, nil)
 		_, _, _ = JoinExternal(c.cfg, data, nil)
-		_, _ = LoadGroup(c.cfg, data)
+		_, _ = UnmarshalGroup(c.cfg, data)
+	})
+}
+
+// FuzzPublicGroup checks that no message makes a PublicGroup panic, that a
+// message it rejects leaves it unchanged, and that no snapshot makes
+// UnmarshalPublicGroup or UnmarshalSigningKey panic.
+func FuzzPublicGroup(f *testing.F) {
+	w, seeds := fuzzWorld()
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	snap, err := w.groups[1].PublicGroup().MarshalBinary()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(snap)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pg, err := UnmarshalPublicGroup(Config{}, snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := publicState(t, pg)
+		if _, err := pg.Process(data); err != nil && !bytes.Equal(before, publicState(t, pg)) {
+			t.Fatalf("public group changed by a rejected message: %v", err)
+		}
+		_, _ = UnmarshalPublicGroup(Config{}, data)
+		_, _ = NewPublicGroup(Config{}, data, nil)
+		_, _ = UnmarshalSigningKey(data)
+		_, _ = ParseWelcome(data)
 	})
 }

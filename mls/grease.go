@@ -3,8 +3,6 @@ package mls
 import (
 	"io"
 	"slices"
-
-	"github.com/mlsengine/engine/treekem"
 )
 
 // GREASE (§13.5). When Config.GREASE is set, the client adds one random
@@ -33,7 +31,7 @@ func (c *config) greaseValue() (uint16, error) {
 // greaseLeaf adds GREASE values to a LeafNode's capabilities and one GREASE
 // extension to its extensions (also listed in the capabilities, as §7.3
 // requires).
-func (c *config) greaseLeaf(ln *treekem.LeafNode) error {
+func (c *config) greaseLeaf(ln *LeafNode) error {
 	var v [5]uint16
 	for i := range v {
 		g, err := c.greaseValue()
@@ -47,20 +45,20 @@ func (c *config) greaseLeaf(ln *treekem.LeafNode) error {
 	addU16(&caps.Proposals, v[1])
 	addU16(&caps.Credentials, v[2])
 	addU16(&caps.Extensions, v[3])
-	if !ln.Extensions.Has(treekem.ExtensionType(v[3])) {
-		ln.Extensions = append(ln.Extensions, treekem.Extension{Type: treekem.ExtensionType(v[3]), Data: []byte{}})
+	if !ln.Extensions.Has(ExtensionType(v[3])) {
+		ln.Extensions = append(ln.Extensions, Extension{Type: ExtensionType(v[3]), Data: []byte{}})
 	}
 	return nil
 }
 
 // greaseExtensions returns exts with a GREASE extension carrying a few
 // random bytes, for KeyPackage and GroupInfo extensions.
-func (c *config) greaseExtensions(exts treekem.Extensions) (treekem.Extensions, error) {
+func (c *config) greaseExtensions(exts Extensions) (Extensions, error) {
 	g, err := c.greaseValue()
 	if err != nil {
 		return nil, err
 	}
-	if exts.Has(treekem.ExtensionType(g)) {
+	if exts.Has(ExtensionType(g)) {
 		return exts, nil
 	}
 	var n [1]byte
@@ -71,7 +69,7 @@ func (c *config) greaseExtensions(exts treekem.Extensions) (treekem.Extensions, 
 	if _, err := io.ReadFull(c.rand(), data); err != nil {
 		return nil, wrapErr(ErrInvalidArgument, "reading randomness", err)
 	}
-	return append(slices.Clone(exts), treekem.Extension{Type: treekem.ExtensionType(g), Data: data}), nil
+	return append(slices.Clone(exts), Extension{Type: ExtensionType(g), Data: data}), nil
 }
 
 func addU16[T ~uint16](list *[]T, v uint16) {

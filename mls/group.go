@@ -5,8 +5,6 @@ import (
 	"iter"
 	"slices"
 
-	"github.com/mlsengine/engine/mls/message"
-	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -37,37 +35,30 @@ func (g *Group) GroupID() []byte { return bytes.Clone(g.ep.gc.GroupID) }
 func (g *Group) Epoch() uint64 { return g.ep.gc.Epoch }
 
 // CipherSuite returns the group's cipher suite.
-func (g *Group) CipherSuite() suite.ID { return g.cf.cs.ID() }
+func (g *Group) CipherSuite() CipherSuite { return g.cf.cs.ID() }
 
 // LeafIndex returns the member's own leaf.
-func (g *Group) LeafIndex() treekem.LeafIndex { return g.ep.leaf() }
+func (g *Group) LeafIndex() LeafIndex { return g.ep.leaf() }
 
 // GroupContext returns a copy of the current GroupContext (§8.1).
-func (g *Group) GroupContext() message.GroupContext {
-	gc := g.ep.gc
-	gc.GroupID = bytes.Clone(gc.GroupID)
-	gc.TreeHash = bytes.Clone(gc.TreeHash)
-	gc.ConfirmedTranscriptHash = bytes.Clone(gc.ConfirmedTranscriptHash)
-	gc.Extensions = cloneExtensions(gc.Extensions)
-	return gc
-}
+func (g *Group) GroupContext() GroupContext { return cloneGroupContext(&g.ep.gc) }
 
 // Extensions returns the GroupContext extensions.
-func (g *Group) Extensions() treekem.Extensions { return cloneExtensions(g.ep.gc.Extensions) }
+func (g *Group) Extensions() Extensions { return cloneExtensions(g.ep.gc.Extensions) }
 
 // MemberCount returns the number of members.
 func (g *Group) MemberCount() uint32 { return g.ep.tree.MemberCount() }
 
 // Members iterates over the members' leaf indices in increasing order.
-func (g *Group) Members() iter.Seq[treekem.LeafIndex] { return g.ep.tree.Members() }
+func (g *Group) Members() iter.Seq[LeafIndex] { return g.ep.tree.Members() }
 
 // Member returns the LeafNode of the member at leaf, and false if the leaf
 // is blank.
-func (g *Group) Member(leaf treekem.LeafIndex) (*treekem.LeafNode, bool) { return g.ep.tree.Leaf(leaf) }
+func (g *Group) Member(leaf LeafIndex) (*LeafNode, bool) { return g.ep.tree.Leaf(leaf) }
 
 // FindMember returns the leaf of the member whose signature key is
 // signatureKey.
-func (g *Group) FindMember(signatureKey []byte) (treekem.LeafIndex, bool) {
+func (g *Group) FindMember(signatureKey []byte) (LeafIndex, bool) {
 	return g.ep.tree.FindSignatureKey(signatureKey)
 }
 
@@ -77,13 +68,7 @@ func (g *Group) Tree() *treekem.Tree { return g.ep.tree.Clone() }
 
 // RatchetTree returns the ratchet_tree encoding of the tree (§12.4.3.3),
 // for delivering it to joiners out of band.
-func (g *Group) RatchetTree() ([]byte, error) {
-	rt, err := g.ep.tree.RatchetTree()
-	if err != nil {
-		return nil, internalErr("encoding the tree: %v", err)
-	}
-	return rt, nil
-}
+func (g *Group) RatchetTree() ([]byte, error) { return g.ep.ratchetTree() }
 
 // EpochAuthenticator returns the epoch_authenticator of the current epoch
 // (§8.7).
@@ -116,13 +101,7 @@ func (g *Group) ResumptionPSK(epoch uint64) ([]byte, bool) {
 // PendingProposals returns the proposals received or sent in the current
 // epoch, in order of arrival: a commit created with default options covers
 // those that are valid together.
-func (g *Group) PendingProposals() []*Proposal {
-	out := make([]*Proposal, len(g.ep.proposals))
-	for i, c := range g.ep.proposals {
-		out[i] = c.view()
-	}
-	return out
-}
+func (g *Group) PendingProposals() []*Proposal { return g.ep.pendingProposals() }
 
 // Active reports whether the member can still send in the group: false
 // once a commit removed it or reinitialized the group.
@@ -134,13 +113,7 @@ func (g *Group) Removed() bool { return g.removed }
 // ReInit returns the ReInit proposal committed in the last commit, if any:
 // the group is then closed and its members move to a new group with those
 // parameters (§11.2). See Group.Reinitialize and JoinOptions.Resumption.
-func (g *Group) ReInit() (*message.ReInit, bool) {
-	if g.ep.reinit == nil {
-		return nil, false
-	}
-	ri := *g.ep.reinit
-	return &ri, true
-}
+func (g *Group) ReInit() (*ReInit, bool) { return g.ep.reInit() }
 
 // checkActive returns ErrInactive if the member may not send or commit.
 func (g *Group) checkActive() error {
@@ -186,13 +159,13 @@ func (g *Group) advance(next *epochState, changed changedLeaves) {
 	g.ep = next
 }
 
-func cloneExtensions(es treekem.Extensions) treekem.Extensions {
+func cloneExtensions(es Extensions) Extensions {
 	if es == nil {
 		return nil
 	}
-	out := make(treekem.Extensions, len(es))
+	out := make(Extensions, len(es))
 	for i, e := range es {
-		out[i] = treekem.Extension{Type: e.Type, Data: bytes.Clone(e.Data)}
+		out[i] = Extension{Type: e.Type, Data: bytes.Clone(e.Data)}
 	}
 	return out
 }

@@ -68,7 +68,7 @@ func TestAllSuites(t *testing.T) {
 func TestRemove(t *testing.T) {
 	w := newWorld(t, 6, nil)
 	removed := w.groups[3]
-	w.commit(1, &CommitOptions{Proposals: []*message.Proposal{NewRemove(w.groups[3].LeafIndex())}})
+	w.commit(1, &CommitOptions{Proposals: []*Proposal{NewRemove(w.groups[3].LeafIndex())}})
 	if !removed.Removed() || removed.Active() {
 		t.Fatal("removed member still active")
 	}
@@ -80,7 +80,7 @@ func TestRemove(t *testing.T) {
 	}
 	w.agree()
 	// Removing the last leaves truncates the tree.
-	w.commit(0, &CommitOptions{Proposals: []*message.Proposal{NewRemove(w.groups[5].LeafIndex()), NewRemove(w.groups[4].LeafIndex())}})
+	w.commit(0, &CommitOptions{Proposals: []*Proposal{NewRemove(w.groups[5].LeafIndex()), NewRemove(w.groups[4].LeafIndex())}})
 	w.agree()
 	if n := w.groups[0].Tree().LeafCount(); n != 4 {
 		t.Fatalf("%d leaves after truncation, want 4", n)
@@ -91,7 +91,7 @@ func TestRemove(t *testing.T) {
 // same as Group.GroupInfo gives once the commit is applied, usable for an
 // external join, and refused once the group moved to another epoch.
 func TestPendingCommitGroupInfo(t *testing.T) {
-	w := newWorld(t, 3, nil)
+	w := newWorld(t, 3, admitAll)
 	pc, err := w.groups[0].Commit(&CommitOptions{GroupInfo: GroupInfoOptions{RatchetTree: true}})
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +113,7 @@ func TestPendingCommitGroupInfo(t *testing.T) {
 		t.Fatalf("GroupInfo of epoch %d, group at %d", gi.GroupContext.Epoch, w.groups[0].Epoch())
 	}
 	d := newClient(t, "d")
+	admitAll(&d.cfg)
 	g, commit, err := JoinExternal(d.cfg, after, nil)
 	if err != nil {
 		t.Fatalf("external join from the commit's GroupInfo: %v", err)

@@ -16,7 +16,7 @@ type GroupInfoOptions struct {
 	// which external joiners need.
 	NoExternalPub bool
 	// Extensions are added to the GroupInfo's extensions.
-	Extensions treekem.Extensions
+	Extensions Extensions
 }
 
 // GroupInfo returns a signed GroupInfo of the current epoch, encoded as an
@@ -56,7 +56,7 @@ func (g *Group) makeGroupInfo(ep *epochState, opts *GroupInfoOptions) (*message.
 		if err != nil {
 			return nil, internalErr("ratchet tree: %v", err)
 		}
-		exts = append(exts, treekem.Extension{Type: treekem.ExtensionRatchetTree, Data: rt})
+		exts = append(exts, Extension{Type: treekem.ExtensionRatchetTree, Data: rt})
 	}
 	if g.cf.GREASE {
 		var err error

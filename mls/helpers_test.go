@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
@@ -44,6 +43,19 @@ func newClientSuite(t testing.TB, name string, id suite.ID) *client {
 		Signer:     signer,
 		Credential: treekem.BasicCredential([]byte(name)),
 	}}
+}
+
+// admitAll is a Config tweak for groups that anyone may join by external
+// commit or new_member_proposal (Policy.Admit).
+func admitAll(c *Config) { c.Policy.Admit = AdmitAll }
+
+// tweaks combines Config tweaks.
+func tweaks(fs ...func(*Config)) func(*Config) {
+	return func(c *Config) {
+		for _, f := range fs {
+			f(c)
+		}
+	}
 }
 
 func (c *client) keyPackage(t testing.TB) ([]byte, *KeyPackagePrivate) {
@@ -100,7 +112,7 @@ func (w *world) index(c *client) int {
 // and has them join.
 func (w *world) addMembers(by int, cs ...*client) {
 	w.t.Helper()
-	var props []*message.Proposal
+	var props []*Proposal
 	privs := map[int]*KeyPackagePrivate{}
 	for _, c := range cs {
 		kp, priv := c.keyPackage(w.t)

@@ -49,7 +49,7 @@ func checkJoiner(t *testing.T, sc *StagedCommit, joiner *Group) {
 }
 
 func TestStagedCommitJoiner(t *testing.T) {
-	w := newWorld(t, 3, nil)
+	w := newWorld(t, 3, admitAll)
 	// A member's commit has no Joiner.
 	pc, err := w.groups[0].Commit(nil)
 	if err != nil {
@@ -66,12 +66,13 @@ func TestStagedCommitJoiner(t *testing.T) {
 	pc.Discard()
 
 	// Remove member 1 so that the joiner takes the blank leaf 1.
-	w.commit(0, &CommitOptions{Proposals: []*message.Proposal{NewRemove(1)}})
+	w.commit(0, &CommitOptions{Proposals: []*Proposal{NewRemove(1)}})
 	gi, err := w.groups[0].GroupInfo(&GroupInfoOptions{RatchetTree: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := newClient(t, "d")
+	admitAll(&d.cfg)
 	g, commit, err := JoinExternal(d.cfg, gi, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -105,9 +106,9 @@ func TestStagedCommitJoinerResync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again := newClient(t, w.clients[2].name) // the same identity, a new key
+	// The same client, which lost its group state but kept its key.
 	old := w.groups[2].LeafIndex()
-	g, commit, err := JoinExternal(again.cfg, gi, &ExternalJoinOptions{Remove: &old})
+	g, commit, err := JoinExternal(w.clients[2].cfg, gi, &ExternalJoinOptions{Resync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 // KeyPackage that the directory may hand out more than once when the
 // client's other KeyPackages are exhausted (RFC 9420 §16.8). Its data is
 // empty.
-const ExtensionLastResort treekem.ExtensionType = 0x000A
+const ExtensionLastResort ExtensionType = 0x000A
 
 // labelLeafNodeTBS is the SignWithLabel label of a LeafNode (§7.2).
 const labelLeafNodeTBS = "LeafNodeTBS"
@@ -26,14 +26,17 @@ type KeyPackageOptions struct {
 	// LastResort marks the KeyPackage with the last_resort extension, so
 	// that its private part survives a Join (see JoinWithStorage).
 	LastResort bool
-	// Extensions are added to KeyPackage.extensions.
-	Extensions treekem.Extensions
+	// Extensions are added to KeyPackage.extensions. Their types are
+	// listed in the leaf's capabilities (§10); with Config.Capabilities
+	// set, they must be listed there already.
+	Extensions Extensions
 }
 
 // KeyPackagePrivate is the private part of a KeyPackage, which its client
 // keeps until the KeyPackage is used (RFC 9420 §10): the private keys of the
 // init_key and of the leaf's encryption_key. The signature key stays with
-// Config.Signer. It holds secrets: store it as such (see Storage).
+// Config.Signer. It holds secrets: store it as such (see Storage). Join
+// consumes it, unless LastResort.
 type KeyPackagePrivate struct {
 	// KeyPackage is the bare encoding of the public KeyPackage.
 	KeyPackage []byte
@@ -72,7 +75,7 @@ func (k *KeyPackagePrivate) Wipe() {
 // to upload to a KeyPackage directory, and the private part, which the
 // client keeps until a Welcome for the KeyPackage arrives.
 func NewKeyPackage(cfg Config, opts *KeyPackageOptions) ([]byte, *KeyPackagePrivate, error) {
-	cf, err := cfg.resolveSigner()
+	cf, err := cfg.resolveMember()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -98,13 +101,8 @@ func NewKeyPackage(cfg Config, opts *KeyPackageOptions) ([]byte, *KeyPackagePriv
 		NotAfter:  uint64(max(now.Add(cf.keyPackageLifetime()).Unix(), 0)),
 	}
 	exts := cloneExtensions(opts.Extensions)
-	if opts.LastResort {
-		if !slices.Contains(ln.Capabilities.Extensions, ExtensionLastResort) {
-			ln.Capabilities.Extensions = append(ln.Capabilities.Extensions, ExtensionLastResort)
-		}
-		if !exts.Has(ExtensionLastResort) {
-			exts = append(exts, treekem.Extension{Type: ExtensionLastResort, Data: []byte{}})
-		}
+	if opts.LastResort && !exts.Has(ExtensionLastResort) {
+		exts = append(exts, Extension{Type: ExtensionLastResort, Data: []byte{}})
 	}
 	if cf.GREASE {
 		if err := cf.greaseLeaf(&ln); err != nil {
@@ -114,10 +112,13 @@ func NewKeyPackage(cfg Config, opts *KeyPackageOptions) ([]byte, *KeyPackagePriv
 			return nil, nil, err
 		}
 	}
+	if err := listExtensions(cf, &ln.Capabilities, exts); err != nil {
+		return nil, nil, err
+	}
 	if err := signLeaf(cf.cs, cf.Signer, &ln, nil, 0); err != nil {
 		return nil, nil, err
 	}
-	kp := &message.KeyPackage{
+	kp := &KeyPackage{
 		Version:     message.MLS10,
 		CipherSuite: cf.cs.ID(),
 		InitKey:     initPub,
@@ -138,10 +139,31 @@ func NewKeyPackage(cfg Config, opts *KeyPackageOptions) ([]byte, *KeyPackagePriv
 	return msg, &KeyPackagePrivate{KeyPackage: bare, InitKey: initPriv, EncryptionKey: leafPriv, LastResort: opts.LastResort}, nil
 }
 
+// listExtensions adds the types of a KeyPackage's extensions to its leaf's
+// capabilities: §10, "Extensions included in the extensions or
+// leaf_node.extensions fields MUST be included in the
+// leaf_node.capabilities field" (except the default types, which §7.2 says
+// MUST NOT be listed). GREASE and last_resort types are always added; a
+// type of KeyPackageOptions.Extensions missing from capabilities the caller
+// set (Config.Capabilities) is an error, as the client would then claim
+// support it did not declare.
+func listExtensions(cf *config, caps *Capabilities, exts Extensions) error {
+	for _, e := range exts {
+		if e.Type.IsDefault() || slices.Contains(caps.Extensions, e.Type) {
+			continue
+		}
+		if cf.Capabilities != nil && !IsGREASE(uint16(e.Type)) && e.Type != ExtensionLastResort {
+			return errorf(ErrInvalidArgument, "KeyPackage extension 0x%04x is not in Config.Capabilities.Extensions (§10)", uint16(e.Type))
+		}
+		caps.Extensions = append(caps.Extensions, e.Type)
+	}
+	return nil
+}
+
 // leafTemplate returns the client's LeafNode fields that do not depend on
 // where it is used: signature key, credential, capabilities, extensions.
-func (c *config) leafTemplate() treekem.LeafNode {
-	return treekem.LeafNode{
+func (c *config) leafTemplate() LeafNode {
+	return LeafNode{
 		SignatureKey: bytes.Clone(c.Signer.Public()),
 		Credential:   c.Credential,
 		Capabilities: c.capabilities(),
@@ -151,7 +173,7 @@ func (c *config) leafTemplate() treekem.LeafNode {
 
 // signLeaf signs ln (§7.2): for the update and commit sources the
 // signature binds the group and the leaf index.
-func signLeaf(cs *suite.Suite, signer suite.Signer, ln *treekem.LeafNode, groupID []byte, leaf treekem.LeafIndex) error {
+func signLeaf(cs *suite.Suite, signer Signer, ln *LeafNode, groupID []byte, leaf LeafIndex) error {
 	ln.Signature = nil
 	tbs, err := ln.TBS(groupID, leaf)
 	if err != nil {
@@ -168,9 +190,9 @@ func signLeaf(cs *suite.Suite, signer suite.Signer, ln *treekem.LeafNode, groupI
 // ParseKeyPackage decodes a KeyPackage from an MLSMessage or a bare
 // KeyPackage encoding, without validating it. The result does not alias
 // data.
-func ParseKeyPackage(data []byte) (*message.KeyPackage, error) {
+func ParseKeyPackage(data []byte) (*KeyPackage, error) {
 	return parseMLSOrBare(data, message.WireFormatKeyPackage, "KeyPackage",
-		func(m *message.MLSMessage) *message.KeyPackage { return m.KeyPackage })
+		func(m *message.MLSMessage) *KeyPackage { return m.KeyPackage })
 }
 
 // parseMLSOrBare decodes a structure of wire format wf (named what in
@@ -179,7 +201,7 @@ func ParseKeyPackage(data []byte) (*message.KeyPackage, error) {
 func parseMLSOrBare[T any, PT interface {
 	*T
 	wire.Unmarshaler
-}](data []byte, wf message.WireFormat, what string, body func(*message.MLSMessage) PT) (PT, error) {
+}](data []byte, wf WireFormat, what string, body func(*message.MLSMessage) PT) (PT, error) {
 	data = bytes.Clone(data)
 	var m message.MLSMessage
 	if err := wire.Unmarshal(data, &m); err == nil {
@@ -196,16 +218,16 @@ func parseMLSOrBare[T any, PT interface {
 }
 
 // IsLastResort reports whether kp carries the last_resort extension.
-func IsLastResort(kp *message.KeyPackage) bool { return kp.Extensions.Has(ExtensionLastResort) }
+func IsLastResort(kp *KeyPackage) bool { return kp.Extensions.Has(ExtensionLastResort) }
 
 // ValidateKeyPackage decodes and validates a KeyPackage on its own, as a
 // client does before using a KeyPackage downloaded from a directory (RFC
 // 9420 §10.1): its version and suite (cfg.Suite), its signature, that its
 // init_key differs from its encryption_key, and its LeafNode (§7.3:
-// source, credential with cfg.Credentials, signature, lifetime against
+// source, credential with cfg.Authentication, signature, lifetime against
 // cfg.Now, extensions listed in the capabilities). Checks against a group's
 // members and parameters happen when it is added.
-func ValidateKeyPackage(cfg Config, data []byte) (*message.KeyPackage, error) {
+func ValidateKeyPackage(cfg Config, data []byte) (*KeyPackage, error) {
 	cf, err := cfg.resolve()
 	if err != nil {
 		return nil, err
@@ -230,8 +252,8 @@ func ValidateKeyPackage(cfg Config, data []byte) (*message.KeyPackage, error) {
 
 // validateKeyPackage checks a KeyPackage for a group of the given version
 // and GroupContext extensions, whose tree is tree (§10.1, §12.1.1, §13.4).
-func validateKeyPackage(cf *config, kp *message.KeyPackage, version message.ProtocolVersion, tree *treekem.Tree,
-	groupExts treekem.Extensions, pol *treekem.Policy) error {
+func validateKeyPackage(cf *config, kp *KeyPackage, version message.ProtocolVersion, tree *treekem.Tree,
+	groupExts Extensions, pol *treekem.Policy) error {
 	if kp.Version != version {
 		return errorf(ErrInvalidProposal, "KeyPackage of version %d in a group of version %d (§10.1)", kp.Version, version)
 	}

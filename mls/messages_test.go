@@ -93,7 +93,7 @@ func TestLateMessagesFromPastEpochs(t *testing.T) {
 	// A late message from a member removed since is still accepted: it
 	// was a member in that epoch.
 	m := encryptN(t, w.groups[2], 1)[0]
-	w.commit(0, &CommitOptions{Proposals: []*message.Proposal{NewRemove(w.groups[2].LeafIndex())}})
+	w.commit(0, &CommitOptions{Proposals: []*Proposal{NewRemove(w.groups[2].LeafIndex())}})
 	expectData(t, w.groups[1], m, "message 0")
 	// Replays of late messages are rejected too.
 	expectUnchanged(t, w.groups[1], ErrReplay, func() error { _, err := w.groups[1].Process(m); return err })

@@ -24,7 +24,7 @@ func TestPassiveClientScenario(t *testing.T) {
 	psk := []byte("0123456789abcdef0123456789abcdef")
 	withPSK := func(c mls.Config) mls.Config {
 		c.ExternalPSK = func([]byte) ([]byte, error) { return psk, nil }
-		c.AcceptProposal = nil
+		c.Policy.Admit = mls.AdmitAll // Dave and Erin join by themselves
 		return c
 	}
 	alice, bob := withPSK(newConfig("alice")), withPSK(newConfig("bob"))
@@ -63,7 +63,7 @@ func TestPassiveClientScenario(t *testing.T) {
 	// Alice adds the passive client with an external PSK.
 	add, _ := mls.NewAdd(kp)
 	pskP, _ := ga.NewExternalPSK([]byte("psk"))
-	pc, err := ga.Commit(&mls.CommitOptions{Proposals: []*message.Proposal{add, pskP}})
+	pc, err := ga.Commit(&mls.CommitOptions{Proposals: []*mls.Proposal{add, pskP}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,10 +160,10 @@ func TestPassiveClientScenario(t *testing.T) {
 	// reference, in an encrypted commit.
 	msg, _ = ga.Propose(mls.NewRemove(gd.LeafIndex()), nil)
 	propose(msg, ga)
-	commitBy(gb, &mls.CommitOptions{Proposals: []*message.Proposal{mls.NewRemove(gc.LeafIndex())}})
+	commitBy(gb, &mls.CommitOptions{Proposals: []*mls.Proposal{mls.NewRemove(gc.LeafIndex())}})
 
 	// 6. A ReInit closes the group.
-	commitBy(ga, &mls.CommitOptions{Proposals: []*message.Proposal{ga.NewReInit([]byte("next"), id, nil)}})
+	commitBy(ga, &mls.CommitOptions{Proposals: []*mls.Proposal{ga.NewReInit([]byte("next"), id, nil)}})
 
 	vector := map[string]any{
 		"cipher_suite":                uint16(id),

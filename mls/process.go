@@ -3,12 +3,10 @@ package mls
 import (
 	"bytes"
 	"errors"
-	"fmt"
 
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/wire"
-	"github.com/mlsengine/engine/treekem"
 )
 
 // Received is the outcome of processing a message: application data, a
@@ -16,11 +14,11 @@ import (
 type Received struct {
 	// ContentType says which of ApplicationData, Proposal and Commit is
 	// set.
-	ContentType message.ContentType
+	ContentType ContentType
 	// WireFormat is the message's: PublicMessage or PrivateMessage.
-	WireFormat message.WireFormat
+	WireFormat WireFormat
 	// Sender is the message's sender.
-	Sender message.Sender
+	Sender Sender
 	// Epoch is the epoch the message was sent in: the current one, or for
 	// a late application message a past one.
 	Epoch uint64
@@ -51,13 +49,12 @@ type Received struct {
 func (g *Group) Process(data []byte) (r *Received, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			r, err = nil, internalErr("panic processing a message: %v", p)
+			r, err = nil, recovered("processing a message", p)
 		}
 	}()
-	data = bytes.Clone(data) // decoded values alias it
-	var m message.MLSMessage
-	if err := wire.Unmarshal(data, &m); err != nil {
-		return nil, wrapErr(ErrMalformed, "MLSMessage", err)
+	m, err := decodeMessage(data)
+	if err != nil {
+		return nil, err
 	}
 	switch m.WireFormat {
 	case message.WireFormatPublicMessage:
@@ -66,6 +63,15 @@ func (g *Group) Process(data []byte) (r *Received, err error) {
 		return g.processPrivate(m.PrivateMessage)
 	}
 	return nil, errorf(ErrMalformed, "an MLSMessage of wire format %v, not a PublicMessage or PrivateMessage", m.WireFormat)
+}
+
+// decodeMessage decodes an MLSMessage from a copy of data.
+func decodeMessage(data []byte) (*message.MLSMessage, error) {
+	m := new(message.MLSMessage)
+	if err := wire.Unmarshal(bytes.Clone(data), m); err != nil { // decoded values alias the copy
+		return nil, wrapErr(ErrMalformed, "MLSMessage", err)
+	}
+	return m, nil
 }
 
 func (g *Group) processPublic(pm *message.PublicMessage) (*Received, error) {
@@ -79,7 +85,7 @@ func (g *Group) processPublic(pm *message.PublicMessage) (*Received, error) {
 	if err := g.checkActive(); err != nil {
 		return nil, err
 	}
-	ac, err := message.UnprotectPublic(g.cf.cs, pm, g.ep.gcBytes, g.ep.secrets.Membership, g.senderKey)
+	ac, err := message.UnprotectPublic(g.cf.cs, pm, g.ep.gcBytes, g.ep.secrets.Membership, g.view().senderKey)
 	if err != nil {
 		return nil, messageErr(err)
 	}
@@ -108,7 +114,7 @@ func (g *Group) processPrivate(pm *message.PrivateMessage) (*Received, error) {
 		return nil, &EpochError{Got: pm.Epoch, Current: g.ep.gc.Epoch}
 	}
 	p := g.past[k]
-	sigKey := func(leaf treekem.LeafIndex) []byte { return pastSignatureKey(g.past, k, g.ep.tree, leaf) }
+	sigKey := func(leaf LeafIndex) []byte { return pastSignatureKey(g.past, k, g.ep.tree, leaf) }
 	op, err := g.openPrivate(pm, p.gcBytes, p.stree, p.senderData, sigKey)
 	if err != nil {
 		return nil, err
@@ -131,7 +137,7 @@ func (g *Group) dispatch(ac *message.AuthenticatedContent, op *message.OpenedPri
 	case message.ContentApplication:
 		r.ApplicationData = fc.ApplicationData
 	case message.ContentProposal:
-		p, err := g.processProposal(ac)
+		p, err := g.view().processProposal(ac)
 		if err != nil {
 			return nil, err
 		}
@@ -151,82 +157,26 @@ func (g *Group) dispatch(ac *message.AuthenticatedContent, op *message.OpenedPri
 }
 
 // processProposal validates a proposal received on its own (§12.1) and
-// caches it.
-func (g *Group) processProposal(ac *message.AuthenticatedContent) (*Proposal, error) {
+// caches it in the view's epoch.
+func (v *view) processProposal(ac *message.AuthenticatedContent) (*Proposal, error) {
 	fc := &ac.Content
-	ref, err := message.MakeProposalRef(g.cf.cs, ac)
+	ref, err := message.MakeProposalRef(v.cf.cs, ac)
 	if err != nil {
 		return nil, wrapErr(ErrMalformed, "proposal reference", err)
 	}
-	if c := findProposal(g.ep.proposals, ref); c != nil {
+	if c := findProposal(v.ep.proposals, ref); c != nil {
 		return c.view(), nil // a copy of a proposal already received (or sent)
 	}
 	c := &cachedProposal{ref: ref, sender: fc.Sender, proposal: fc.Proposal}
-	if err := g.checkProposal(c); err != nil {
+	if err := v.checkProposal(c); err != nil {
 		return nil, err
 	}
-	view := c.view()
-	if err := g.cf.accept(view); err != nil {
+	p := c.view()
+	if err := v.cf.accept(p); err != nil {
 		return nil, proposalErr(-1, c.proposal.Type(), RulePolicy, err)
 	}
-	g.ep.proposals = append(g.ep.proposals, c)
-	return view, nil
-}
-
-// checkProposal checks what RFC 9420 §12.1 requires of a proposal on its
-// own, against the current epoch. What depends on the rest of the commit
-// covering it is checked when the commit is processed.
-func (g *Group) checkProposal(c *cachedProposal) error {
-	ep := g.ep
-	p := c.proposal
-	t := p.Type()
-	// What depends on the group's members and extensions (key
-	// uniqueness, capabilities, credential types) may change with the
-	// other proposals of the commit (a Remove of the same client, a
-	// GroupContextExtensions): LeafNodes are checked here on their own,
-	// against an empty tree, and against the group when committed.
-	pol := &treekem.Policy{Credentials: g.cf.Credentials, MaxLifetime: g.cf.MaxLifetime}
-	switch body := p.Body.(type) {
-	case *message.Add:
-		empty, err := treekem.NewTree(g.cf.cs)
-		if err != nil {
-			return internalErr("tree: %v", err)
-		}
-		if err := validateKeyPackage(g.cf, &body.KeyPackage, ep.gc.Version, empty, nil, pol); err != nil {
-			return proposalErr(-1, t, "invalid KeyPackage (§12.1.1)", err)
-		}
-	case *message.Update:
-		if c.sender.Type != message.SenderMember || !ep.tree.IsMember(c.sender.Leaf) {
-			return proposalErr(-1, t, RuleUpdateSender, nil)
-		}
-		empty, err := treekem.NewTree(g.cf.cs)
-		if err != nil {
-			return internalErr("tree: %v", err)
-		}
-		lc := treekem.LeafContext{Role: treekem.RoleUpdate, Index: c.sender.Leaf, GroupID: ep.gc.GroupID}
-		if err := empty.ValidateLeaf(&body.LeafNode, lc, pol); err != nil {
-			return proposalErr(-1, t, "update leaf node (§7.3)", err)
-		}
-	case *message.Remove:
-		if !ep.tree.IsMember(body.Removed) {
-			return proposalErr(-1, t, fmt.Sprintf("leaf %d is blank (§12.1.3)", body.Removed), nil)
-		}
-	case *message.PreSharedKey:
-		return g.checkPSKID(-1, &body.PSK, 0)
-	case *message.ReInit:
-		if body.Version < ep.gc.Version {
-			return proposalErr(-1, t, "ReInit to an older protocol version (§12.1.5)", nil)
-		}
-	case *message.ExternalInit:
-		return proposalErr(-1, t, "ExternalInit outside an external commit (§12.1.6)", nil)
-	case *message.GroupContextExtensions:
-		return checkGroupExtensions(-1, body.Extensions)
-	default:
-		if !g.cf.supportsProposal(t) {
-			return proposalErr(-1, t, RuleUnsupportedType, nil)
-		}
-	}
-	return nil
+	v.ep.proposals = append(v.ep.proposals, c)
+	return p, nil
 }
 
 // messageErr maps an error of package message to this package's

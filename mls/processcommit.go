@@ -17,8 +17,8 @@ type StagedCommit struct {
 	// Committer is the commit's sender; for an external commit
 	// (External), of type new_member_commit, and CommitterLeaf is the leaf
 	// the joiner takes.
-	Committer     message.Sender
-	CommitterLeaf treekem.LeafIndex
+	Committer     Sender
+	CommitterLeaf LeafIndex
 	External      bool
 	// Joiner is the member an external commit adds (§12.4.3.2), nil for
 	// any other commit: Leaf is the leaf it takes (CommitterLeaf), LeafNode
@@ -34,14 +34,14 @@ type StagedCommit struct {
 	Adds, Updates, Removes []MemberChange
 	Proposals              []*Proposal
 	// PSKs are the pre-shared keys injected (§8.4).
-	PSKs []keyschedule.PreSharedKeyID
+	PSKs []PreSharedKeyID
 	// ReInit is set if the commit reinitializes the group (§11.2): after
 	// it is applied, the group is closed.
-	ReInit *message.ReInit
+	ReInit *ReInit
 	// Extensions are the new GroupContext extensions, and
 	// ExtensionsChanged reports whether a GroupContextExtensions proposal
 	// set them.
-	Extensions        treekem.Extensions
+	Extensions        Extensions
 	ExtensionsChanged bool
 	// SelfRemoved reports that the commit removes the member: applying it
 	// makes the group inactive, and the new epoch is unknown to the member.
@@ -49,12 +49,13 @@ type StagedCommit struct {
 	// Epoch is the epoch the commit starts.
 	Epoch uint64
 
-	g       *Group
-	base    *epochState
-	next    *epochState // nil if SelfRemoved
+	g       *Group       // the member's group, nil for a PublicGroup's commit
+	pg      *PublicGroup // the PublicGroup's, nil for a member's
+	base    *publicEpoch
+	next    *epochState // nil if SelfRemoved; only the public part for a PublicGroup
 	changed changedLeaves
 	opened  *message.OpenedPrivate
-	signer  suite.Signer // the member's new signer, from its own Update
+	signer  Signer // the member's new signer, from its own Update
 	state   commitState
 }
 
@@ -80,7 +81,7 @@ func (sc *StagedCommit) Discard() {
 		return
 	}
 	sc.state = commitDiscarded
-	if sc.g != nil && sc.base == sc.g.ep {
+	if sc.g != nil && sc.base == &sc.g.ep.publicEpoch {
 		consume(sc.opened)
 	}
 	sc.opened = nil
@@ -97,16 +98,36 @@ func (sc *StagedCommit) EpochAuthenticator() []byte {
 	return bytes.Clone(sc.next.secrets.EpochAuthenticator)
 }
 
-// processCommit verifies a commit of the current epoch (§12.4.2) and
-// stages the new epoch on copies of the group's state.
-func (g *Group) processCommit(ac *message.AuthenticatedContent, op *message.OpenedPrivate) (*StagedCommit, error) {
+// commitStage is a commit validated as far as no secret is needed
+// (§12.4.2): its proposals applied, its path merged and the next epoch's
+// tree and GroupContext computed. A member continues with the path
+// secrets and the key schedule; a PublicGroup takes it as is.
+type commitStage struct {
+	sc        *StagedCommit // the changes, for the application
+	s         *staged
+	committer LeafIndex // the committer's leaf in the new tree
+	// gc is the next epoch's GroupContext, complete, and gcBytes its
+	// encoding; provisional is the encoding, before the confirmed
+	// transcript hash, that the path secrets are encrypted to (§12.4.2).
+	gc          GroupContext
+	gcBytes     []byte
+	provisional []byte
+}
+
+// stageCommit verifies a commit of the view's epoch (§12.4.2) without
+// secrets: the sender, the proposals by reference, the list of proposals
+// (§12.2), the path's presence, its LeafNode, keys and parent hashes
+// (§7.3, §7.9.2), the successor of a changed credential (§5.3.1) and the
+// admission of an external committer (Config.Policy). It stages the next
+// epoch's tree and GroupContext on copies; the view's epoch is unchanged.
+func (v *view) stageCommit(ac *message.AuthenticatedContent) (*commitStage, error) {
 	fc := &ac.Content
-	base := g.ep
+	base, cf := v.ep, v.cf
 	commit := fc.Commit
 	sender := fc.Sender
 	external := sender.Type == message.SenderNewMemberCommit
 	switch {
-	case sender.Type == message.SenderMember && sender.Leaf == base.leaf():
+	case sender.Type == message.SenderMember && sender.Leaf == v.self:
 		return nil, errorf(ErrOwnMessage, "the member's own commit: apply its PendingCommit instead")
 	case sender.Type != message.SenderMember && !external:
 		return nil, errorf(ErrAuthentication, "commit from a %v sender (§6.1)", sender.Type)
@@ -130,8 +151,7 @@ func (g *Group) processCommit(ac *message.AuthenticatedContent, op *message.Open
 		}
 		list[i] = entry{index: i, p: c.proposal, sender: c.sender, ref: c.ref, leafPriv: c.leafPriv, signer: c.signer}
 	}
-	cc := &commitContext{committer: sender}
-	s, err := g.applyList(list, cc)
+	s, err := v.applyList(list, &commitContext{committer: sender, firstCommit: base.gc.Epoch == 0})
 	if err != nil {
 		return nil, err
 	}
@@ -141,83 +161,128 @@ func (g *Group) processCommit(ac *message.AuthenticatedContent, op *message.Open
 		return nil, errorf(ErrInvalidCommit, "commit without the required path (§12.4)")
 	}
 
-	sc := &StagedCommit{
+	st := &commitStage{s: s, committer: sender.Leaf, gc: base.nextContext(s.exts)}
+	st.sc = &StagedCommit{
 		Committer: sender, CommitterLeaf: sender.Leaf, External: external,
 		Adds: s.adds, Updates: s.updates, Removes: s.removes, Proposals: s.proposals,
 		PSKs: s.psks, ReInit: s.reinit, Extensions: s.exts, ExtensionsChanged: s.gce,
 		SelfRemoved: s.selfRemoved, Epoch: base.gc.Epoch + 1,
-		g: g, base: base, changed: s.changed, opened: op, signer: s.ownSigner,
+		base: base, changed: s.changed, signer: s.ownSigner,
 	}
-	gc := base.nextContext(s.exts)
-	pol, err := g.cf.policy(s.exts, false)
+	if path := commit.Path; path != nil {
+		if err := v.mergePath(st, path, external); err != nil {
+			return nil, err
+		}
+	}
+	st.gc.TreeHash = s.tree.TreeHash()
+	if commit.Path != nil {
+		if st.provisional, err = st.gc.Bytes(); err != nil {
+			return nil, internalErr("provisional GroupContext: %v", err)
+		}
+	}
+	if st.gcBytes, err = confirm(cf.cs, base.interim, &st.gc, ac); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// mergePath validates a commit's UpdatePath and merges it into the staged
+// tree (§12.4.2): the committer's new credential must be a valid successor
+// of its old one (§5.3.1), and an external committer, placed at the
+// leftmost free leaf, must be admitted by the policy.
+func (v *view) mergePath(st *commitStage, path *treekem.UpdatePath, external bool) error {
+	cf, s := v.cf, st.s
+	pol, err := cf.policy(s.exts, false)
+	if err != nil {
+		return err
+	}
+	var old *LeafNode
+	if external {
+		if st.committer, err = s.tree.FreeLeaf(); err != nil {
+			return wrapErr(ErrInvalidCommit, "placing the joiner", err)
+		}
+		st.sc.CommitterLeaf = st.committer
+	} else {
+		old, _ = s.tree.Leaf(st.committer)
+	}
+	// §12.4.2: validate the path's LeafNode and keys, and merge it.
+	if err := s.tree.MergeUpdatePath(st.committer, path, v.ep.gc.GroupID, pol); err != nil {
+		return wrapErr(ErrInvalidCommit, "update path (§12.4.2)", err)
+	}
+	ln := &path.LeafNode
+	if old != nil {
+		if err := cf.checkSuccessor(&old.Credential, &ln.Credential); err != nil {
+			return wrapErr(ErrInvalidCommit, "update path leaf (§5.3.1)", err)
+		}
+	}
+	if external {
+		if err := cf.admitJoiner(&v.ep.gc, ln, s.removes); err != nil {
+			return wrapErr(ErrInvalidCommit, "external commit (§12.4.3.2)", err)
+		}
+		c := *ln
+		st.sc.Joiner = &MemberChange{Leaf: st.committer, LeafNode: &c, Sender: st.sc.Committer}
+	}
+	s.changed.note(v.ep.tree, st.committer)
+	return nil
+}
+
+// confirm sets the confirmed transcript hash of gc, the GroupContext of
+// the epoch that commit ac starts from an epoch of interim transcript hash
+// interim (§8.2), and returns gc's encoding.
+func confirm(cs *suite.Suite, interim []byte, gc *GroupContext, ac *message.AuthenticatedContent) ([]byte, error) {
+	confirmed, err := message.ConfirmedTranscriptHash(cs, interim, ac)
+	if err != nil {
+		return nil, internalErr("confirmed transcript hash: %v", err)
+	}
+	gc.ConfirmedTranscriptHash = confirmed
+	b, err := gc.Bytes()
+	if err != nil {
+		return nil, internalErr("GroupContext: %v", err)
+	}
+	return b, nil
+}
+
+// processCommit verifies a commit of the current epoch (§12.4.2) and
+// stages the new epoch on copies of the group's state: stageCommit, then
+// what needs the member's secrets (the path secret, the PSKs, the key
+// schedule and the confirmation tag).
+func (g *Group) processCommit(ac *message.AuthenticatedContent, op *message.OpenedPrivate) (*StagedCommit, error) {
+	st, err := g.view().stageCommit(ac)
 	if err != nil {
 		return nil, err
 	}
-
+	base, s, sc := g.ep, st.s, st.sc
+	sc.g, sc.opened = g, op
+	if sc.SelfRemoved {
+		return sc, nil // the member cannot decrypt the new epoch's secrets
+	}
+	mine := base.priv
+	if s.ownLeafPriv != nil {
+		mine = mine.Clone()
+		if err := mine.SetLeafKey(s.ownLeafPriv); err != nil {
+			return nil, internalErr("own update key: %v", err)
+		}
+	}
 	var commitSecret []byte
 	var priv *treekem.PrivateState
-	if commit.Path != nil {
-		committer := sender.Leaf
-		if external {
-			if committer, err = s.tree.FreeLeaf(); err != nil {
-				return nil, wrapErr(ErrInvalidCommit, "placing the joiner", err)
-			}
-			sc.CommitterLeaf = committer
-			// §12.2: with a Remove, the joiner's LeafNode must be
-			// acceptable as an Update of the removed member's.
-			for _, r := range s.removes {
-				if !g.cf.sameIdentity(&r.LeafNode.Credential, &commit.Path.LeafNode.Credential) {
-					return nil, proposalErr(-1, message.ProposalRemove, "external commit removes a member of another identity (§12.2)", nil)
-				}
-			}
-		}
-		// §12.4.2: validate the path's LeafNode and keys, and merge it.
-		if err := s.tree.MergeUpdatePath(committer, commit.Path, gc.GroupID, pol); err != nil {
-			return nil, wrapErr(ErrInvalidCommit, "update path (§12.4.2)", err)
-		}
-		if external {
-			ln := commit.Path.LeafNode
-			sc.Joiner = &MemberChange{Leaf: committer, LeafNode: &ln, Sender: sender}
-		}
-		s.changed.note(base.tree, committer)
-		if s.selfRemoved {
-			return sc, nil // the member cannot decrypt the new epoch's secrets
-		}
-		gc.TreeHash = s.tree.TreeHash()
-		provisional, err := gc.Bytes()
-		if err != nil {
-			return nil, internalErr("provisional GroupContext: %v", err)
-		}
-		mine := base.priv
-		if s.ownLeafPriv != nil {
-			mine = mine.Clone()
-			if err := mine.SetLeafKey(s.ownLeafPriv); err != nil {
-				return nil, internalErr("own update key: %v", err)
-			}
-		}
-		dp, err := mine.DecryptPath(s.tree, committer, commit.Path, provisional, s.addedLeaves())
+	if path := ac.Content.Commit.Path; path != nil {
+		dp, err := mine.DecryptPath(s.tree, st.committer, path, st.provisional, s.addedLeaves())
 		if err != nil {
 			return nil, wrapErr(ErrInvalidCommit, "decrypting the update path (§12.4.2)", err)
 		}
 		commitSecret, priv = dp.CommitSecret, dp.Private
 		defer clear(dp.PathSecret)
 	} else {
-		if s.selfRemoved {
-			return sc, nil
+		if mine == base.priv {
+			mine = mine.Clone()
 		}
-		gc.TreeHash = s.tree.TreeHash()
-		priv = base.priv.Clone()
-		if s.ownLeafPriv != nil {
-			if err := priv.SetLeafKey(s.ownLeafPriv); err != nil {
-				return nil, internalErr("own update key: %v", err)
-			}
-		}
+		priv = mine
 		priv.Prune(s.tree)
 	}
 	defer clear(commitSecret)
 
 	initSecret := base.secrets.Init
-	if external {
+	if sc.External {
 		if s.extInit == nil {
 			return nil, internalErr("external commit without ExternalInit")
 		}
@@ -240,7 +305,7 @@ func (g *Group) processCommit(ac *message.AuthenticatedContent, op *message.Open
 	}
 	defer clear(pskSecret)
 
-	next, ks, err := g.deriveEpoch(&gc, ac, s.tree, priv, initSecret, commitSecret, pskSecret, true)
+	next, ks, err := g.deriveEpoch(&st.gc, st.gcBytes, ac, s.tree, priv, initSecret, commitSecret, pskSecret, true)
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-
-	"github.com/mlsengine/engine/mls/message"
 )
 
 // TestRandomOperations runs random sequences of operations on a group of
@@ -97,7 +95,7 @@ func TestRandomOperations(t *testing.T) {
 					}
 				case op < 9: // a commit, sometimes adding a member
 					s := pick()
-					var props []*message.Proposal
+					var props []*Proposal
 					var joiner *client
 					var priv *KeyPackagePrivate
 					if len(members) < 10 && rnd.IntN(2) == 0 {
@@ -120,7 +118,7 @@ func TestRandomOperations(t *testing.T) {
 					w.agree()
 				default: // save and reload a member
 					s := pick()
-					g, err := LoadGroup(w.clients[s].cfg, mustSnapshot(t, w.groups[s]))
+					g, err := UnmarshalGroup(w.clients[s].cfg, mustSnapshot(t, w.groups[s]))
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -4,29 +4,32 @@ import (
 	"bytes"
 
 	"github.com/mlsengine/engine/mls/message"
-	"github.com/mlsengine/engine/mls/suite"
-	"github.com/mlsengine/engine/treekem"
 )
 
-// Proposal is a proposal as the application sees it: received on its own
-// (Received.Proposal), pending in the group (Group.PendingProposals),
-// or covered by a commit (StagedCommit.Proposals), and handed to
-// Config.AcceptProposal.
+// Proposal is a proposal (§12.1), the one type of the API for them: made
+// by NewAdd, NewRemove and the other constructors to be sent (Group.Propose,
+// ExternalProposal) or committed by value (CommitOptions.Proposals, where
+// Sender and Ref are ignored); received on its own (Received.Proposal),
+// pending in the group (Group.PendingProposals) or covered by a commit
+// (StagedCommit.Proposals, PendingCommit.Proposals), with Sender and Ref
+// set; and handed to Config.Policy.Proposal.
 type Proposal struct {
-	// Body is the proposal: *message.Add, *message.Update, *message.Remove,
-	// *message.PreSharedKey, *message.ReInit, *message.ExternalInit,
-	// *message.GroupContextExtensions or *CustomProposal.
+	// Body is the proposal: *Add, *Update, *Remove, *PreSharedKey,
+	// *ReInit, *ExternalInit, *GroupContextExtensions or *CustomProposal.
 	Body message.ProposalBody
 	// Sender is who proposed it; for a proposal carried by value in a
 	// commit, the committer.
-	Sender message.Sender
+	Sender Sender
 	// Ref is the proposal's reference (§5.2), nil for a proposal carried
-	// by value in a commit.
-	Ref message.ProposalRef
+	// by value in a commit (or not yet sent).
+	Ref ProposalRef
 }
 
+// wire returns the proposal's wire form.
+func (p *Proposal) wire() *message.Proposal { return &message.Proposal{Body: p.Body} }
+
 // Type returns the proposal's type.
-func (p *Proposal) Type() message.ProposalType {
+func (p *Proposal) Type() ProposalType {
 	if p.Body == nil {
 		return 0
 	}
@@ -39,7 +42,7 @@ func (p *Proposal) Type() message.ProposalType {
 // this package's policy: only types listed in Config.SupportedProposals
 // are accepted (a GREASE type, §13.5, gets no special treatment: it is
 // unsupported unless listed), and they are handed to
-// Config.AcceptProposal; the group applies no change of its own for them,
+// Config.Policy.Proposal; the group applies no change of its own for them,
 // and every member must list the type in its capabilities (§12.2). A
 // commit covering a custom proposal carries a path: §17.4 has new types
 // declare whether they need one, and an unknown type is taken to need it.
@@ -49,15 +52,15 @@ type CustomProposal = message.CustomProposal
 // kept until the epoch ends so that a commit can cover it by reference
 // (§12.1).
 type cachedProposal struct {
-	ref      message.ProposalRef
-	sender   message.Sender
+	ref      ProposalRef
+	sender   Sender
 	proposal *message.Proposal
 	// leafPriv is the private key of the LeafNode of the member's own
 	// Update proposal, used if a commit covers it.
 	leafPriv []byte
 	// signer is the new signer of the member's own Update, if it changes
 	// the signature key; it is not part of snapshots.
-	signer suite.Signer
+	signer Signer
 }
 
 func (c *cachedProposal) view() *Proposal {
@@ -81,26 +84,26 @@ func findProposal(cache []*cachedProposal, ref []byte) *cachedProposal {
 // NewAdd returns an Add proposal for the KeyPackage kp, an MLSMessage or a
 // bare KeyPackage encoding (§12.1.1). The KeyPackage is validated when the
 // proposal is sent or committed.
-func NewAdd(kp []byte) (*message.Proposal, error) {
+func NewAdd(kp []byte) (*Proposal, error) {
 	k, err := ParseKeyPackage(kp)
 	if err != nil {
 		return nil, err
 	}
-	return &message.Proposal{Body: &message.Add{KeyPackage: *k}}, nil
+	return &Proposal{Body: &Add{KeyPackage: *k}}, nil
 }
 
 // NewRemove returns a proposal to remove the member at leaf (§12.1.3).
-func NewRemove(leaf treekem.LeafIndex) *message.Proposal {
-	return &message.Proposal{Body: &message.Remove{Removed: leaf}}
+func NewRemove(leaf LeafIndex) *Proposal {
+	return &Proposal{Body: &Remove{Removed: leaf}}
 }
 
 // NewGroupContextExtensions returns a proposal to replace the GroupContext
 // extensions with exts (§12.1.7).
-func NewGroupContextExtensions(exts treekem.Extensions) *message.Proposal {
-	return &message.Proposal{Body: &message.GroupContextExtensions{Extensions: exts}}
+func NewGroupContextExtensions(exts Extensions) *Proposal {
+	return &Proposal{Body: &GroupContextExtensions{Extensions: exts}}
 }
 
 // NewCustom returns a proposal of a custom type (see CustomProposal).
-func NewCustom(t message.ProposalType, data []byte) *message.Proposal {
-	return &message.Proposal{Body: &CustomProposal{Type: t, Data: data}}
+func NewCustom(t ProposalType, data []byte) *Proposal {
+	return &Proposal{Body: &CustomProposal{Type: t, Data: data}}
 }

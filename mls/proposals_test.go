@@ -12,7 +12,7 @@ import (
 )
 
 // propose makes member `by` send p on its own and delivers it.
-func (w *world) propose(by int, p *message.Proposal) {
+func (w *world) propose(by int, p *Proposal) {
 	w.t.Helper()
 	msg, err := w.groups[by].Propose(p, nil)
 	if err != nil {
@@ -144,7 +144,7 @@ func TestPreSharedKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc := w.commit(1, &CommitOptions{Proposals: []*message.Proposal{p1}})
+	pc := w.commit(1, &CommitOptions{Proposals: []*Proposal{p1}})
 	if pc.Adds != nil || len(pc.Proposals) != 1 {
 		t.Fatal("proposals")
 	}
@@ -171,7 +171,7 @@ func TestPreSharedKeys(t *testing.T) {
 	d := newClient(t, "d")
 	kp, priv := d.keyPackage(t)
 	add, _ := NewAdd(kp)
-	pc = w.commit(0, &CommitOptions{Proposals: []*message.Proposal{add, r2}})
+	pc = w.commit(0, &CommitOptions{Proposals: []*Proposal{add, r2}})
 	w.agree()
 	if _, err := Join(d.cfg, pc.Welcome, priv, nil); !errors.Is(err, ErrPSKNotFound) {
 		t.Fatalf("join without the resumption PSK: %v", err)
@@ -182,7 +182,7 @@ func TestPreSharedKeys(t *testing.T) {
 	pskConfig(psks)(&e.cfg)
 	kp, priv = e.keyPackage(t)
 	add, _ = NewAdd(kp)
-	pc = w.commit(0, &CommitOptions{Proposals: []*message.Proposal{add, p3}})
+	pc = w.commit(0, &CommitOptions{Proposals: []*Proposal{add, p3}})
 	g, err := Join(e.cfg, pc.Welcome, priv, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +193,7 @@ func TestPreSharedKeys(t *testing.T) {
 	// A PSK nobody has cannot be committed.
 	p4, _ := w.groups[0].NewExternalPSK([]byte("unknown"))
 	expectUnchanged(t, w.groups[0], ErrPSKNotFound, func() error {
-		_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{p4}})
+		_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*Proposal{p4}})
 		return err
 	})
 	// A resumption PSK of an epoch no longer kept cannot be proposed.
@@ -206,7 +206,7 @@ func TestGroupContextExtensions(t *testing.T) {
 	const custom treekem.ExtensionType = 0xff01
 	w := newWorld(t, 3, func(c *Config) { c.SupportedExtensions = []treekem.ExtensionType{custom} })
 	exts := treekem.Extensions{{Type: custom, Data: []byte("v1")}}
-	pc := w.commit(1, &CommitOptions{Proposals: []*message.Proposal{NewGroupContextExtensions(exts)}})
+	pc := w.commit(1, &CommitOptions{Proposals: []*Proposal{NewGroupContextExtensions(exts)}})
 	if pc.Epoch != w.groups[0].Epoch() {
 		t.Fatal("epoch")
 	}
@@ -228,14 +228,14 @@ func TestGroupContextExtensions(t *testing.T) {
 	kp, _ := d.keyPackage(t)
 	add, _ := NewAdd(kp)
 	err := expectUnchanged(t, w.groups[0], ErrInvalidProposal, func() error {
-		_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{add}})
+		_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*Proposal{add}})
 		return err
 	})
 	_ = err
 	// An extension a member does not support cannot be set.
 	bad := NewGroupContextExtensions(treekem.Extensions{{Type: 0xff02, Data: nil}})
 	expectUnchanged(t, w.groups[0], ErrInvalidProposal, func() error {
-		_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{bad}})
+		_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*Proposal{bad}})
 		return err
 	})
 }
@@ -257,7 +257,7 @@ func TestRequiredCapabilities(t *testing.T) {
 	kp, _ := b.keyPackage(t)
 	add, _ := NewAdd(kp)
 	expectUnchanged(t, g, ErrInvalidProposal, func() error {
-		_, err := g.Commit(&CommitOptions{Proposals: []*message.Proposal{add}})
+		_, err := g.Commit(&CommitOptions{Proposals: []*Proposal{add}})
 		return err
 	})
 	// One with it can.
@@ -265,7 +265,7 @@ func TestRequiredCapabilities(t *testing.T) {
 	c.cfg.SupportedExtensions = []treekem.ExtensionType{custom}
 	kp, priv := c.keyPackage(t)
 	add, _ = NewAdd(kp)
-	pc, err := g.Commit(&CommitOptions{Proposals: []*message.Proposal{add}})
+	pc, err := g.Commit(&CommitOptions{Proposals: []*Proposal{add}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func TestCustomProposal(t *testing.T) {
 			w := newWorld(t, 3, func(c *Config) {
 				c.EncryptHandshake = encrypt
 				c.SupportedProposals = []message.ProposalType{custom}
-				c.AcceptProposal = func(p *Proposal) error {
+				c.Policy.Proposal = func(p *Proposal) error {
 					if p.Type() == custom {
 						seen = append(seen, p)
 						if string(p.Body.(*CustomProposal).Data) == "forbidden" {
@@ -300,7 +300,7 @@ func TestCustomProposal(t *testing.T) {
 				}
 			})
 			// By value: the committer and every receiver consult the policy.
-			pc := w.commit(0, &CommitOptions{Proposals: []*message.Proposal{NewCustom(custom, []byte("hi"))}})
+			pc := w.commit(0, &CommitOptions{Proposals: []*Proposal{NewCustom(custom, []byte("hi"))}})
 			if len(seen) != 3 || pc.Proposals[0].Type() != custom {
 				t.Fatalf("policy consulted %d times", len(seen))
 			}
@@ -314,7 +314,7 @@ func TestCustomProposal(t *testing.T) {
 			w.agree()
 			// Refused by the policy, on both sides.
 			err := expectUnchanged(t, w.groups[0], ErrRejected, func() error {
-				_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{NewCustom(custom, []byte("forbidden"))}})
+				_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*Proposal{NewCustom(custom, []byte("forbidden"))}})
 				return err
 			})
 			var pe *ProposalError
@@ -327,7 +327,7 @@ func TestCustomProposal(t *testing.T) {
 			}
 			// A type some member does not support is refused (§12.2).
 			expectUnchanged(t, w.groups[0], ErrInvalidProposal, func() error {
-				_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{NewCustom(0xf002, nil)}})
+				_, err := w.groups[0].Commit(&CommitOptions{Proposals: []*Proposal{NewCustom(0xf002, nil)}})
 				return err
 			})
 			if !encrypt {
@@ -336,7 +336,7 @@ func TestCustomProposal(t *testing.T) {
 			}
 			// Snapshots keep pending custom proposals.
 			w.propose(1, NewCustom(custom, []byte("pending")))
-			g, err := LoadGroup(w.clients[2].cfg, mustSnapshot(t, w.groups[2]))
+			g, err := UnmarshalGroup(w.clients[2].cfg, mustSnapshot(t, w.groups[2]))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -392,6 +392,7 @@ func TestReInit(t *testing.T) {
 	if ng.Epoch() != 1 || !bytes.Equal(ng.GroupID(), newID) || ng.CipherSuite() != newSuite {
 		t.Fatal("new group parameters")
 	}
+	spare := &KeyPackagePrivate{KeyPackage: priv0.KeyPackage, InitKey: bytes.Clone(priv0.InitKey), EncryptionKey: bytes.Clone(priv0.EncryptionKey)}
 	g0, err := Join(c0.cfg, pc.Welcome, priv0, &JoinOptions{Resumption: []*Group{old[0]}})
 	if err != nil {
 		t.Fatal(err)
@@ -400,7 +401,7 @@ func TestReInit(t *testing.T) {
 		t.Fatal("epoch authenticators differ")
 	}
 	// Without the old group, the Welcome cannot be used.
-	if _, err := Join(c0.cfg, pc.Welcome, priv0, nil); !errors.Is(err, ErrPSKNotFound) {
+	if _, err := Join(c0.cfg, pc.Welcome, spare, nil); !errors.Is(err, ErrPSKNotFound) {
 		t.Fatal(err)
 	}
 	// Not every old member is in the new group: refused.
@@ -411,7 +412,7 @@ func TestReInit(t *testing.T) {
 	id := keyschedule.PreSharedKeyID{Type: keyschedule.PSKTypeResumption, Usage: keyschedule.UsageReinit,
 		GroupID: ng.GroupID(), Epoch: 0, Nonce: make([]byte, 32)}
 	expectUnchanged(t, ng, ErrInvalidProposal, func() error {
-		_, err := ng.Commit(&CommitOptions{Proposals: []*message.Proposal{{Body: &message.PreSharedKey{PSK: id}}}})
+		_, err := ng.Commit(&CommitOptions{Proposals: []*Proposal{{Body: &message.PreSharedKey{PSK: id}}}})
 		return err
 	})
 }
@@ -503,12 +504,9 @@ func TestExternalSenders(t *testing.T) {
 
 func TestNewMemberProposal(t *testing.T) {
 	w := newWorld(t, 3, func(c *Config) {
-		c.AcceptProposal = func(p *Proposal) error {
-			if p.Sender.Type == message.SenderNewMemberProposal && p.Type() == message.ProposalAdd {
-				add := p.Body.(*message.Add)
-				if string(add.KeyPackage.LeafNode.Credential.Identity) == "intruder" {
-					return errors.New("not invited")
-				}
+		c.Policy.Admit = func(a *Admission) error {
+			if a.Sender.Type != message.SenderNewMemberProposal || string(a.Identity) == "intruder" {
+				return errors.New("not invited")
 			}
 			return nil
 		}
@@ -550,13 +548,13 @@ func TestNewMemberProposal(t *testing.T) {
 
 func TestExternalCommit(t *testing.T) {
 	psks := map[string][]byte{"k": bytes.Repeat([]byte{7}, 32)}
-	w := newWorld(t, 3, pskConfig(psks))
+	w := newWorld(t, 3, tweaks(pskConfig(psks), admitAll))
 	gi, err := w.groups[1].GroupInfo(&GroupInfoOptions{RatchetTree: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := newClient(t, "d")
-	pskConfig(psks)(&d.cfg)
+	tweaks(pskConfig(psks), admitAll)(&d.cfg)
 	g, commit, err := JoinExternal(d.cfg, gi, &ExternalJoinOptions{PSKs: []keyschedule.PreSharedKeyID{{Type: keyschedule.PSKTypeExternal, ID: []byte("k")}}})
 	if err != nil {
 		t.Fatal(err)
@@ -596,7 +594,8 @@ func TestExternalCommit(t *testing.T) {
 	// Resync may not remove someone else.
 	gi, _ = w.groups[0].GroupInfo(&GroupInfoOptions{RatchetTree: true})
 	other := w.groups[2].LeafIndex()
-	if _, _, err := JoinExternal(w.clients[1].cfg, gi, &ExternalJoinOptions{Remove: &other}); !errors.Is(err, ErrInvalidArgument) {
+	var pe *ProposalError
+	if _, _, err := JoinExternal(w.clients[1].cfg, gi, &ExternalJoinOptions{Remove: &other}); !errors.As(err, &pe) || pe.Rule != RuleResyncSuccessor {
 		t.Fatal(err)
 	}
 	// Without external_pub, no external join.
@@ -608,7 +607,7 @@ func TestExternalCommit(t *testing.T) {
 
 func TestReInitByValue(t *testing.T) {
 	w := newWorld(t, 3, nil)
-	pc := w.commit(2, &CommitOptions{Proposals: []*message.Proposal{w.groups[2].NewReInit([]byte("next"), testSuite, nil)}})
+	pc := w.commit(2, &CommitOptions{Proposals: []*Proposal{w.groups[2].NewReInit([]byte("next"), testSuite, nil)}})
 	if len(pc.Proposals) != 1 || pc.Proposals[0].Type() != message.ProposalReInit {
 		t.Fatal("proposals")
 	}
@@ -619,7 +618,7 @@ func TestReInitByValue(t *testing.T) {
 	}
 	w.agree()
 	// Snapshots keep the closed state.
-	g, err := LoadGroup(w.clients[1].cfg, mustSnapshot(t, w.groups[1]))
+	g, err := UnmarshalGroup(w.clients[1].cfg, mustSnapshot(t, w.groups[1]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -633,7 +632,7 @@ func TestWelcomeTreeOutOfBand(t *testing.T) {
 	d := newClient(t, "d")
 	kp, priv := d.keyPackage(t)
 	add, _ := NewAdd(kp)
-	pc := w.commit(1, &CommitOptions{Proposals: []*message.Proposal{add}, OutOfBandTree: true})
+	pc := w.commit(1, &CommitOptions{Proposals: []*Proposal{add}, OutOfBandTree: true})
 	if _, err := Join(d.cfg, pc.Welcome, priv, nil); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("join without the tree: %v", err)
 	}
@@ -691,7 +690,7 @@ func TestResumptionPSKOfAnotherGroup(t *testing.T) {
 	if _, err := b.groups[0].NewResumptionPSKOf(a.groups[0].GroupID(), 7); !errors.Is(err, ErrPSKNotFound) {
 		t.Fatalf("PSK of an epoch A never had: %v, want ErrPSKNotFound", err)
 	}
-	pc := b.commit(0, &CommitOptions{Proposals: []*message.Proposal{p}})
+	pc := b.commit(0, &CommitOptions{Proposals: []*Proposal{p}})
 	if len(pc.Proposals) != 1 {
 		t.Fatalf("commit covers %d proposals", len(pc.Proposals))
 	}
@@ -703,7 +702,7 @@ func TestResumptionPSKOfAnotherGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err = b.groups[0].Commit(&CommitOptions{Proposals: []*message.Proposal{p}})
+	pc, err = b.groups[0].Commit(&CommitOptions{Proposals: []*Proposal{p}})
 	if err != nil {
 		t.Fatal(err)
 	}

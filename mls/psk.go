@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"github.com/mlsengine/engine/mls/keyschedule"
-	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/wire"
 )
 
@@ -22,7 +21,7 @@ type pskSource struct {
 }
 
 // secret returns the PSK identified by id.
-func (s *pskSource) secret(id *keyschedule.PreSharedKeyID) ([]byte, error) {
+func (s *pskSource) secret(id *PreSharedKeyID) ([]byte, error) {
 	switch id.Type {
 	case keyschedule.PSKTypeExternal:
 		if s.cf.ExternalPSK == nil {
@@ -65,7 +64,7 @@ func (s *pskSource) secret(id *keyschedule.PreSharedKeyID) ([]byte, error) {
 
 // pskSecret computes psk_secret for the PSKs, in order (§8.4); nil (the
 // zero vector) when there are none.
-func (s *pskSource) pskSecret(ids []keyschedule.PreSharedKeyID) ([]byte, error) {
+func (s *pskSource) pskSecret(ids []PreSharedKeyID) ([]byte, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -97,19 +96,19 @@ func (c *config) pskNonce() ([]byte, error) {
 // NewExternalPSK returns a PreSharedKey proposal for the external PSK id,
 // with a fresh nonce (§12.1.4). The secret must be known to every member
 // (Config.ExternalPSK) when the proposal is committed.
-func (g *Group) NewExternalPSK(id []byte) (*message.Proposal, error) {
+func (g *Group) NewExternalPSK(id []byte) (*Proposal, error) {
 	nonce, err := g.cf.pskNonce()
 	if err != nil {
 		return nil, err
 	}
-	return &message.Proposal{Body: &message.PreSharedKey{PSK: keyschedule.PreSharedKeyID{
+	return &Proposal{Body: &PreSharedKey{PSK: PreSharedKeyID{
 		Type: keyschedule.PSKTypeExternal, ID: bytes.Clone(id), Nonce: nonce,
 	}}}, nil
 }
 
 // NewResumptionPSK returns a PreSharedKey proposal for the resumption PSK
 // of the given epoch of this group, usage application (§8.6, §12.1.4).
-func (g *Group) NewResumptionPSK(epoch uint64) (*message.Proposal, error) {
+func (g *Group) NewResumptionPSK(epoch uint64) (*Proposal, error) {
 	if _, ok := g.ResumptionPSK(epoch); !ok {
 		return nil, errorf(ErrPSKNotFound, "resumption PSK of epoch %d not kept", epoch)
 	}
@@ -117,7 +116,7 @@ func (g *Group) NewResumptionPSK(epoch uint64) (*message.Proposal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &message.Proposal{Body: &message.PreSharedKey{PSK: keyschedule.PreSharedKeyID{
+	return &Proposal{Body: &PreSharedKey{PSK: PreSharedKeyID{
 		Type: keyschedule.PSKTypeResumption, Usage: keyschedule.UsageApplication,
 		GroupID: bytes.Clone(g.ep.gc.GroupID), Epoch: epoch, Nonce: nonce,
 	}}}, nil
@@ -129,12 +128,12 @@ func (g *Group) NewResumptionPSK(epoch uint64) (*message.Proposal, error) {
 // with a fresh nonce. Every member must be able to produce that PSK
 // (Config.ResumptionPSK, which is also consulted here) when the proposal is
 // committed.
-func (g *Group) NewResumptionPSKOf(groupID []byte, epoch uint64) (*message.Proposal, error) {
+func (g *Group) NewResumptionPSKOf(groupID []byte, epoch uint64) (*Proposal, error) {
 	if bytes.Equal(groupID, g.ep.gc.GroupID) {
 		return g.NewResumptionPSK(epoch)
 	}
 	src := &pskSource{cf: g.cf}
-	id := keyschedule.PreSharedKeyID{Type: keyschedule.PSKTypeResumption, Usage: keyschedule.UsageApplication,
+	id := PreSharedKeyID{Type: keyschedule.PSKTypeResumption, Usage: keyschedule.UsageApplication,
 		GroupID: bytes.Clone(groupID), Epoch: epoch}
 	if _, err := src.secret(&id); err != nil {
 		return nil, err
@@ -143,12 +142,12 @@ func (g *Group) NewResumptionPSKOf(groupID []byte, epoch uint64) (*message.Propo
 	if id.Nonce, err = g.cf.pskNonce(); err != nil {
 		return nil, err
 	}
-	return &message.Proposal{Body: &message.PreSharedKey{PSK: id}}, nil
+	return &Proposal{Body: &PreSharedKey{PSK: id}}, nil
 }
 
 // pskIDKey returns a map key identifying a PreSharedKeyID (§12.2: "multiple
 // PreSharedKey proposals that reference the same PreSharedKeyID").
-func pskIDKey(id *keyschedule.PreSharedKeyID) string {
+func pskIDKey(id *PreSharedKeyID) string {
 	b, err := wire.Marshal(id)
 	if err != nil {
 		return "invalid"

@@ -6,8 +6,6 @@ import (
 
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
-	"github.com/mlsengine/engine/mls/suite"
-	"github.com/mlsengine/engine/treekem"
 )
 
 // Reinitialization (§11.2) and subgroup branching (§11.3): a new group
@@ -18,8 +16,8 @@ import (
 // with the given ID, cipher suite and GroupContext extensions, at protocol
 // version mls10 (§12.1.5). A commit covering it closes the group; then
 // Group.Reinitialize creates the new one.
-func (g *Group) NewReInit(groupID []byte, cs suite.ID, exts treekem.Extensions) *message.Proposal {
-	return &message.Proposal{Body: &message.ReInit{
+func (g *Group) NewReInit(groupID []byte, cs CipherSuite, exts Extensions) *Proposal {
+	return &Proposal{Body: &ReInit{
 		GroupID: bytes.Clone(groupID), Version: message.MLS10, CipherSuite: cs, Extensions: cloneExtensions(exts),
 	}}
 }
@@ -73,7 +71,7 @@ type BranchOptions struct {
 	GroupID []byte
 	// Extensions are the subgroup's GroupContext extensions; nil keeps
 	// those of the parent group ("using the same parameters", §11.3).
-	Extensions treekem.Extensions
+	Extensions Extensions
 }
 
 // Branch creates a subgroup of g with some of its members (§11.3): a new
@@ -121,7 +119,7 @@ func (g *Group) linkedCommit(old *Group, usage keyschedule.ResumptionPSKUsage, k
 	if opts == nil {
 		opts = &CommitOptions{}
 	}
-	var props []*message.Proposal
+	var props []*Proposal
 	for _, kp := range kps {
 		p, err := NewAdd(kp)
 		if err != nil {
@@ -133,7 +131,7 @@ func (g *Group) linkedCommit(old *Group, usage keyschedule.ResumptionPSKUsage, k
 	if err != nil {
 		return nil, err
 	}
-	props = append(props, &message.Proposal{Body: &message.PreSharedKey{PSK: keyschedule.PreSharedKeyID{
+	props = append(props, &Proposal{Body: &PreSharedKey{PSK: PreSharedKeyID{
 		Type: keyschedule.PSKTypeResumption, Usage: usage,
 		GroupID: bytes.Clone(old.ep.gc.GroupID), Epoch: old.ep.gc.Epoch, Nonce: nonce,
 	}}})

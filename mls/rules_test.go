@@ -35,17 +35,17 @@ func craftCommit(t *testing.T, g *Group, props []message.ProposalOrRef, path *tr
 	return msg
 }
 
-func byValue(ps ...*message.Proposal) []message.ProposalOrRef {
+func byValue(ps ...*Proposal) []message.ProposalOrRef {
 	out := make([]message.ProposalOrRef, len(ps))
 	for i, p := range ps {
-		out[i] = message.ProposalOrRef{Proposal: p}
+		out[i] = message.ProposalOrRef{Proposal: p.wire()}
 	}
 	return out
 }
 
 // rejectBoth checks that member `by` cannot commit props by value and that
 // member `to` rejects a crafted commit of them with the given rule.
-func rejectBoth(t *testing.T, w *world, by, to int, rule string, props ...*message.Proposal) {
+func rejectBoth(t *testing.T, w *world, by, to int, rule string, props ...*Proposal) {
 	t.Helper()
 	checkRule := func(err error) {
 		t.Helper()
@@ -67,9 +67,10 @@ func rejectBoth(t *testing.T, w *world, by, to int, rule string, props ...*messa
 	})
 	checkRule(err)
 	t.Logf("receiver: %v", err)
+	checkRule(expectPublicRejects(t, w.groups[to], msg, ErrInvalidProposal))
 }
 
-func otherKeyPackage(t *testing.T, c *client) *message.Proposal {
+func otherKeyPackage(t *testing.T, c *client) *Proposal {
 	t.Helper()
 	kp, _ := c.keyPackage(t)
 	p, err := NewAdd(kp)
@@ -85,7 +86,7 @@ func TestRuleUpdateByCommitter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rejectBoth(t, w, 0, 1, RuleUpdateByCommitter, up)
+	rejectBoth(t, w, 0, 1, RuleUpdateByCommitter, &Proposal{Body: up.Body})
 	// By reference too: the committer's own pending Update.
 	msg, err := w.groups[0].ProposeUpdate(nil)
 	if err != nil {
@@ -99,6 +100,7 @@ func TestRuleUpdateByCommitter(t *testing.T) {
 	})
 	craft := craftCommit(t, w.groups[0], []message.ProposalOrRef{{Reference: ref}}, nil)
 	expectUnchanged(t, w.groups[1], ErrInvalidProposal, func() error { _, err := w.groups[1].Process(craft); return err })
+	expectPublicRejects(t, w.groups[1], craft, ErrInvalidProposal)
 	// By default, the committer leaves its own Update out.
 	pc := w.commit(0, nil)
 	if len(pc.Updates) != 0 {
@@ -129,6 +131,7 @@ func TestRuleSameLeaf(t *testing.T) {
 		return err
 	})
 	craft := craftCommit(t, w.groups[0], []message.ProposalOrRef{{Reference: refs[0]}, {Reference: refs[1]}}, nil)
+	expectPublicRejects(t, w.groups[1], craft, ErrInvalidProposal)
 	err = expectUnchanged(t, w.groups[1], ErrInvalidProposal, func() error { _, err := w.groups[1].Process(craft); return err })
 	var pe *ProposalError
 	if !errors.As(err, &pe) || pe.Rule != RuleSameLeaf {
@@ -148,7 +151,7 @@ func TestRuleAddExistingMember(t *testing.T) {
 	// Allowed with a Remove of the same client in the list (§12.2).
 	kp, priv := w.clients[2].keyPackage(t)
 	add, _ := NewAdd(kp)
-	pc := w.commit(0, &CommitOptions{Proposals: []*message.Proposal{NewRemove(w.groups[2].LeafIndex()), add}})
+	pc := w.commit(0, &CommitOptions{Proposals: []*Proposal{NewRemove(w.groups[2].LeafIndex()), add}})
 	g, err := Join(w.clients[2].cfg, pc.Welcome, priv, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +197,7 @@ func TestRuleReInitNotAlone(t *testing.T) {
 
 func TestRuleExternalInitInRegularCommit(t *testing.T) {
 	w := newWorld(t, 3, nil)
-	ei := &message.Proposal{Body: &message.ExternalInit{KEMOutput: make([]byte, 32)}}
+	ei := &Proposal{Body: &message.ExternalInit{KEMOutput: make([]byte, 32)}}
 	rejectBoth(t, w, 0, 1, RuleExternalInit, ei)
 	// Not even as a proposal on its own.
 	expectUnchanged(t, w.groups[0], ErrInvalidProposal, func() error { _, err := w.groups[0].Propose(ei, nil); return err })
@@ -214,14 +217,14 @@ func TestRuleInvalidProposals(t *testing.T) {
 	rejectBoth(t, w, 0, 1, "", otherKeyPackage(t, other))
 	// §12.1.4: a psk_nonce of the wrong length, and a resumption PSK of
 	// usage branch outside a branch.
-	short := &message.Proposal{Body: &message.PreSharedKey{PSK: keyschedule.PreSharedKeyID{
+	short := &Proposal{Body: &message.PreSharedKey{PSK: keyschedule.PreSharedKeyID{
 		Type: keyschedule.PSKTypeExternal, ID: []byte("k"), Nonce: make([]byte, 5)}}}
 	rejectBoth(t, w, 0, 1, "", short)
-	branch := &message.Proposal{Body: &message.PreSharedKey{PSK: keyschedule.PreSharedKeyID{
+	branch := &Proposal{Body: &message.PreSharedKey{PSK: keyschedule.PreSharedKeyID{
 		Type: keyschedule.PSKTypeResumption, Usage: keyschedule.UsageBranch, GroupID: w.groups[0].GroupID(), Epoch: 1, Nonce: make([]byte, 32)}}}
 	rejectBoth(t, w, 0, 1, "", branch)
 	// §12.1.5: a ReInit to an older version.
-	old := &message.Proposal{Body: &message.ReInit{GroupID: []byte("x"), Version: 0, CipherSuite: testSuite}}
+	old := &Proposal{Body: &message.ReInit{GroupID: []byte("x"), Version: 0, CipherSuite: testSuite}}
 	rejectBoth(t, w, 0, 1, "", old)
 	// §12.1.7: extensions that are not GroupContext extensions, or that
 	// some member does not support.
@@ -237,11 +240,12 @@ func TestRulePathRequired(t *testing.T) {
 	for _, props := range [][]message.ProposalOrRef{byValue(NewRemove(w.groups[3].LeafIndex())), nil} {
 		msg := craftCommit(t, w.groups[0], props, nil)
 		expectUnchanged(t, w.groups[1], ErrInvalidCommit, func() error { _, err := w.groups[1].Process(msg); return err })
+		expectPublicRejects(t, w.groups[1], msg, ErrInvalidCommit)
 	}
 	// An Add alone does not: by default the committer still sends one, with
 	// OmitPath it leaves it out, and both are processed.
 	for _, omit := range []bool{false, true} {
-		pc := w.commit(0, &CommitOptions{Proposals: []*message.Proposal{otherKeyPackage(t, newClient(t, "d"))}, OmitPath: omit})
+		pc := w.commit(0, &CommitOptions{Proposals: []*Proposal{otherKeyPackage(t, newClient(t, "d"))}, OmitPath: omit})
 		var m message.MLSMessage
 		if err := wire.Unmarshal(pc.Commit, &m); err != nil {
 			t.Fatal(err)
@@ -257,6 +261,7 @@ func TestRuleUnknownReference(t *testing.T) {
 	w := newWorld(t, 3, nil)
 	msg := craftCommit(t, w.groups[0], []message.ProposalOrRef{{Reference: make([]byte, 32)}}, nil)
 	expectUnchanged(t, w.groups[1], ErrInvalidCommit, func() error { _, err := w.groups[1].Process(msg); return err })
+	expectPublicRejects(t, w.groups[1], msg, ErrInvalidCommit)
 	if _, err := w.groups[0].Commit(&CommitOptions{References: []message.ProposalRef{make([]byte, 32)}}); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatal(err)
 	}
@@ -301,7 +306,7 @@ func (c *client) keyPackageLeaf(t *testing.T) *treekem.LeafNode {
 func TestRuleExternalCommitList(t *testing.T) {
 	w := newWorld(t, 3, nil)
 	d := newClient(t, "d")
-	ei := &message.Proposal{Body: &message.ExternalInit{KEMOutput: make([]byte, 32)}}
+	ei := &Proposal{Body: &message.ExternalInit{KEMOutput: make([]byte, 32)}}
 	cases := map[string][]message.ProposalOrRef{
 		"no ExternalInit":  byValue(NewRemove(1)),
 		"two ExternalInit": byValue(ei, ei),
@@ -313,6 +318,7 @@ func TestRuleExternalCommitList(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			msg := craftExternalCommit(t, w.groups[0], d, props)
 			expectUnchanged(t, w.groups[1], ErrInvalidProposal, func() error { _, err := w.groups[1].Process(msg); return err })
+			expectPublicRejects(t, w.groups[1], msg, ErrInvalidProposal)
 		})
 	}
 	// By reference: refused (§12.4.3.2).
@@ -320,6 +326,7 @@ func TestRuleExternalCommitList(t *testing.T) {
 	ref := w.groups[0].PendingProposals()[0].Ref
 	msg := craftExternalCommit(t, w.groups[0], d, append(byValue(ei), message.ProposalOrRef{Reference: ref}))
 	expectUnchanged(t, w.groups[1], ErrInvalidCommit, func() error { _, err := w.groups[1].Process(msg); return err })
+	expectPublicRejects(t, w.groups[1], msg, ErrInvalidCommit)
 }
 
 func TestRuleConfirmationTag(t *testing.T) {

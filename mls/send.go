@@ -2,15 +2,25 @@ package mls
 
 import (
 	"github.com/mlsengine/engine/mls/message"
-	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
 
-// SendOptions are the options of Encrypt and Propose.
+// SendOptions are the options of Encrypt, ExternalProposal and
+// NewMemberProposal.
 type SendOptions struct {
 	// AuthenticatedData is the message's authenticated_data (§6): sent in
 	// the clear, and authenticated.
 	AuthenticatedData []byte
+}
+
+// ProposeOptions are the options of Propose.
+type ProposeOptions struct {
+	// AuthenticatedData is the message's authenticated_data (§6).
+	AuthenticatedData []byte
+	// WireFormat is the proposal's: WireFormatPublicMessage, which a
+	// delivery service can check (PublicGroup), or
+	// WireFormatPrivateMessage; 0 follows Config.EncryptHandshake.
+	WireFormat WireFormat
 }
 
 // Encrypt encrypts application data for the group as a PrivateMessage of
@@ -44,26 +54,26 @@ func (g *Group) Encrypt(data []byte, opts *SendOptions) ([]byte, error) {
 // reference by any member. It returns the MLSMessage to send; the proposal
 // is pending in the group from now on, as if received. Use ProposeUpdate
 // for an Update.
-func (g *Group) Propose(p *message.Proposal, opts *SendOptions) ([]byte, error) {
+func (g *Group) Propose(p *Proposal, opts *ProposeOptions) ([]byte, error) {
 	if p == nil || p.Body == nil {
 		return nil, errorf(ErrInvalidArgument, "nil proposal")
 	}
-	if _, ok := p.Body.(*message.Update); ok {
+	if _, ok := p.Body.(*Update); ok {
 		return nil, errorf(ErrInvalidArgument, "use ProposeUpdate for an Update")
 	}
-	return g.propose(p, nil, nil, opts)
+	return g.propose(p.wire(), nil, nil, opts)
 }
 
 // UpdateOptions are the options of ProposeUpdate.
 type UpdateOptions struct {
-	SendOptions
+	ProposeOptions
 	// Credential, if set, replaces the member's credential; it must keep
 	// the member's identity as the application sees it.
-	Credential *treekem.Credential
+	Credential *Credential
 	// Signer, if set, holds a new signature key for the new LeafNode: once
 	// a commit covering the Update is applied, the group signs with it.
 	// (The proposal itself is signed with the current key.)
-	Signer suite.Signer
+	Signer Signer
 }
 
 // ProposeUpdate proposes to replace the member's LeafNode with a fresh one
@@ -78,11 +88,11 @@ func (g *Group) ProposeUpdate(opts *UpdateOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return g.propose(p, priv, opts.Signer, &opts.SendOptions)
+	return g.propose(p, priv, opts.Signer, &opts.ProposeOptions)
 }
 
 // newUpdate returns an Update proposal with a fresh leaf key, and the key.
-func (g *Group) newUpdate(cred *treekem.Credential, signer suite.Signer) (*message.Proposal, []byte, error) {
+func (g *Group) newUpdate(cred *Credential, signer Signer) (*message.Proposal, []byte, error) {
 	cf := g.cf
 	if signer != nil {
 		c := *cf
@@ -110,20 +120,24 @@ func (g *Group) newUpdate(cred *treekem.Credential, signer suite.Signer) (*messa
 	if err := signLeaf(cf.cs, cf.Signer, &ln, g.ep.gc.GroupID, g.ep.leaf()); err != nil {
 		return nil, nil, err
 	}
-	return &message.Proposal{Body: &message.Update{LeafNode: ln}}, priv, nil
+	return &message.Proposal{Body: &Update{LeafNode: ln}}, priv, nil
 }
 
 // propose validates, signs, protects and caches a proposal of the member.
-func (g *Group) propose(p *message.Proposal, leafPriv []byte, signer suite.Signer, opts *SendOptions) ([]byte, error) {
+func (g *Group) propose(p *message.Proposal, leafPriv []byte, signer Signer, opts *ProposeOptions) ([]byte, error) {
 	if err := g.checkActive(); err != nil {
 		return nil, err
 	}
 	if opts == nil {
-		opts = &SendOptions{}
+		opts = &ProposeOptions{}
+	}
+	wf, err := g.handshakeFormat(opts.WireFormat)
+	if err != nil {
+		return nil, err
 	}
 	fc := g.framed(message.ContentProposal, opts.AuthenticatedData)
 	fc.Proposal = p
-	ac, err := g.sign(g.handshakeFormat(), fc)
+	ac, err := g.sign(wf, fc)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +146,7 @@ func (g *Group) propose(p *message.Proposal, leafPriv []byte, signer suite.Signe
 		return nil, wrapErr(ErrInvalidArgument, "proposal reference", err)
 	}
 	c := &cachedProposal{ref: ref, sender: fc.Sender, proposal: p, leafPriv: leafPriv, signer: signer}
-	if err := g.checkProposal(c); err != nil {
+	if err := g.view().checkProposal(c); err != nil {
 		return nil, err
 	}
 	if err := g.cf.accept(c.view()); err != nil {

@@ -3,17 +3,21 @@ package mls
 import (
 	"bytes"
 
+	"github.com/mlsengine/engine/mls/internal/simulation"
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/treekem"
 )
 
-// Simulation support. A simulator of a large group keeps one public view of
+// Simulation support, for mls/sim and tests only: the exported functions
+// take a simulation.Access, which only packages below mls can name (see
+// mls/internal/simulation), so they are not part of the API; one of them
+// returns a secret. A simulator of a large group keeps one public view of
 // the group (a *Group) and makes any simulated member commit, deriving that
 // member's keys from a seed, through the library's own code path:
 //
 //	view := ...                                // the group's current state
-//	m, _ := view.ViewAs(cfgOf(i), i, leafKeyOf(i), nil)
+//	m, _ := mls.ViewAs(simulation.Access{}, view, cfgOf(i), i, leafKeyOf(i), nil)
 //	pc, _ := m.Commit(&mls.CommitOptions{...}) // member i commits
 //	_ = m.Apply(pc)
 //	view = m                                   // m's state is the new view
@@ -22,8 +26,8 @@ import (
 // ViewAs and GroupFromTree share the tree with their source copy-on-write
 // (treekem.Tree.Clone): no per-member copy of the tree is made.
 
-// ViewAs returns the group as seen by another member in the current epoch,
-// for simulations, tests and state restoration: the member at leaf, whose
+// ViewAs returns group g as seen by another member in the current epoch,
+// for simulations and tests: the member at leaf, whose
 // Config is cfg (cfg.Signer must hold that leaf's signature key), with its
 // leaf's HPKE private key leafPriv and, optionally, the path secrets of
 // nodes on its direct path (keyed by node), from which the private keys of
@@ -34,11 +38,15 @@ import (
 // proposals); it keeps no past epochs. Its member can commit at once;
 // processing others' commits needs the private keys of its direct path
 // that the UpdatePaths encrypt to, which leafPriv and pathSecrets provide.
-func (g *Group) ViewAs(cfg Config, leaf treekem.LeafIndex, leafPriv []byte, pathSecrets map[treekem.NodeIndex][]byte) (*Group, error) {
+func ViewAs(_ simulation.Access, g *Group, cfg Config, leaf LeafIndex, leafPriv []byte, pathSecrets map[treekem.NodeIndex][]byte) (*Group, error) {
+	return g.viewAs(cfg, leaf, leafPriv, pathSecrets)
+}
+
+func (g *Group) viewAs(cfg Config, leaf LeafIndex, leafPriv []byte, pathSecrets map[treekem.NodeIndex][]byte) (*Group, error) {
 	if cfg.Suite == 0 {
 		cfg.Suite = g.cf.cs.ID()
 	}
-	cf, err := cfg.resolveSigner()
+	cf, err := cfg.resolveMember()
 	if err != nil {
 		return nil, err
 	}
@@ -56,17 +64,9 @@ func (g *Group) ViewAs(cfg Config, leaf treekem.LeafIndex, leafPriv []byte, path
 	if err != nil {
 		return nil, err
 	}
-	ep := &epochState{
-		gc:              src.gc,
-		gcBytes:         src.gcBytes,
-		tree:            src.tree.Clone(),
-		priv:            priv,
-		secrets:         cloneSecrets(&src.secrets),
-		stree:           src.stree.Clone(),
-		interim:         src.interim,
-		confirmationTag: src.confirmationTag,
-		reinit:          src.reinit,
-	}
+	pub := src.publicEpoch
+	pub.tree, pub.proposals = src.tree.Clone(), nil
+	ep := &epochState{publicEpoch: pub, priv: priv, secrets: cloneSecrets(&src.secrets), stree: src.stree.Clone()}
 	for _, c := range src.proposals {
 		ep.proposals = append(ep.proposals, &cachedProposal{ref: c.ref, sender: c.sender, proposal: c.proposal})
 	}
@@ -83,14 +83,18 @@ func (g *Group) ViewAs(cfg Config, leaf treekem.LeafIndex, leafPriv []byte, path
 // the leaf's HPKE private key leafPriv; other members' views come from
 // ViewAs. The tree is used as is (not validated, not copied): the caller
 // must not modify it afterwards.
-func GroupFromTree(cfg Config, groupID []byte, exts treekem.Extensions, tree *treekem.Tree, leaf treekem.LeafIndex, leafPriv []byte) (*Group, error) {
+func GroupFromTree(_ simulation.Access, cfg Config, groupID []byte, exts Extensions, tree *treekem.Tree, leaf LeafIndex, leafPriv []byte) (*Group, error) {
+	return groupFromTree(cfg, groupID, exts, tree, leaf, leafPriv)
+}
+
+func groupFromTree(cfg Config, groupID []byte, exts Extensions, tree *treekem.Tree, leaf LeafIndex, leafPriv []byte) (*Group, error) {
 	if tree == nil {
 		return nil, errorf(ErrInvalidArgument, "nil tree")
 	}
 	if cfg.Suite == 0 {
 		cfg.Suite = tree.Suite().ID()
 	}
-	cf, err := cfg.resolveSigner()
+	cf, err := cfg.resolveMember()
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +111,7 @@ func GroupFromTree(cfg Config, groupID []byte, exts treekem.Extensions, tree *tr
 	if err != nil {
 		return nil, err
 	}
-	gc := &message.GroupContext{
+	gc := &GroupContext{
 		Version:                 message.MLS10,
 		CipherSuite:             cf.cs.ID(),
 		GroupID:                 bytes.Clone(groupID),
@@ -119,7 +123,7 @@ func GroupFromTree(cfg Config, groupID []byte, exts treekem.Extensions, tree *tr
 }
 
 // privateStateFor builds and checks a member's private state.
-func privateStateFor(cf *config, tree *treekem.Tree, leaf treekem.LeafIndex, leafPriv []byte, pathSecrets map[treekem.NodeIndex][]byte) (*treekem.PrivateState, error) {
+func privateStateFor(cf *config, tree *treekem.Tree, leaf LeafIndex, leafPriv []byte, pathSecrets map[treekem.NodeIndex][]byte) (*treekem.PrivateState, error) {
 	priv, err := treekem.NewPrivateState(cf.cs, leaf, leafPriv)
 	if err != nil {
 		return nil, wrapErr(ErrInvalidArgument, "leaf private key", err)
@@ -149,8 +153,10 @@ func cloneSecrets(s *keyschedule.Secrets) keyschedule.Secrets {
 	}
 }
 
-// LeafPrivateKey returns the HPKE private key of the member's leaf, for
-// simulations and tests: with ViewAs it recreates the member's view in a
-// later epoch (its leaf key changes when it commits or its Update is
-// committed). It is a secret.
-func (g *Group) LeafPrivateKey() []byte { return g.ep.priv.LeafPrivateKey() }
+// LeafPrivateKey returns the HPKE private key of g's leaf, for simulations
+// and tests: with ViewAs it recreates the member's view in a later epoch
+// (its leaf key changes when it commits or its Update is committed). It is
+// a secret.
+func LeafPrivateKey(_ simulation.Access, g *Group) []byte { return g.leafPrivateKey() }
+
+func (g *Group) leafPrivateKey() []byte { return g.ep.priv.LeafPrivateKey() }

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
@@ -59,7 +58,7 @@ func TestSimulationViews(t *testing.T) {
 		}
 		members[i] = m
 	}
-	view, err := GroupFromTree(members[0].cfg, []byte("sim"), nil, tree, 0, members[0].leafPriv)
+	view, err := groupFromTree(members[0].cfg, []byte("sim"), nil, tree, 0, members[0].leafPriv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +66,7 @@ func TestSimulationViews(t *testing.T) {
 	const obs1, obs2 = 7, 40
 	observers := map[int]*Group{}
 	for _, o := range []int{obs1, obs2} {
-		g, err := view.ViewAs(members[o].cfg, treekem.LeafIndex(o), members[o].leafPriv, nil)
+		g, err := view.viewAs(members[o].cfg, treekem.LeafIndex(o), members[o].leafPriv, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,11 +82,11 @@ func TestSimulationViews(t *testing.T) {
 				break
 			}
 		}
-		m, err := view.ViewAs(members[c].cfg, treekem.LeafIndex(c), members[c].leafPriv, nil)
+		m, err := view.viewAs(members[c].cfg, treekem.LeafIndex(c), members[c].leafPriv, nil)
 		if err != nil {
 			t.Fatalf("epoch %d: view of %d: %v", epoch, c, err)
 		}
-		var props []*message.Proposal
+		var props []*Proposal
 		if epoch%3 == 2 {
 			victim := rnd.IntN(n)
 			if victim != c && victim != obs1 && victim != obs2 && !removed[victim] {
@@ -102,7 +101,7 @@ func TestSimulationViews(t *testing.T) {
 		if err := m.Apply(pc); err != nil {
 			t.Fatal(err)
 		}
-		members[c].leafPriv = m.LeafPrivateKey()
+		members[c].leafPriv = m.leafPrivateKey()
 		for o, g := range observers {
 			r, err := g.Process(pc.Commit)
 			if err != nil {

@@ -38,6 +38,9 @@ type snapshot struct {
 	Past            []snapPast                   `cbor:"12,keyasint"`
 	Resumption      []snapResumption             `cbor:"13,keyasint"`
 	Removed         bool                         `cbor:"14,keyasint"`
+	// Public marks the snapshot of a PublicGroup: keys 3, 4 and 8 to 11
+	// only, no secret.
+	Public bool `cbor:"15,keyasint,omitempty"`
 }
 
 type snapSecrets struct {
@@ -80,25 +83,19 @@ type snapResumption struct {
 }
 
 // MarshalBinary returns a snapshot of the group's whole state, which
-// LoadGroup restores: the loaded group continues exactly where this one
+// UnmarshalGroup restores: the loaded group continues exactly where this one
 // stands (its next messages, commits and late-message keys are the same).
 // The snapshot contains secrets.
 func (g *Group) MarshalBinary() ([]byte, error) {
 	ep := g.ep
-	rt, err := ep.tree.RatchetTree()
-	if err != nil {
-		return nil, internalErr("tree: %v", err)
-	}
 	priv, err := ep.priv.MarshalBinary()
 	if err != nil {
 		return nil, internalErr("private state: %v", err)
 	}
 	s := &snapshot{
-		Version:      snapshotVersion,
-		Suite:        uint16(g.cf.cs.ID()),
-		GroupContext: ep.gcBytes,
-		Tree:         rt,
-		Private:      priv,
+		Version: snapshotVersion,
+		Suite:   uint16(g.cf.cs.ID()),
+		Private: priv,
 		Secrets: snapSecrets{
 			SenderData:         ep.secrets.SenderData,
 			Exporter:           ep.secrets.Exporter,
@@ -109,26 +106,12 @@ func (g *Group) MarshalBinary() ([]byte, error) {
 			EpochAuthenticator: ep.secrets.EpochAuthenticator,
 			Init:               ep.secrets.Init,
 		},
-		SecretTree:      ep.stree.State(),
-		Interim:         ep.interim,
-		ConfirmationTag: ep.confirmationTag,
-		Removed:         g.removed,
+		SecretTree: ep.stree.State(),
+		Removed:    g.removed,
 	}
 	defer s.SecretTree.Wipe()
-	for _, c := range ep.proposals {
-		body, err := wire.Marshal(c.proposal.Body)
-		if err != nil {
-			return nil, internalErr("proposal: %v", err)
-		}
-		s.Proposals = append(s.Proposals, snapProposal{
-			Ref: c.ref, SenderType: uint8(c.sender.Type), SenderLeaf: uint32(c.sender.Leaf),
-			SenderExt: c.sender.ExternalIndex, Type: uint16(c.proposal.Type()), Body: body, LeafPriv: c.leafPriv,
-		})
-	}
-	if ep.reinit != nil {
-		if s.ReInit, err = wire.Marshal(ep.reinit); err != nil {
-			return nil, internalErr("ReInit: %v", err)
-		}
+	if err := ep.publicEpoch.save(s); err != nil {
+		return nil, err
 	}
 	for _, p := range g.past {
 		sp := snapPast{Epoch: p.epoch, GroupContext: p.gcBytes, SenderData: p.senderData, SecretTree: p.stree.State()}
@@ -141,6 +124,35 @@ func (g *Group) MarshalBinary() ([]byte, error) {
 	for _, r := range g.resumption {
 		s.Resumption = append(s.Resumption, snapResumption{Epoch: r.epoch, PSK: r.psk})
 	}
+	return encodeSnapshot(s)
+}
+
+// save puts the public state of the epoch in s.
+func (ep *publicEpoch) save(s *snapshot) error {
+	rt, err := ep.tree.RatchetTree()
+	if err != nil {
+		return internalErr("tree: %v", err)
+	}
+	s.GroupContext, s.Tree, s.Interim, s.ConfirmationTag = ep.gcBytes, rt, ep.interim, ep.confirmationTag
+	for _, c := range ep.proposals {
+		body, err := wire.Marshal(c.proposal.Body)
+		if err != nil {
+			return internalErr("proposal: %v", err)
+		}
+		s.Proposals = append(s.Proposals, snapProposal{
+			Ref: c.ref, SenderType: uint8(c.sender.Type), SenderLeaf: uint32(c.sender.Leaf),
+			SenderExt: c.sender.ExternalIndex, Type: uint16(c.proposal.Type()), Body: body, LeafPriv: c.leafPriv,
+		})
+	}
+	if ep.reinit != nil {
+		if s.ReInit, err = wire.Marshal(ep.reinit); err != nil {
+			return internalErr("ReInit: %v", err)
+		}
+	}
+	return nil
+}
+
+func encodeSnapshot(s *snapshot) ([]byte, error) {
 	em, err := cbor.CoreDetEncOptions().EncMode()
 	if err != nil {
 		return nil, internalErr("CBOR: %v", err)
@@ -152,16 +164,32 @@ func (g *Group) MarshalBinary() ([]byte, error) {
 	return out, nil
 }
 
-// LoadGroup restores a group from a snapshot taken by MarshalBinary. cfg is
-// the member's configuration (its Suite may be zero); its Signer must hold
-// the member's signature key. A snapshot that is inconsistent fails with
-// ErrInvalidState.
-func LoadGroup(cfg Config, data []byte) (g *Group, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			g, err = nil, internalErr("panic loading a snapshot: %v", p)
-		}
-	}()
+// openSnapshot decodes a snapshot of a group (or of a PublicGroup) and
+// resolves cfg for it: a member's Config needs a signer and credential.
+func openSnapshot(cfg Config, data []byte, public bool) (*snapshot, *config, error) {
+	s, err := decodeSnapshot(data, public)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Suite == 0 {
+		cfg.Suite = CipherSuite(s.Suite)
+	}
+	resolve := cfg.resolveMember
+	if public {
+		resolve = cfg.resolve
+	}
+	cf, err := resolve()
+	if err != nil {
+		return nil, nil, err
+	}
+	if uint16(cf.cs.ID()) != s.Suite {
+		return nil, nil, errorf(ErrInvalidArgument, "snapshot of suite %d, Config of suite %v", s.Suite, cf.cs.ID())
+	}
+	return s, cf, nil
+}
+
+// decodeSnapshot decodes a snapshot and checks its version and kind.
+func decodeSnapshot(data []byte, public bool) (*snapshot, error) {
 	dm, err := cbor.DecOptions{
 		MaxArrayElements: 1<<31 - 1,
 		MaxMapPairs:      64,
@@ -170,40 +198,82 @@ func LoadGroup(cfg Config, data []byte) (g *Group, err error) {
 	if err != nil {
 		return nil, internalErr("CBOR: %v", err)
 	}
-	var s snapshot
-	if err := dm.Unmarshal(data, &s); err != nil {
+	s := new(snapshot)
+	if err := dm.Unmarshal(data, s); err != nil {
 		return nil, wrapErr(ErrInvalidState, "CBOR", err)
 	}
 	if s.Version != snapshotVersion {
 		return nil, errorf(ErrInvalidState, "snapshot version %d", s.Version)
 	}
-	if cfg.Suite == 0 {
-		cfg.Suite = suite.ID(s.Suite)
+	if s.Public != public {
+		return nil, errorf(ErrInvalidState, "a snapshot of a PublicGroup is not a member's, and the reverse")
 	}
-	cf, err := cfg.resolveSigner()
+	return s, nil
+}
+
+// loadPublic restores the public state of the epoch of snapshot s, for
+// suite cs. The tree of a trusted snapshot is not validated again; its
+// hash must be the GroupContext's.
+func loadPublic(cs *suite.Suite, s *snapshot) (*publicEpoch, error) {
+	bad := func(what string, err error) error { return wrapErr(ErrInvalidState, what, err) }
+	ep := &publicEpoch{gcBytes: bytes.Clone(s.GroupContext), interim: s.Interim, confirmationTag: s.ConfirmationTag}
+	if err := wire.Unmarshal(bytes.Clone(s.GroupContext), &ep.gc); err != nil {
+		return nil, bad("GroupContext", err)
+	}
+	if ep.gc.CipherSuite != cs.ID() {
+		return nil, errorf(ErrInvalidState, "GroupContext of suite %v", ep.gc.CipherSuite)
+	}
+	var err error
+	if ep.tree, err = treekem.UnmarshalTree(cs, s.Tree); err != nil {
+		return nil, bad("tree", err)
+	}
+	if !bytes.Equal(ep.tree.TreeHash(), ep.gc.TreeHash) {
+		return nil, errorf(ErrInvalidState, "tree hash differs from the GroupContext's")
+	}
+	for _, sp := range s.Proposals {
+		p, err := decodeProposal(ProposalType(sp.Type), sp.Body)
+		if err != nil {
+			return nil, bad("proposal", err)
+		}
+		ep.proposals = append(ep.proposals, &cachedProposal{
+			ref:      sp.Ref,
+			sender:   Sender{Type: SenderType(sp.SenderType), Leaf: LeafIndex(sp.SenderLeaf), ExternalIndex: sp.SenderExt},
+			proposal: p,
+			leafPriv: sp.LeafPriv,
+		})
+	}
+	if s.ReInit != nil {
+		ri := new(ReInit)
+		if err := wire.Unmarshal(s.ReInit, ri); err != nil {
+			return nil, bad("ReInit", err)
+		}
+		ep.reinit = ri
+	}
+	return ep, nil
+}
+
+// UnmarshalGroup restores a group from a snapshot taken by MarshalBinary
+// (Load does it from a Storage). cfg is
+// the member's configuration (its Suite may be zero); its Signer must hold
+// the member's signature key. A snapshot that is inconsistent fails with
+// ErrInvalidState.
+func UnmarshalGroup(cfg Config, data []byte) (g *Group, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			g, err = nil, recovered("loading a snapshot", p)
+		}
+	}()
+	s, cf, err := openSnapshot(cfg, data, false)
 	if err != nil {
 		return nil, err
 	}
 	cs := cf.cs
-	if uint16(cs.ID()) != s.Suite {
-		return nil, errorf(ErrInvalidArgument, "snapshot of suite %d, Config of suite %v", s.Suite, cs.ID())
-	}
 	bad := func(what string, err error) error { return wrapErr(ErrInvalidState, what, err) }
-
-	var gc message.GroupContext
-	if err := wire.Unmarshal(bytes.Clone(s.GroupContext), &gc); err != nil {
-		return nil, bad("GroupContext", err)
-	}
-	if gc.CipherSuite != cs.ID() {
-		return nil, errorf(ErrInvalidState, "GroupContext of suite %v", gc.CipherSuite)
-	}
-	tree, err := treekem.UnmarshalTree(cs, s.Tree)
+	pub, err := loadPublic(cs, s)
 	if err != nil {
-		return nil, bad("tree", err)
+		return nil, err
 	}
-	if !bytes.Equal(tree.TreeHash(), gc.TreeHash) {
-		return nil, errorf(ErrInvalidState, "tree hash differs from the GroupContext's")
-	}
+	gc, tree := &pub.gc, pub.tree
 	priv, err := treekem.UnmarshalPrivateState(cs, s.Private)
 	if err != nil {
 		return nil, bad("private state", err)
@@ -237,29 +307,7 @@ func LoadGroup(cfg Config, data []byte) (g *Group, err error) {
 	if stree.Leaves() != tree.LeafCount() {
 		return nil, errorf(ErrInvalidState, "secret tree of %d leaves for a tree of %d", stree.Leaves(), tree.LeafCount())
 	}
-	ep := &epochState{
-		gc: gc, gcBytes: bytes.Clone(s.GroupContext), tree: tree, priv: priv, secrets: sec, stree: stree,
-		interim: s.Interim, confirmationTag: s.ConfirmationTag,
-	}
-	for _, sp := range s.Proposals {
-		p, err := decodeProposal(message.ProposalType(sp.Type), sp.Body)
-		if err != nil {
-			return nil, bad("proposal", err)
-		}
-		ep.proposals = append(ep.proposals, &cachedProposal{
-			ref:      sp.Ref,
-			sender:   message.Sender{Type: message.SenderType(sp.SenderType), Leaf: treekem.LeafIndex(sp.SenderLeaf), ExternalIndex: sp.SenderExt},
-			proposal: p,
-			leafPriv: sp.LeafPriv,
-		})
-	}
-	if s.ReInit != nil {
-		ri := new(message.ReInit)
-		if err := wire.Unmarshal(s.ReInit, ri); err != nil {
-			return nil, bad("ReInit", err)
-		}
-		ep.reinit = ri
-	}
+	ep := &epochState{publicEpoch: *pub, priv: priv, secrets: sec, stree: stree}
 	g = &Group{cf: cf, ep: ep, removed: s.Removed}
 	for _, sp := range s.Past {
 		if n := len(g.past); n > 0 && g.past[n-1].epoch >= sp.Epoch || sp.Epoch >= gc.Epoch {
@@ -272,9 +320,9 @@ func LoadGroup(cfg Config, data []byte) (g *Group, err error) {
 		if err != nil {
 			return nil, bad("past secret tree", err)
 		}
-		p := &pastEpoch{epoch: sp.Epoch, gcBytes: sp.GroupContext, senderData: sp.SenderData, stree: st, sigKeys: map[treekem.LeafIndex][]byte{}}
+		p := &pastEpoch{epoch: sp.Epoch, gcBytes: sp.GroupContext, senderData: sp.SenderData, stree: st, sigKeys: map[LeafIndex][]byte{}}
 		for _, k := range sp.SigKeys {
-			p.sigKeys[treekem.LeafIndex(k.Leaf)] = k.Key
+			p.sigKeys[LeafIndex(k.Leaf)] = k.Key
 		}
 		g.past = append(g.past, p)
 	}
@@ -289,7 +337,7 @@ func LoadGroup(cfg Config, data []byte) (g *Group, err error) {
 
 // decodeProposal decodes a proposal body of type t (a custom type's body
 // is opaque data<V>, as in a message).
-func decodeProposal(t message.ProposalType, body []byte) (*message.Proposal, error) {
+func decodeProposal(t ProposalType, body []byte) (*message.Proposal, error) {
 	b := wire.NewBuilder(nil)
 	b.AddUint16(uint16(t))
 	b.AddFixed(body)
@@ -302,4 +350,36 @@ func decodeProposal(t message.ProposalType, body []byte) (*message.Proposal, err
 		return nil, err
 	}
 	return p, nil
+}
+
+// MarshalBinary returns a snapshot of the view, without any secret: its
+// GroupContext, tree, interim transcript hash, confirmation tag and
+// pending proposals, which UnmarshalPublicGroup restores. It is O(n) in
+// the group's size.
+func (pg *PublicGroup) MarshalBinary() ([]byte, error) {
+	s := &snapshot{Version: snapshotVersion, Suite: uint16(pg.cf.cs.ID()), Public: true}
+	if err := pg.ep.save(s); err != nil {
+		return nil, err
+	}
+	return encodeSnapshot(s)
+}
+
+// UnmarshalPublicGroup restores a PublicGroup from a snapshot taken by
+// PublicGroup.MarshalBinary, with the Config cfg (its Suite may be zero).
+// A snapshot that is inconsistent fails with ErrInvalidState.
+func UnmarshalPublicGroup(cfg Config, data []byte) (pg *PublicGroup, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			pg, err = nil, recovered("loading a public group", p)
+		}
+	}()
+	s, cf, err := openSnapshot(cfg, data, true)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := loadPublic(cf.cs, s)
+	if err != nil {
+		return nil, err
+	}
+	return &PublicGroup{cf: cf, ep: ep}, nil
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -29,7 +28,7 @@ func TestSnapshotContinuesExactly(t *testing.T) {
 	expectData(t, w.groups[1], late[1], "message 1")
 
 	data := mustSnapshot(t, w.groups[1])
-	loaded, err := LoadGroup(w.clients[1].cfg, data)
+	loaded, err := UnmarshalGroup(w.clients[1].cfg, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,20 +73,20 @@ func TestSnapshotContinuesExactly(t *testing.T) {
 func TestSnapshotRejectsGarbage(t *testing.T) {
 	w := newWorld(t, 2, nil)
 	data := mustSnapshot(t, w.groups[1])
-	if _, err := LoadGroup(w.clients[0].cfg, data); !errors.Is(err, ErrInvalidArgument) {
+	if _, err := UnmarshalGroup(w.clients[0].cfg, data); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("loaded with another member's signer: %v", err)
 	}
 	for i := 0; i < len(data); i += 13 {
 		bad := slices.Clone(data)
 		bad[i] ^= 0x55
-		if g, err := LoadGroup(w.clients[1].cfg, bad); err == nil {
+		if g, err := UnmarshalGroup(w.clients[1].cfg, bad); err == nil {
 			// A flipped bit in a secret goes unnoticed; the group is then
 			// simply out of sync. Anything structural must fail.
 			_ = g
 		}
 	}
 	for _, junk := range [][]byte{nil, {0xa0}, {0xff}, bytes.Repeat([]byte{0x9f}, 100)} {
-		if _, err := LoadGroup(w.clients[1].cfg, junk); err == nil {
+		if _, err := UnmarshalGroup(w.clients[1].cfg, junk); err == nil {
 			t.Fatalf("loaded %x", junk)
 		}
 	}
@@ -115,7 +114,7 @@ func TestStorage(t *testing.T) {
 		t.Fatal(err)
 	}
 	add, _ := NewAdd(kp2)
-	pc, err := g.Commit(&CommitOptions{Proposals: []*message.Proposal{add}})
+	pc, err := g.Commit(&CommitOptions{Proposals: []*Proposal{add}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +140,7 @@ func TestStorage(t *testing.T) {
 	// The last-resort KeyPackage survives its use.
 	g2, _ := NewGroup(a.cfg, nil)
 	add, _ = NewAdd(kp)
-	pc, _ = g2.Commit(&CommitOptions{Proposals: []*message.Proposal{add}})
+	pc, _ = g2.Commit(&CommitOptions{Proposals: []*Proposal{add}})
 	if _, err := JoinWithStorage(b.cfg, st, pc.Welcome, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +184,7 @@ func TestValidateKeyPackage(t *testing.T) {
 }
 
 func TestGREASE(t *testing.T) {
-	w := newWorld(t, 4, func(c *Config) { c.GREASE = true })
+	w := newWorld(t, 4, func(c *Config) { c.GREASE = true; admitAll(c) })
 	kp, _ := w.clients[0].keyPackage(t)
 	k, _ := ParseKeyPackage(kp)
 	grease := func(vs []uint16) bool {
@@ -204,7 +203,9 @@ func TestGREASE(t *testing.T) {
 		t.Fatalf("no GREASE in %+v / %+v", k.Extensions, caps)
 	}
 	// Members with and without GREASE interoperate.
-	w.addMembers(1, newClient(t, "plain"))
+	plain := newClient(t, "plain")
+	admitAll(&plain.cfg)
+	w.addMembers(1, plain)
 	msg, err := w.groups[4].ProposeUpdate(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +217,9 @@ func TestGREASE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, commit, err := JoinExternal(newClient(t, "ext").cfg, gi, nil)
+	ext := newClient(t, "ext")
+	admitAll(&ext.cfg)
+	g, commit, err := JoinExternal(ext.cfg, gi, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

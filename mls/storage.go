@@ -9,14 +9,20 @@ import (
 
 // Storage persists a client's groups and the private parts of its
 // KeyPackages. Implementations must save atomically (a crash leaves the old
-// or the new state, never a mix) and must delete what is replaced or
-// taken: that is how consumed secrets are deleted (§9.2). Every method
-// returns an error wrapping ErrNotFound for a key it does not hold.
+// or the new state, never a mix) and must delete what is replaced, taken
+// or deleted: that is how consumed secrets are deleted (§9.2). Methods
+// return an error wrapping ErrNotFound for a key they do not hold.
+// MemoryStorage and FileStorage implement it.
 type Storage interface {
 	// LoadGroup returns the state last saved for the group.
 	LoadGroup(groupID []byte) ([]byte, error)
 	// SaveGroup replaces the group's state atomically.
 	SaveGroup(groupID []byte, state []byte) error
+	// DeleteGroup deletes the group's state (a group left or closed);
+	// deleting a group not held is not an error.
+	DeleteGroup(groupID []byte) error
+	// GroupIDs returns the ids of the groups held, in no particular order.
+	GroupIDs() ([][]byte, error)
 	// PutKeyPackage stores the private part of a KeyPackage under its
 	// reference.
 	PutKeyPackage(ref []byte, private []byte) error
@@ -35,14 +41,14 @@ func (g *Group) Save(st Storage) error {
 	return st.SaveGroup(g.ep.gc.GroupID, data)
 }
 
-// Load loads the group groupID from st (see LoadGroup).
+// Load loads the group groupID from st (see UnmarshalGroup).
 func Load(cfg Config, st Storage, groupID []byte) (*Group, error) {
 	data, err := st.LoadGroup(groupID)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(data)
-	return LoadGroup(cfg, data)
+	return UnmarshalGroup(cfg, data)
 }
 
 // keyPackageRecord is the stored form of a KeyPackagePrivate.
@@ -68,7 +74,7 @@ func (k *KeyPackagePrivate) UnmarshalBinary(data []byte) error {
 	if err := cbor.Unmarshal(data, &r); err != nil {
 		return wrapErr(ErrInvalidState, "KeyPackage private part", err)
 	}
-	*k = KeyPackagePrivate{KeyPackage: r.KeyPackage, InitKey: r.InitKey, EncryptionKey: r.EncryptionKey, LastResort: r.LastResort}
+	*k = KeyPackagePrivate(r)
 	return nil
 }
 
@@ -157,6 +163,26 @@ func (m *MemoryStorage) SaveGroup(groupID []byte, state []byte) error {
 	clear(m.groups[string(groupID)])
 	m.groups[string(groupID)] = append([]byte(nil), state...)
 	return nil
+}
+
+// DeleteGroup implements Storage.
+func (m *MemoryStorage) DeleteGroup(groupID []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	clear(m.groups[string(groupID)])
+	delete(m.groups, string(groupID))
+	return nil
+}
+
+// GroupIDs implements Storage.
+func (m *MemoryStorage) GroupIDs() ([][]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([][]byte, 0, len(m.groups))
+	for id := range m.groups {
+		out = append(out, []byte(id))
+	}
+	return out, nil
 }
 
 // PutKeyPackage implements Storage.

@@ -3,8 +3,6 @@ package mls
 import (
 	"github.com/mlsengine/engine/mls/keyschedule"
 	"github.com/mlsengine/engine/mls/message"
-	"github.com/mlsengine/engine/mls/suite"
-	"github.com/mlsengine/engine/treekem"
 )
 
 // Proposal list validation (§12.2). checkList applies the rules about the
@@ -28,6 +26,12 @@ const (
 	RuleUpdateSender       = "update proposal not sent by a member (§12.1.2)"
 	RuleInvalidProposal    = "invalid proposal (§12.1)"
 	RulePolicy             = "rejected by the application (§12.2)"
+	// Rules of the Authentication Service and the authorization policy
+	// (Config.Authentication, Config.Policy).
+	RuleCredentialSuccessor = "credential not a valid successor of the member's (§5.3.1)"
+	RuleResyncSuccessor     = "external commit removes a member of another identity (§12.2)"
+	RuleNotAdmitted         = "external proposal not authorized (§12.1.8)"
+	RuleExternalSender      = "external sender refused by the authentication service (§5.3.1)"
 )
 
 // entry is one proposal of a commit's list, resolved from its value or
@@ -35,21 +39,26 @@ const (
 type entry struct {
 	index    int
 	p        *message.Proposal
-	sender   message.Sender
-	ref      message.ProposalRef // nil if by value
-	leafPriv []byte              // the private key of the member's own Update
-	signer   suite.Signer        // its new signer, if it changes the signature key
+	sender   Sender
+	ref      ProposalRef // nil if by value
+	leafPriv []byte      // the private key of the member's own Update
+	signer   Signer      // its new signer, if it changes the signature key
 }
 
 // commitContext describes the commit a list belongs to.
 type commitContext struct {
 	// committer is the sender of the commit: a member, or
 	// new_member_commit for an external commit.
-	committer message.Sender
+	committer Sender
 	// resumptionUsage allows PSKs of this resumption usage (reinit or
 	// branch) in the first commit of a reinitialized or branched group
 	// (§12.1.4); 0 allows neither.
 	resumptionUsage keyschedule.ResumptionPSKUsage
+	// firstCommit is set for a received commit of epoch 0, the one that
+	// makes a new group a reinitialization or branch (§11.2, §11.3): PSKs
+	// of usage reinit or branch are valid there, and the joiners verify
+	// the link they make (§12.4.3.1).
+	firstCommit bool
 	// sending is set when the member creates the commit: the lifetimes of
 	// the LeafNodes it sends MUST then be checked (§7.3).
 	sending bool
@@ -61,12 +70,12 @@ type commitContext struct {
 func (c *commitContext) external() bool { return c.committer.Type == message.SenderNewMemberCommit }
 
 // checkList enforces the rules of §12.2 that concern the list as a whole.
-func (g *Group) checkList(list []entry, cc *commitContext) error {
+func (v *view) checkList(list []entry, cc *commitContext) error {
 	if cc.external() {
 		return checkExternalList(list)
 	}
 	var (
-		leaves  = map[treekem.LeafIndex]bool{}
+		leaves  = map[LeafIndex]bool{}
 		sigKeys = map[string]bool{}
 		psks    = map[string]bool{}
 		gce     = false
@@ -74,7 +83,7 @@ func (g *Group) checkList(list []entry, cc *commitContext) error {
 	for _, e := range list {
 		t := e.p.Type()
 		switch body := e.p.Body.(type) {
-		case *message.Update:
+		case *Update:
 			if e.sender.Type != message.SenderMember {
 				return proposalErr(e.index, t, RuleUpdateSender, nil)
 			}
@@ -85,7 +94,7 @@ func (g *Group) checkList(list []entry, cc *commitContext) error {
 				return proposalErr(e.index, t, RuleSameLeaf, nil)
 			}
 			leaves[e.sender.Leaf] = true
-		case *message.Remove:
+		case *Remove:
 			if cc.committer.Type == message.SenderMember && body.Removed == cc.committer.Leaf {
 				return proposalErr(e.index, t, RuleRemoveCommitter, nil)
 			}
@@ -93,31 +102,31 @@ func (g *Group) checkList(list []entry, cc *commitContext) error {
 				return proposalErr(e.index, t, RuleSameLeaf, nil)
 			}
 			leaves[body.Removed] = true
-		case *message.Add:
+		case *Add:
 			k := string(body.KeyPackage.LeafNode.SignatureKey)
 			if sigKeys[k] {
 				return proposalErr(e.index, t, RuleDuplicateAdd, nil)
 			}
 			sigKeys[k] = true
-		case *message.PreSharedKey:
+		case *PreSharedKey:
 			k := pskIDKey(&body.PSK)
 			if psks[k] {
 				return proposalErr(e.index, t, RuleDuplicatePSK, nil)
 			}
 			psks[k] = true
-		case *message.GroupContextExtensions:
+		case *GroupContextExtensions:
 			if gce {
 				return proposalErr(e.index, t, RuleMultipleGCE, nil)
 			}
 			gce = true
-		case *message.ReInit:
+		case *ReInit:
 			if len(list) > 1 {
 				return proposalErr(e.index, t, RuleReInitNotAlone, nil)
 			}
-		case *message.ExternalInit:
+		case *ExternalInit:
 			return proposalErr(e.index, t, RuleExternalInit, nil)
 		default:
-			if !g.cf.supportsProposal(t) {
+			if !v.cf.supportsProposal(t) {
 				return proposalErr(e.index, t, RuleUnsupportedType, nil)
 			}
 		}
@@ -133,11 +142,11 @@ func checkExternalList(list []entry) error {
 	psks := map[string]bool{}
 	for _, e := range list {
 		switch body := e.p.Body.(type) {
-		case *message.ExternalInit:
+		case *ExternalInit:
 			inits++
-		case *message.Remove:
+		case *Remove:
 			removes++
-		case *message.PreSharedKey:
+		case *PreSharedKey:
 			k := pskIDKey(&body.PSK)
 			if psks[k] {
 				return proposalErr(e.index, e.p.Type(), RuleDuplicatePSK, nil)
@@ -170,12 +179,14 @@ func pathRequired(list []entry) bool {
 
 // checkPSKID checks a PreSharedKeyID (§12.1.4): a known type and usage, a
 // nonce of length KDF.Nh, and a resumption usage of reinit or branch only
-// in the commit that starts a reinitialized or branched group.
-func (g *Group) checkPSKID(index int, id *keyschedule.PreSharedKeyID, allowed keyschedule.ResumptionPSKUsage) error {
-	if err := id.Validate(g.cf.cs); err != nil {
+// in the commit that starts a reinitialized or branched group (allowed
+// when creating it, first when receiving the first commit of a group).
+func (v *view) checkPSKID(index int, id *PreSharedKeyID, allowed keyschedule.ResumptionPSKUsage, first bool) error {
+	if err := id.Validate(v.cf.cs); err != nil {
 		return proposalErr(index, message.ProposalPSK, RuleInvalidProposal, err)
 	}
-	if id.Type == keyschedule.PSKTypeResumption && id.Usage != keyschedule.UsageApplication && id.Usage != allowed {
+	if id.Type == keyschedule.PSKTypeResumption && id.Usage != keyschedule.UsageApplication && id.Usage != allowed &&
+		(!first || (id.Usage != keyschedule.UsageReinit && id.Usage != keyschedule.UsageBranch)) {
 		return proposalErr(index, message.ProposalPSK,
 			"resumption PSK with usage "+id.Usage.String()+" outside a reinitialization or branch (§12.1.4)", nil)
 	}

@@ -2,6 +2,7 @@ package mls
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 
 	"github.com/mlsengine/engine/mls/keyschedule"
@@ -24,7 +25,11 @@ type JoinOptions struct {
 }
 
 // Join joins a group with a Welcome (an MLSMessage) for the KeyPackage
-// whose private part is kp (RFC 9420 §12.4.3.1): it decrypts the
+// whose private part is kp (RFC 9420 §12.4.3.1). On success it consumes
+// kp, wiping its private keys (KeyPackages are used once, §16.8), unless kp
+// is a last-resort KeyPackage; a consumed kp fails with
+// ErrInvalidArgument. ParseWelcome says which KeyPackages a Welcome is
+// for. Join decrypts the
 // GroupSecrets and GroupInfo, verifies the GroupInfo's signature, the
 // tree (its hash, parent hashes and every leaf, §7.3, §7.9.2), the
 // confirmation tag, and for a reinitialized or branched group its link to
@@ -35,11 +40,14 @@ type JoinOptions struct {
 func Join(cfg Config, welcome []byte, kp *KeyPackagePrivate, opts *JoinOptions) (g *Group, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			g, err = nil, internalErr("panic joining: %v", p)
+			g, err = nil, recovered("joining", p)
 		}
 	}()
 	if kp == nil {
 		return nil, errorf(ErrInvalidArgument, "nil KeyPackagePrivate")
+	}
+	if len(kp.InitKey) == 0 {
+		return nil, errorf(ErrInvalidArgument, "KeyPackagePrivate without keys: consumed by an earlier Join (§16.8)")
 	}
 	if opts == nil {
 		opts = &JoinOptions{}
@@ -51,7 +59,7 @@ func Join(cfg Config, welcome []byte, kp *KeyPackagePrivate, opts *JoinOptions) 
 	if cfg.Suite == 0 {
 		cfg.Suite = pkg.CipherSuite
 	}
-	cf, err := cfg.resolveSigner()
+	cf, err := cfg.resolveMember()
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +94,7 @@ func Join(cfg Config, welcome []byte, kp *KeyPackagePrivate, opts *JoinOptions) 
 
 	// §12.4.3.1: PSKs must be available, and a reinit or branch PSK must be
 	// the only such PSK.
-	var link *keyschedule.PreSharedKeyID
+	var link *PreSharedKeyID
 	for i := range gs.PSKs {
 		id := &gs.PSKs[i]
 		if err := id.Validate(cs); err != nil {
@@ -169,7 +177,35 @@ func Join(cfg Config, welcome []byte, kp *KeyPackagePrivate, opts *JoinOptions) 
 			return nil, err
 		}
 	}
-	return newJoinedGroup(cf, gi, tree, priv, ks)
+	g, err = newJoinedGroup(cf, gi, tree, priv, ks)
+	if err == nil && !kp.LastResort {
+		kp.Wipe()
+		kp.InitKey, kp.EncryptionKey = nil, nil
+	}
+	return g, err
+}
+
+// WelcomeInfo is what a Welcome shows in the clear (§12.4.3.1).
+type WelcomeInfo struct {
+	CipherSuite CipherSuite
+	// KeyPackageRefs are the references (§5.2) of the KeyPackages the
+	// Welcome is for (KeyPackagePrivate.Ref): a client joins with the
+	// private part of one of its own.
+	KeyPackageRefs [][]byte
+}
+
+// ParseWelcome decodes a Welcome (an MLSMessage or a bare encoding) and
+// returns what it shows without decryption.
+func ParseWelcome(welcome []byte) (*WelcomeInfo, error) {
+	w, err := parseWelcome(welcome)
+	if err != nil {
+		return nil, err
+	}
+	info := &WelcomeInfo{CipherSuite: w.CipherSuite}
+	for _, e := range w.Secrets {
+		info.KeyPackageRefs = append(info.KeyPackageRefs, bytes.Clone(e.NewMember))
+	}
+	return info, nil
 }
 
 // newJoinedGroup builds the group of a joiner from the GroupInfo and the
@@ -225,8 +261,8 @@ func groupTree(cf *config, gi *message.GroupInfo, outOfBand []byte) (*treekem.Tr
 // using it (§12.4.3.1, §12.4.3.2, §13.4): the GroupInfo's signature by the
 // signer's leaf, the tree's integrity and hash, and that the joiner
 // supports every GroupContext extension (own is the joiner's LeafNode,
-// whose capabilities say what it supports).
-func checkJoinedGroup(cf *config, gi *message.GroupInfo, tree *treekem.Tree, own *treekem.LeafNode) error {
+// whose capabilities say what it supports; nil for a PublicGroup).
+func checkJoinedGroup(cf *config, gi *message.GroupInfo, tree *treekem.Tree, own *LeafNode) error {
 	cs := cf.cs
 	gc := &gi.GroupContext
 	// §12.4.3.1: "The public key is taken from the LeafNode of the ratchet
@@ -247,10 +283,13 @@ func checkJoinedGroup(cf *config, gi *message.GroupInfo, tree *treekem.Tree, own
 	if err := checkGroupExtensions(-1, gc.Extensions); err != nil {
 		return wrapErr(ErrInvalidWelcome, "GroupContext extensions", err)
 	}
+	if err := cf.checkExternalSenders(gc.Extensions); err != nil {
+		return wrapErr(ErrInvalidWelcome, "external_senders extension (§5.3.1)", err)
+	}
 	// §13.4: "A client joining a group MUST verify that it supports every
 	// extension in the GroupContext for the group."
 	for _, e := range gc.Extensions {
-		if !e.Type.IsDefault() && !slices.Contains(own.Capabilities.Extensions, e.Type) {
+		if own != nil && !e.Type.IsDefault() && !slices.Contains(own.Capabilities.Extensions, e.Type) {
 			return errorf(ErrUnsupported, "GroupContext extension 0x%04x (§13.4)", uint16(e.Type))
 		}
 	}
@@ -267,7 +306,7 @@ func checkJoinedGroup(cf *config, gi *message.GroupInfo, tree *treekem.Tree, own
 // checkResumptionLink verifies the link between a group joined with a
 // reinit or branch PSK and the group it continues (§11.2, §11.3,
 // §12.4.3.1).
-func checkResumptionLink(cf *config, id *keyschedule.PreSharedKeyID, gi *message.GroupInfo, tree *treekem.Tree, groups []*Group) error {
+func checkResumptionLink(cf *config, id *PreSharedKeyID, gi *message.GroupInfo, tree *treekem.Tree, groups []*Group) error {
 	gc := &gi.GroupContext
 	// §12.4.3.1: "verify that the epoch field in the GroupInfo is equal to 1".
 	if gc.Epoch != 1 {
@@ -314,43 +353,31 @@ func checkResumptionLink(cf *config, id *keyschedule.PreSharedKeyID, gi *message
 }
 
 // coveredBy checks that every member of sub has a member of the same
-// identity (Config.SameIdentity) in super. With the default SameIdentity it
-// is O(n); with an application's, O(n·m).
+// identity (AuthenticationService.Identity) in super, in O(n).
 func (c *config) coveredBy(sub, super *treekem.Tree) error {
-	if c.SameIdentity == nil {
-		ids := map[string]bool{}
-		for i := range super.Members() {
-			ln, _ := super.Leaf(i)
-			b, _ := wire.Marshal(&ln.Credential)
-			ids[string(b)] = true
+	ids := map[string]bool{}
+	for i := range super.Members() {
+		ln, _ := super.Leaf(i)
+		id, err := c.identity(&ln.Credential)
+		if err != nil {
+			return wrapErr(ErrInvalidWelcome, fmt.Sprintf("identity of member %d", i), err)
 		}
-		for i := range sub.Members() {
-			ln, _ := sub.Leaf(i)
-			b, _ := wire.Marshal(&ln.Credential)
-			if !ids[string(b)] {
-				return errorf(ErrInvalidWelcome, "member %d has no counterpart in the other group (§11.2, §11.3)", i)
-			}
-		}
-		return nil
+		ids[string(id)] = true
 	}
 	for i := range sub.Members() {
-		a, _ := sub.Leaf(i)
-		found := false
-		for j := range super.Members() {
-			b, _ := super.Leaf(j)
-			if c.SameIdentity(&a.Credential, &b.Credential) {
-				found = true
-				break
-			}
+		ln, _ := sub.Leaf(i)
+		id, err := c.identity(&ln.Credential)
+		if err != nil {
+			return wrapErr(ErrInvalidWelcome, fmt.Sprintf("identity of member %d", i), err)
 		}
-		if !found {
+		if !ids[string(id)] {
 			return errorf(ErrInvalidWelcome, "member %d has no counterpart in the other group (§11.2, §11.3)", i)
 		}
 	}
 	return nil
 }
 
-func sameExtensions(a, b treekem.Extensions) bool {
+func sameExtensions(a, b Extensions) bool {
 	ea, err1 := wire.Marshal(a)
 	eb, err2 := wire.Marshal(b)
 	return err1 == nil && err2 == nil && bytes.Equal(ea, eb)

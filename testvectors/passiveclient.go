@@ -3,9 +3,11 @@ package testvectors
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	"github.com/mlsengine/engine/mls"
 	"github.com/mlsengine/engine/mls/suite"
+	"github.com/mlsengine/engine/mls/wire"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -94,8 +96,9 @@ func (c *PassiveClient) Verify() error {
 		Signer:     signer,
 		Credential: kp.LeafNode.Credential,
 		// The vectors come with no authentication service: every
-		// credential is acceptable.
-		Credentials: treekem.CredentialValidatorFunc(func(*treekem.Credential, []byte) error { return nil }),
+		// credential is acceptable, and any client may join by itself.
+		Authentication: anyCredential{},
+		Policy:         mls.Policy{Admit: mls.AdmitAll},
 		ExternalPSK: func(id []byte) ([]byte, error) {
 			if psk, ok := psks[string(id)]; ok {
 				return psk, nil
@@ -143,3 +146,12 @@ func (c *PassiveClient) Verify() error {
 	}
 	return nil
 }
+
+// anyCredential is the authentication service of the vectors, which come
+// without one: it accepts every credential and every successor, and names
+// a credential by its encoding.
+type anyCredential struct{}
+
+func (anyCredential) Validate(*treekem.Credential, []byte, time.Time) error { return nil }
+func (anyCredential) ValidSuccessor(_, _ *treekem.Credential) error         { return nil }
+func (anyCredential) Identity(c *treekem.Credential) ([]byte, error)        { return wire.Marshal(c) }

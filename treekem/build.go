@@ -20,120 +20,197 @@ import (
 // hashes or credentials: a tree received from another party must also pass
 // Validate; a tree loaded from trusted storage need not.
 //
-// Memory use is linear in the number of nodes, blank ones included, and a
-// blank node takes one byte of the encoding: a tree received from the
+// Time and memory are linear in the number of nodes, blank ones included,
+// and a blank node takes one byte of the encoding: a tree received from the
 // network should be decoded with UnmarshalTreeLimit.
 func UnmarshalTree(cs *suite.Suite, data []byte) (*Tree, error) {
-	return unmarshalTree(cs, data, maxLeaves)
+	return unmarshalTree(cs, data, maxLeaves, false)
 }
 
 // ErrTreeTooLarge reports a ratchet tree with more leaves than the caller
-// accepts. See TreeSizeError.
+// accepts, or more blank leaves than its members justify. See
+// TreeSizeError.
 var ErrTreeTooLarge = errors.New("treekem: ratchet tree too large")
 
 // TreeSizeError reports a ratchet tree whose encoding has more leaves,
 // blank ones included, than Max. It matches ErrTreeTooLarge.
 type TreeSizeError struct {
-	Max uint32 // the largest number of leaves accepted
+	// Max is the largest number of leaves accepted: the caller's bound,
+	// or for a sparse tree (Sparse) max(SparseTreeLeaves,
+	// LeavesPerMember*Members).
+	Max uint32
+	// Sparse reports a tree refused for its blank leaves: it has Leaves
+	// leaves in its encoding for only Members members.
+	Sparse          bool
+	Leaves, Members uint32
 }
 
 func (e *TreeSizeError) Error() string {
+	if e.Sparse {
+		return fmt.Sprintf("treekem: ratchet tree of %d leaves for %d members, more than the %d accepted (max(%d, %d per member))",
+			e.Leaves, e.Members, e.Max, SparseTreeLeaves, LeavesPerMember)
+	}
 	return fmt.Sprintf("treekem: ratchet tree of more than %d leaves", e.Max)
 }
 
 // Unwrap makes errors.Is(err, ErrTreeTooLarge) true.
 func (e *TreeSizeError) Unwrap() error { return ErrTreeTooLarge }
 
+// A received tree may have blank leaves (members removed), but each one
+// costs its receiver hashing (§7.8 hashes every leaf, blank or not, with
+// its index) and memory, while costing its sender a single byte of the
+// encoding. UnmarshalTreeLimit therefore accepts at most
+// max(SparseTreeLeaves, LeavesPerMember × members) leaves: a tree's blank
+// leaves then cost less to hash than verifying its members' signatures
+// (§12.4.3.1), which every joiner must do anyway, and decoding and hashing
+// a received tree cost O(non-blank nodes + encoded size) time and memory.
+const (
+	// SparseTreeLeaves is the size up to which a tree may be arbitrarily
+	// sparse: hashing 2^17 nodes takes a few tens of milliseconds.
+	SparseTreeLeaves = 1 << 16
+	// LeavesPerMember is how many leaves, blank ones included, a larger
+	// tree may have per member.
+	LeavesPerMember = 16
+)
+
 // UnmarshalTreeLimit is UnmarshalTree for a tree received from another
-// party: it fails with a *TreeSizeError if the encoding has more than
-// maxLeaves leaves, blank ones included (more than 2*maxLeaves-1 nodes).
-// The limit is checked while the node boundaries are read, before any
-// per-node state is allocated: the ratchet_tree encoding (§12.4.3.3) lets
-// a few bytes per blank node declare a tree whose state is far larger, so
-// the limit bounds the memory a decoded tree can take. A maxLeaves of 0 or
-// above the largest tree a Tree holds (2^30 leaves) means that largest
-// size.
+// party, bounded by what it costs to decode, validate and hash. It fails
+// with a *TreeSizeError if the encoding has more than maxLeaves leaves,
+// blank ones included (more than 2*maxLeaves-1 nodes), or more than
+// max(SparseTreeLeaves, LeavesPerMember × members) leaves. The bounds are
+// checked while the node boundaries are read, before any per-node state is
+// allocated (the scan keeps only the non-blank nodes): the ratchet_tree
+// encoding (§12.4.3.3) lets one byte per blank node declare a tree whose
+// state is far larger. A maxLeaves of 0 or above the largest tree a Tree
+// holds (2^30 leaves) means that largest size.
 func UnmarshalTreeLimit(cs *suite.Suite, data []byte, maxLeaves uint32) (*Tree, error) {
-	return unmarshalTree(cs, data, maxLeaves)
+	return unmarshalTree(cs, data, maxLeaves, true)
 }
 
-func unmarshalTree(cs *suite.Suite, data []byte, limit uint32) (*Tree, error) {
+// rawNode is a non-blank node of a ratchet_tree encoding: its index and
+// the bounds of its LeafNode or ParentNode encoding in the input.
+type rawNode struct {
+	x        NodeIndex
+	off, end int
+}
+
+func unmarshalTree(cs *suite.Suite, data []byte, limit uint32, bounded bool) (*Tree, error) {
 	if cs == nil {
 		return nil, fmt.Errorf("%w: nil cipher suite", ErrInvalidArgument)
 	}
 	if limit == 0 || limit > maxLeaves {
 		limit = maxLeaves
 	}
-	maxNodes := 2*int(limit) - 1
-	data = bytes.Clone(data) // the nodes alias this private copy
-	// First find each node's bytes, then decode the nodes strictly, on all
-	// cores for a large tree.
-	r := wire.NewReader(data)
-	var nodes [][]byte
-	tooLarge := false
-	ok := r.ReadList(func(r *wire.Reader) bool {
-		if len(nodes) == maxNodes {
-			tooLarge = true
-			return r.Fail("too many nodes")
+	width, raw, err := scanTree(data, 2*int(limit)-1)
+	if err != nil {
+		if errors.Is(err, ErrTreeTooLarge) {
+			return nil, &TreeSizeError{Max: limit}
 		}
-		var present bool
-		var raw []byte
-		leaf := len(nodes)%2 == 0
-		if !r.ReadOptional(&present, func(r *wire.Reader) bool {
-			var nt uint8
-			if !r.ReadUint8(&nt) {
-				return false
-			}
-			switch {
-			case NodeType(nt) == NodeTypeLeaf && leaf:
-				var v leafView
-				return r.ReadRaw(&raw, func(r *wire.Reader) bool { return readLeafView(r, &v) })
-			case NodeType(nt) == NodeTypeParent && !leaf:
-				var v parentView
-				return r.ReadRaw(&raw, func(r *wire.Reader) bool { return readParentView(r, &v) })
-			default:
-				return r.Fail("node type does not match its position")
-			}
-		}) {
-			return false
-		}
-		nodes = append(nodes, raw)
-		return true
-	})
-	if tooLarge {
-		return nil, &TreeSizeError{Max: limit}
+		return nil, err
 	}
-	if !ok || !r.Empty() {
-		reason := r.Reason()
-		if reason == "" {
-			reason = "trailing bytes"
+	if width == 0 {
+		return nil, fmt.Errorf("%w: no nodes", ErrMalformedTree)
+	}
+	if len(raw) == 0 || raw[len(raw)-1].x != NodeIndex(width-1) {
+		return nil, nodeErr(NodeIndex(width-1), ErrMalformedTree, "last node is blank (§12.4.3.3)")
+	}
+	if bounded {
+		leaves, members := uint64(width+1)/2, uint64(0)
+		for _, n := range raw {
+			if n.x.IsLeaf() {
+				members++
+			}
 		}
-		return nil, fmt.Errorf("%w: %w", ErrMalformedTree, &wire.DecodeError{Type: "ratchet_tree", Reason: reason})
+		if bound := max(SparseTreeLeaves, LeavesPerMember*members); leaves > bound {
+			return nil, &TreeSizeError{Max: uint32(min(bound, uint64(limit))), Sparse: true, Leaves: uint32(leaves), Members: uint32(members)}
+		}
+	}
+	data = bytes.Clone(data) // the nodes alias this private copy
+	nodes := make([]sparseNode, len(raw))
+	for i, n := range raw {
+		nodes[i] = sparseNode{x: n.x, data: data[n.off:n.end:n.end]}
 	}
 	if err := decodeNodes(nodes); err != nil {
 		return nil, err
 	}
-	return buildTree(cs, nodes)
+	return buildSparse(cs, uint64(width), nodes)
+}
+
+// scanTree finds the node boundaries of a ratchet_tree encoding: it returns
+// the number of nodes and the non-blank ones, failing with ErrTreeTooLarge
+// past maxNodes nodes. A blank node is one byte and costs one comparison.
+func scanTree(data []byte, maxNodes int) (int, []rawNode, error) {
+	malformed := func(reason string) error {
+		return fmt.Errorf("%w: %w", ErrMalformedTree, &wire.DecodeError{Type: "ratchet_tree", Reason: reason})
+	}
+	r := wire.NewReader(data)
+	var body []byte
+	if !r.ReadVector(&body) {
+		return 0, nil, malformed(r.Reason())
+	}
+	if !r.Empty() {
+		return 0, nil, malformed("trailing bytes")
+	}
+	hdr := len(data) - r.Len() - len(body)
+	var raw []rawNode
+	width := 0
+	for pos := 0; pos < len(body); width++ {
+		if width == maxNodes {
+			return 0, nil, ErrTreeTooLarge
+		}
+		switch body[pos] { // optional<Node>'s presence byte (§2.1.1)
+		case 0:
+			pos++
+			continue
+		case 1:
+		default:
+			return 0, nil, malformed("optional presence byte not 0 or 1")
+		}
+		nr := wire.NewReader(body[pos+1:])
+		var nt uint8
+		ok := nr.ReadUint8(&nt)
+		switch leaf := width%2 == 0; {
+		case !ok:
+		case NodeType(nt) == NodeTypeLeaf && leaf:
+			var v leafView
+			ok = readLeafView(nr, &v)
+		case NodeType(nt) == NodeTypeParent && !leaf:
+			var v parentView
+			ok = readParentView(nr, &v)
+		default:
+			ok = nr.Fail("node type does not match its position")
+		}
+		if !ok {
+			return 0, nil, malformed(nr.Reason())
+		}
+		next := len(body) - nr.Len()
+		raw = append(raw, rawNode{x: NodeIndex(width), off: hdr + pos + 2, end: hdr + next})
+		pos = next
+	}
+	return width, raw, nil
+}
+
+// sparseNode is a non-blank node and its encoding.
+type sparseNode struct {
+	x    NodeIndex
+	data []byte
 }
 
 // decodeNodes decodes every node strictly, as LeafNode and ParentNode
 // would, returning the error of the first node in order that fails.
-func decodeNodes(nodes [][]byte) error {
-	return parallel.Blocks(len(nodes), 512, func(lo, hi int) error {
-		for i := lo; i < hi; i++ {
+func decodeNodes(nodes []sparseNode) error {
+	return parallel.Blocks(len(nodes), 256, func(lo, hi int) error {
+		for _, n := range nodes[lo:hi] {
 			var err error
-			switch {
-			case nodes[i] == nil:
-				continue
-			case i%2 == 0:
+			if n.x.IsLeaf() {
 				var ln LeafNode
-				err = wire.Unmarshal(nodes[i], &ln)
-			default:
+				err = wire.Unmarshal(n.data, &ln)
+			} else {
 				var pn ParentNode
-				err = wire.Unmarshal(nodes[i], &pn)
+				err = wire.Unmarshal(n.data, &pn)
 			}
 			if err != nil {
-				return &NodeError{Node: NodeIndex(i), Reason: "malformed node", Err: fmt.Errorf("%w: %w", ErrMalformedTree, err)}
+				return &NodeError{Node: n.x, Reason: "malformed node", Err: fmt.Errorf("%w: %w", ErrMalformedTree, err)}
 			}
 		}
 		return nil
@@ -150,20 +227,31 @@ func NewTreeFromNodes(cs *suite.Suite, nodes NodeList) (*Tree, error) {
 	return UnmarshalTree(cs, data)
 }
 
-// buildTree builds a tree from node encodings (nil for blank), which it
-// keeps. Leaf encodings must be LeafNodes and parent encodings ParentNodes
-// that decode.
+// buildTree builds a tree from node encodings in array order (nil for
+// blank), which it keeps; see buildSparse.
 func buildTree(cs *suite.Suite, nodes [][]byte) (*Tree, error) {
+	var sparse []sparseNode
+	for i, d := range nodes {
+		if d != nil {
+			sparse = append(sparse, sparseNode{x: NodeIndex(i), data: d})
+		}
+	}
+	if len(nodes) > 0 && nodes[len(nodes)-1] == nil {
+		return nil, nodeErr(NodeIndex(len(nodes)-1), ErrMalformedTree, "last node is blank (§12.4.3.3)")
+	}
+	return buildSparse(cs, uint64(len(nodes)), sparse)
+}
+
+// buildSparse builds a tree of width nodes from its non-blank nodes, in
+// increasing order, whose encodings it keeps. Leaf encodings must be
+// LeafNodes and parent encodings ParentNodes that decode.
+func buildSparse(cs *suite.Suite, w uint64, nodes []sparseNode) (*Tree, error) {
 	t, err := NewTree(cs)
 	if err != nil {
 		return nil, err
 	}
-	w := uint64(len(nodes))
 	if w == 0 {
 		return nil, fmt.Errorf("%w: no nodes", ErrMalformedTree)
-	}
-	if nodes[w-1] == nil {
-		return nil, nodeErr(NodeIndex(w-1), ErrMalformedTree, "last node is blank (§12.4.3.3)")
 	}
 	n := uint64(1)
 	for 2*n-1 < w {
@@ -175,11 +263,8 @@ func buildTree(cs *suite.Suite, nodes [][]byte) (*Tree, error) {
 	t.n = uint32(n)
 	t.st.grow(NodeWidth(t.n))
 	members := 0
-	for i, d := range nodes {
-		if d == nil {
-			continue
-		}
-		x := NodeIndex(i)
+	for _, nd := range nodes {
+		x, d := nd.x, nd.data
 		var key []byte
 		if x.IsLeaf() {
 			key, _ = leafKeys(d)

@@ -10,51 +10,12 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"os/signal"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/mlsengine/engine/delivery/agent"
 	"github.com/mlsengine/engine/mls/suite"
 )
-
-const clientUsage = `usage: mls client [--dir DIR] [--ds URL] COMMAND [ARGS]
-
-One MLS client, its state kept in DIR (default $MLS_DIR, then ./.mls),
-talking to the delivery service at URL (default $MLS_DS, then
-http://127.0.0.1:8080). Flags may come anywhere; "--" ends them.
-
-commands:
-  init NAME [--suite ID]   create the identity NAME, register it with the
-                           delivery service, upload KeyPackages (suite 1 to 7
-                           or its name; default 1)
-  create GROUP             create a group named GROUP
-  add GROUP NAME...        add clients; prints "GROUP: ME added NAME"
-  join                     accept every pending Welcome; prints "joined GROUP"
-  send GROUP TEXT...       send a message (the words of TEXT joined by spaces)
-  recv [GROUP]             fetch and process everything new; prints
-                           "GROUP NAME: TEXT" per message and a line per
-                           membership change ("GROUP: NAME added NAME",
-                           "removed", "NAME left", "NAME updated",
-                           "NAME removed you")
-  update GROUP             refresh this client's keys in the group
-  remove GROUP NAME...     remove clients from the group
-  leave GROUP              ask to leave the group and forget it (the next
-                           member to recv commits the request)
-  info GROUP [--json]      epoch, members and epoch authenticator; JSON:
-                           {"group","epoch","members","epoch_authenticator"}
-  rejoin GROUP             join GROUP again by external commit, from the
-                           GroupInfo the delivery service publishes (after
-                           being removed, or when recv reports the group out
-                           of sync); prints "rejoined GROUP"
-  rejoin --id HEX          the same for a group known by its id (the
-                           group_id info prints), e.g. once its state is lost
-
-Every command on a group first catches up with it; what that reads is
-printed by the next recv. Exit status: 0 on success, 1 when the command
-failed, 2 for a usage error.
-`
 
 // Defaults of `mls client`.
 const (
@@ -62,108 +23,218 @@ const (
 	defaultClientDS  = "http://127.0.0.1:8080"
 )
 
-// clientCommand describes a command's arguments and the flags it takes
-// besides --dir and --ds.
-type clientCommand struct {
-	min, max int // positional arguments; max < 0: any number
-	flags    []string
+const clientDetails = `DIR is --dir, else $MLS_DIR, else ./.mls; URL is --ds, else $MLS_DS, else
+http://127.0.0.1:8080. Flags may come anywhere before the arguments that
+are text (send's TEXT), and each at most once; "--" ends them. Every
+command on a group first catches up with it (what that reads is printed by
+the next recv), and finishes a commit or message of this client that an
+earlier command could not (killed, or the connection lost). --json prints
+one JSON object per line instead of text.
+
+Exit status: 0 on success, 1 when the command failed (the message says
+what to do next), 2 for a usage error, 130 when interrupted (Ctrl-C).
+`
+
+// clientSub is a command of `mls client`.
+type clientSub struct {
+	word     string // its name after "client"
+	args     string
+	summary  string
+	details  string
+	min, max int      // positional arguments; max < 0: any number
+	flags    []string // besides --dir, --ds and --json
+	// text is the number of arguments after which the rest is text,
+	// taken as it is (0: none).
+	text int
+	run  func(c *clientRun, args []string) error
 }
 
-var clientCommands = map[string]clientCommand{
-	"init":   {1, 1, []string{"suite"}},
-	"create": {1, 1, nil},
-	"add":    {2, -1, nil},
-	"join":   {0, 0, nil},
-	"send":   {2, -1, nil},
-	"recv":   {0, 1, nil},
-	"update": {1, 1, nil},
-	"remove": {2, -1, nil},
-	"leave":  {1, 1, nil},
-	"info":   {1, 1, []string{"json"}},
-	"rejoin": {0, 1, []string{"id"}},
+func clientSubs() []*clientSub {
+	return []*clientSub{
+		{word: "init", args: "NAME [--suite ID]", min: 1, max: 1, flags: []string{"suite"}, run: (*clientRun).init,
+			summary: "create the identity NAME, register it with the delivery service, upload KeyPackages",
+			details: `ID is a cipher suite number (1 to 7, or 0x0001) or its name (default 1,
+MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519). Prints "initialized NAME (SUITE)
+in DIR"; JSON: {"client","suite","dir"}. Run again on an initialized DIR,
+it only uploads the KeyPackages missing.
+`},
+		{word: "create", args: "GROUP", min: 1, max: 1, run: (*clientRun).create,
+			summary: "create a group named GROUP",
+			details: `Prints "created GROUP"; JSON: {"group","group_id"}.
+`},
+		{word: "add", args: "GROUP NAME...", min: 2, max: -1, run: (*clientRun).add,
+			summary: "add clients to the group",
+			details: `Claims a KeyPackage of each NAME and commits their addition, with the
+proposals pending in the group. Prints "GROUP: ME added NAME" per client.
+`},
+		{word: "join", args: "", min: 0, max: 0, run: (*clientRun).join,
+			summary: "accept every pending Welcome",
+			details: `Prints "joined GROUP" per group joined, a warning on stderr per Welcome
+that cannot be used, and says so on stderr when no Welcome is pending.
+`},
+		{word: "send", args: "GROUP TEXT...", min: 2, max: -1, text: 1, run: (*clientRun).send,
+			summary: "send a message to the group",
+			details: `Everything after GROUP is the message, taken as it is (the words joined by
+spaces): flags go before GROUP. Proposals pending in the group are
+committed first (RFC 9420 §12.4), and that commit's events printed.
+`},
+		{word: "recv", args: "[GROUP]", min: 0, max: 1, run: (*clientRun).recv,
+			summary: "fetch and process everything new, in GROUP or every group",
+			details: `Prints one line per event: "GROUP NAME: TEXT" per message, and
+"GROUP: NAME added NAME", "GROUP: NAME removed NAME", "GROUP: NAME left",
+"GROUP: NAME updated", "GROUP: NAME joined", "GROUP: NAME rejoined",
+"GROUP: NAME removed you", "GROUP: you left"; warnings go to stderr. A
+group with proposals pending gets a commit covering them. JSON: one
+object per event, {"kind","group","seq","epoch","sender","member","text"}
+(kind: message, added, removed, left, updated, removed_you, you_left,
+warning, rejoined), warnings included. Events are deleted once printed: a
+recv killed in between prints them again (seq, with the group, identifies
+a message).
+`},
+		{word: "update", args: "GROUP", min: 1, max: 1, run: (*clientRun).update,
+			summary: "refresh this client's keys in the group",
+			details: `Prints "GROUP: ME updated".
+`},
+		{word: "remove", args: "GROUP NAME...", min: 2, max: -1, run: (*clientRun).remove,
+			summary: "remove clients from the group",
+			details: `Prints "GROUP: ME removed NAME" per client. To remove this client, use leave.
+`},
+		{word: "leave", args: "GROUP", min: 1, max: 1, run: (*clientRun).leave,
+			summary: "ask to leave the group and forget it",
+			details: `Posts a proposal to remove this client; the next member to recv commits
+it. Prints "GROUP: you left".
+`},
+		{word: "info", args: "GROUP", min: 1, max: 1, run: (*clientRun).info,
+			summary: "epoch, members and epoch authenticator of the group, caught up",
+			details: `Catches up first. Prints "group:", "group_id:", "epoch:", "members:" and
+"epoch_authenticator:" lines; JSON: {"group","epoch","members",
+"epoch_authenticator","group_id","synced"}. Members compare the epoch
+authenticator out of band to detect a forked group. When the delivery
+service cannot be reached, it prints the local state with synced false,
+says "local state, not synced" on stderr and exits 1.
+`},
+		{word: "groups", args: "", min: 0, max: 0, run: (*clientRun).groups,
+			summary: "list the groups in the state directory",
+			details: `From the local state alone (recv catches up): one line per group,
+"GROUP STATUS epoch N" (STATUS: active, removed, left or closed), with
+"(K unread)" when recv has events to print; JSON: one object per group,
+{"group","group_id","status","epoch","unread"}.
+`},
+		{word: "rejoin", args: "GROUP | --id HEX", min: 0, max: 1, flags: []string{"id"}, run: (*clientRun).rejoin,
+			summary: "join the group again by external commit",
+			details: `From the GroupInfo the delivery service publishes: after being removed, or
+when a command says the state cannot follow the group. --id HEX names the
+group by its id (the group_id info prints), e.g. once its state is lost.
+Prints "rejoined GROUP"; a member in sync is told there is nothing to do.
+`},
+	}
 }
 
-func runClient(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("mls client", stderr)
-	dir := fs.String("dir", "", "")
-	dsURL := fs.String("ds", "", "")
-	suiteArg := fs.String("suite", "", "")
-	asJSON := fs.Bool("json", false, "")
-	groupID := fs.String("id", "", "")
-	fs.Usage = func() { fmt.Fprint(stderr, clientUsage) }
-	pos, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
+// command returns the help entry of a client command.
+func (s *clientSub) command() *command {
+	return &command{name: "client " + s.word, args: s.args,
+		synopsis: strings.TrimSpace("client [--dir DIR] [--ds URL] [--json] " + s.word + " " + s.args),
+		summary:  s.summary, details: s.details + "\n" + clientDetails}
+}
+
+func clientCommand() *command {
+	subs := clientSubs()
+	c := &command{
+		name:    "client",
+		args:    "[--dir DIR] [--ds URL] [--json] COMMAND [ARGS]",
+		summary: "drive real groups through a delivery service: one client, its state in DIR, the service at URL",
+		details: clientDetails,
 	}
-	if err != nil {
-		return exitUsage
+	for _, s := range subs {
+		c.subs = append(c.subs, s.command())
 	}
-	usage := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "mls: client: "+format+"\n\n", a...)
-		fmt.Fprint(stderr, clientUsage)
-		return exitUsage
-	}
-	if len(pos) == 0 {
-		return usage("no command")
-	}
-	if pos[0] == "help" {
-		fmt.Fprint(stdout, clientUsage)
-		return exitOK
-	}
-	name, rest := pos[0], pos[1:]
-	cmd, ok := clientCommands[name]
-	if !ok {
-		return usage("unknown command %q", name)
-	}
-	if len(rest) < cmd.min || (cmd.max >= 0 && len(rest) > cmd.max) {
-		return usage("%s: wrong number of arguments", name)
-	}
-	var misplaced string
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name != "dir" && f.Name != "ds" && !slices.Contains(cmd.flags, f.Name) {
-			misplaced = f.Name
+	c.run = func(e *env, args []string) int { return runClient(e, c, subs, args) }
+	return c
+}
+
+// clientFlags are the flags of every client command.
+type clientFlags struct {
+	dir, ds, suite, id string
+	json               bool
+}
+
+func runClient(e *env, client *command, subs []*clientSub, args []string) int {
+	var f clientFlags
+	fs := newFlagSet(client)
+	fs.StringVar(&f.dir, "dir", "", "")
+	fs.StringVar(&f.ds, "ds", "", "")
+	fs.StringVar(&f.suite, "suite", "", "")
+	fs.StringVar(&f.id, "id", "", "")
+	fs.BoolVar(&f.json, "json", false, "")
+	onlyOnce(fs)
+	lookup := func(word string) *clientSub {
+		i := slices.IndexFunc(subs, func(s *clientSub) bool { return s.word == word })
+		if i < 0 {
+			return nil
 		}
+		return subs[i]
+	}
+	pos, err := parseInterleaved(fs, args, func(pos []string) bool {
+		if len(pos) == 0 {
+			return false
+		}
+		s := lookup(pos[0])
+		return s != nil && s.text > 0 && len(pos) == 1+s.text
 	})
-	if misplaced != "" {
-		return usage("%s does not take --%s", name, misplaced)
-	}
-	var rejoinID []byte
-	if name == "rejoin" {
-		if (len(rest) == 1) == (*groupID != "") {
-			return usage("rejoin: name a GROUP or give --id HEX, not both")
-		}
-		if *groupID != "" {
-			if rejoinID, err = hex.DecodeString(*groupID); err != nil || len(rejoinID) == 0 {
-				return usage("rejoin: --id %q: want the group id in hex", *groupID)
-			}
+	// The usage that applies: the command's, once it is known.
+	cmd := client
+	var sub *clientSub
+	if len(pos) > 0 {
+		if sub = lookup(pos[0]); sub != nil {
+			cmd = sub.command()
 		}
 	}
-	opts, err := clientOptions(*dir, *dsURL)
-	if err != nil {
-		return usage("%v", err)
-	}
-	var cs suite.ID
-	if name == "init" {
-		if cs, err = parseSuite(*suiteArg); err != nil {
-			return usage("%v", err)
-		}
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	c := &clientRun{ctx: ctx, opts: opts, stdout: stdout, stderr: stderr}
-	switch name {
-	case "init":
-		err = c.init(rest[0], cs)
-	case "info":
-		err = c.info(rest[0], *asJSON)
-	case "rejoin":
-		err = c.rejoin(rest, rejoinID)
-	default:
-		err = c.groupCommand(name, rest)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(e.stdout, cmd.usage())
+		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		return usageError(e, cmd, "%v", err)
+	}
+	switch {
+	case len(pos) == 0:
+		return usageError(e, client, "missing command")
+	case pos[0] == "help":
+		if len(pos) == 1 {
+			fmt.Fprint(e.stdout, client.usage())
+			return exitOK
+		}
+		if s := lookup(pos[1]); s != nil && len(pos) == 2 {
+			fmt.Fprint(e.stdout, s.command().usage())
+			return exitOK
+		}
+		return usageError(e, client, "unknown command %q", strings.Join(pos[1:], " "))
+	case sub == nil:
+		return usageError(e, client, "unknown command %q", pos[0])
+	}
+	rest := pos[1:]
+	if len(rest) < sub.min || (sub.max >= 0 && len(rest) > sub.max) {
+		return usageError(e, cmd, "wrong number of arguments")
+	}
+	for _, name := range flagsSet(fs) {
+		if name != "dir" && name != "ds" && name != "json" && !slices.Contains(sub.flags, name) {
+			return usageError(e, cmd, "%s does not take --%s", sub.word, name)
+		}
+	}
+	opts, err := clientOptions(f.dir, f.ds)
+	if err != nil {
+		return usageError(e, cmd, "%v", err)
+	}
+	c := &clientRun{ctx: e.ctx, opts: opts, flags: f, stdout: e.stdout, stderr: e.stderr}
+	if err := c.check(sub.word, rest); err != nil {
+		return usageError(e, cmd, "%v", err)
+	}
+	err = sub.run(c, rest)
+	if e.ctx.Err() != nil {
+		return interrupted(e, cmd)
+	}
+	if err != nil {
+		fmt.Fprintln(e.stderr, err)
 		return exitFailed
 	}
 	return exitOK
@@ -185,142 +256,221 @@ func clientOptions(dir, ds string) (agent.Options, error) {
 	}
 	u, err := url.Parse(ds)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return agent.Options{}, fmt.Errorf("delivery service URL %q: want http://HOST:PORT or https://...", ds)
+		return agent.Options{}, fmt.Errorf("delivery service URL %q: want http://HOST:PORT or an https URL", ds)
 	}
 	return agent.Options{Dir: dir, DS: ds}, nil
-}
-
-// parseSuite parses a cipher suite given as a number (1 to 7, decimal or
-// 0x hex) or a name; "" is the default suite.
-func parseSuite(s string) (suite.ID, error) {
-	if s == "" {
-		return agent.DefaultSuite, nil
-	}
-	id := suite.ID(0)
-	if n, err := strconv.ParseUint(s, 0, 16); err == nil {
-		id = suite.ID(n)
-	} else {
-		for _, c := range suite.IDs() {
-			if strings.EqualFold(c.String(), s) {
-				id = c
-			}
-		}
-	}
-	if _, err := suite.Lookup(id); err != nil || id == 0 {
-		return 0, fmt.Errorf("unknown cipher suite %q: want 1 to 7 or a name such as %s", s, agent.DefaultSuite)
-	}
-	return id, nil
 }
 
 // clientRun is one `mls client` command being run.
 type clientRun struct {
 	ctx            context.Context
 	opts           agent.Options
+	flags          clientFlags
 	stdout, stderr io.Writer
+	suite          suite.ID // init's
+	groupID        []byte   // rejoin --id's
 }
 
-func (c *clientRun) init(name string, cs suite.ID) error {
-	a, err := agent.Init(c.ctx, c.opts, name, cs)
-	if err != nil {
-		return err
+// check checks the arguments that need more than counting.
+func (c *clientRun) check(word string, args []string) error {
+	var err error
+	switch word {
+	case "init":
+		c.suite = agent.DefaultSuite
+		if c.flags.suite != "" {
+			if c.suite, err = suite.ParseID(c.flags.suite); err != nil {
+				return fmt.Errorf("--suite %q: want a number from 1 to 7 or a name such as %v", c.flags.suite, agent.DefaultSuite)
+			}
+		}
+	case "rejoin":
+		if (len(args) == 1) == (c.flags.id != "") {
+			return errors.New("name a GROUP or give --id HEX, not both")
+		}
+		if c.flags.id != "" {
+			if c.groupID, err = hex.DecodeString(c.flags.id); err != nil || len(c.groupID) == 0 {
+				return fmt.Errorf("--id %q: want the group id in hex", c.flags.id)
+			}
+		}
 	}
-	defer a.Close()
-	fmt.Fprintf(c.stdout, "initialized %s (%v) in %s\n", a.Name(), a.Suite(), c.opts.Dir)
 	return nil
 }
 
-func (c *clientRun) info(group string, asJSON bool) error {
-	a, err := agent.Open(c.opts)
+// open opens the state directory for a command.
+func (c *clientRun) open() (*agent.Agent, error) { return agent.Open(c.opts) }
+
+// print prints one result: v as a JSON line with --json, else text.
+func (c *clientRun) print(text string, v any) error {
+	if !c.flags.json {
+		_, err := fmt.Fprintln(c.stdout, text)
+		return err
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("mls: client: %w", err)
+	}
+	_, err = fmt.Fprintf(c.stdout, "%s\n", data)
+	return err
+}
+
+// printEvents prints events one per line; in text, warnings go to stderr.
+func (c *clientRun) printEvents(events []agent.Event) error {
+	for _, e := range events {
+		if e.Kind == agent.EventWarning && !c.flags.json {
+			fmt.Fprintf(c.stderr, "mls: client: %s\n", e)
+			continue
+		}
+		if err := c.print(e.String(), e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// withAgent opens the state directory, runs f and closes it.
+func (c *clientRun) withAgent(f func(a *agent.Agent) error) error {
+	a, err := c.open()
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	s, err := a.Info(group)
+	return f(a)
+}
+
+// events runs f with the state directory open and prints the events it
+// returns (also when it fails).
+func (c *clientRun) events(f func(a *agent.Agent) ([]agent.Event, error)) error {
+	return c.withAgent(func(a *agent.Agent) error {
+		events, err := f(a)
+		return errors.Join(err, c.printEvents(events))
+	})
+}
+
+func (c *clientRun) init(args []string) error {
+	a, err := agent.Init(c.ctx, c.opts, args[0], c.suite)
 	if err != nil {
 		return err
 	}
-	if asJSON {
-		data, err := json.Marshal(s)
+	defer a.Close()
+	return c.print(fmt.Sprintf("initialized %s (%v) in %s", a.Name(), a.Suite(), c.opts.Dir),
+		map[string]any{"client": a.Name(), "suite": uint16(a.Suite()), "dir": c.opts.Dir})
+}
+
+func (c *clientRun) create(args []string) error {
+	return c.withAgent(func(a *agent.Agent) error {
+		if err := a.Create(c.ctx, args[0]); err != nil {
+			return err
+		}
+		groups, err := a.Groups()
 		if err != nil {
-			return fmt.Errorf("mls: client: %w", err)
+			return err
 		}
-		fmt.Fprintf(c.stdout, "%s\n", data)
-		return nil
-	}
-	fmt.Fprintf(c.stdout, "group: %s\ngroup_id: %s\nepoch: %d\nmembers: %s\nepoch_authenticator: %s\n",
-		s.Group, s.GroupID, s.Epoch, strings.Join(s.Members, " "), s.EpochAuthenticator)
-	return nil
+		gid := ""
+		for _, g := range groups {
+			if g.Group == args[0] && g.Status == agent.StatusActive.String() {
+				gid = g.GroupID
+			}
+		}
+		return c.print("created "+args[0], map[string]string{"group": args[0], "group_id": gid})
+	})
 }
 
-// rejoin joins a group again by external commit: the group named
-// args[0], or the one whose id is groupID.
-func (c *clientRun) rejoin(args []string, groupID []byte) error {
-	a, err := agent.Open(c.opts)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	var name string
-	if len(args) == 1 {
-		name, err = args[0], a.Rejoin(c.ctx, args[0])
-	} else {
-		name, err = a.RejoinID(c.ctx, groupID)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(c.stdout, "rejoined %s\n", name)
-	return nil
+func (c *clientRun) add(args []string) error {
+	return c.events(func(a *agent.Agent) ([]agent.Event, error) { return a.Add(c.ctx, args[0], args[1:]...) })
 }
 
-// groupCommand runs one of the commands that talk to the delivery service
-// about groups, and prints the events they return.
-func (c *clientRun) groupCommand(name string, args []string) error {
-	a, err := agent.Open(c.opts)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	var events []agent.Event
-	switch name {
-	case "create":
-		if err = a.Create(c.ctx, args[0]); err == nil {
-			fmt.Fprintf(c.stdout, "created %s\n", args[0])
-		}
-	case "add":
-		events, err = a.Add(c.ctx, args[0], args[1:]...)
-	case "join":
-		var joined []string
-		joined, events, err = a.Join(c.ctx)
+func (c *clientRun) remove(args []string) error {
+	return c.events(func(a *agent.Agent) ([]agent.Event, error) { return a.Remove(c.ctx, args[0], args[1:]...) })
+}
+
+func (c *clientRun) update(args []string) error {
+	return c.events(func(a *agent.Agent) ([]agent.Event, error) { return a.Update(c.ctx, args[0]) })
+}
+
+func (c *clientRun) leave(args []string) error {
+	return c.events(func(a *agent.Agent) ([]agent.Event, error) { return a.Leave(c.ctx, args[0]) })
+}
+
+func (c *clientRun) send(args []string) error {
+	return c.events(func(a *agent.Agent) ([]agent.Event, error) {
+		return a.Send(c.ctx, args[0], strings.Join(args[1:], " "))
+	})
+}
+
+func (c *clientRun) join(args []string) error {
+	return c.events(func(a *agent.Agent) ([]agent.Event, error) {
+		joined, warnings, err := a.Join(c.ctx)
+		var events []agent.Event
 		for _, g := range joined {
-			fmt.Fprintf(c.stdout, "joined %s\n", g)
+			events = append(events, agent.Event{Kind: agent.EventJoined, Group: g})
 		}
-	case "send":
-		events, err = a.Send(c.ctx, args[0], strings.Join(args[1:], " "))
-	case "recv":
+		if err == nil && len(joined) == 0 && len(warnings) == 0 {
+			fmt.Fprintf(c.stderr, "mls client join: no Welcome pending for %s (a member adds it with 'mls client add GROUP %s')\n", a.Name(), a.Name())
+		}
+		return append(events, warnings...), err
+	})
+}
+
+// recv prints each group's events before they are deleted (Agent.Deliver).
+func (c *clientRun) recv(args []string) error {
+	return c.withAgent(func(a *agent.Agent) error {
 		group := ""
 		if len(args) == 1 {
 			group = args[0]
 		}
-		events, err = a.Receive(c.ctx, group)
-	case "update":
-		events, err = a.Update(c.ctx, args[0])
-	case "remove":
-		events, err = a.Remove(c.ctx, args[0], args[1:]...)
-	case "leave":
-		events, err = a.Leave(c.ctx, args[0])
-	}
-	c.printEvents(events)
-	return err
+		return a.Deliver(c.ctx, group, c.printEvents)
+	})
 }
 
-// printEvents prints events one per line, warnings on stderr.
-func (c *clientRun) printEvents(events []agent.Event) {
-	for _, e := range events {
-		if e.Kind == agent.EventWarning {
-			fmt.Fprintf(c.stderr, "mls: client: %s\n", e)
-			continue
+func (c *clientRun) info(args []string) error {
+	return c.withAgent(func(a *agent.Agent) error {
+		s, err := a.Info(c.ctx, args[0])
+		if s == nil {
+			return err
 		}
-		fmt.Fprintln(c.stdout, e)
-	}
+		text := fmt.Sprintf("group: %s\ngroup_id: %s\nepoch: %d\nmembers: %s\nepoch_authenticator: %s",
+			s.Group, s.GroupID, s.Epoch, strings.Join(s.Members, " "), s.EpochAuthenticator)
+		if perr := c.print(text, s); perr != nil {
+			return perr
+		}
+		if err != nil {
+			return fmt.Errorf("mls: client: local state, not synced: %w", err)
+		}
+		return nil
+	})
+}
+
+func (c *clientRun) groups(args []string) error {
+	return c.withAgent(func(a *agent.Agent) error {
+		groups, err := a.Groups()
+		if err != nil {
+			return err
+		}
+		for _, g := range groups {
+			text := fmt.Sprintf("%s %s epoch %d", g.Group, g.Status, g.Epoch)
+			if g.Unread > 0 {
+				text += fmt.Sprintf(" (%d unread)", g.Unread)
+			}
+			if err := c.print(text, g); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// rejoin joins a group again by external commit: the group named
+// args[0], or the one of --id.
+func (c *clientRun) rejoin(args []string) error {
+	return c.withAgent(func(a *agent.Agent) error {
+		name, err := "", error(nil)
+		if len(args) == 1 {
+			name, err = args[0], a.Rejoin(c.ctx, args[0])
+		} else {
+			name, err = a.RejoinID(c.ctx, c.groupID)
+		}
+		if err != nil {
+			return err
+		}
+		return c.print("rejoined "+name, agent.Event{Kind: agent.EventJoined, Group: name})
+	})
 }

@@ -1,11 +1,7 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -16,59 +12,54 @@ import (
 	"github.com/mlsengine/engine/delivery"
 )
 
-const dsUsage = `usage: mls ds serve [--listen ADDR] [--store URL]
-       mls ds bench [--store URL] [--clients N] [--groups G] [--seconds S] [--http] [--json]
+func dsCommand() *command {
+	serve := &command{
+		name:    "ds serve",
+		args:    "[--listen ADDR] [--store URL]",
+		summary: "run a delivery service",
+		details: `Runs a delivery service until SIGINT or SIGTERM, then stops cleanly (requests
+in flight finish, the store is closed) and exits 0. ADDR defaults to
+` + delivery.DefaultAddr + ` (port 0 picks a free one); URL is sqlite:PATH (default
+` + delivery.DefaultStoreURL + `), postgres://... or memory:. Prints
+"mls: ds: listening on http://ADDR (store URL)" once it accepts connections,
+and "mls: ds: stopped" when it stopped. The HTTP API is documented in
+package delivery (go doc github.com/mlsengine/engine/delivery).
 
-Runs a delivery service until SIGINT or SIGTERM, then stops cleanly (requests
-in flight finish, the store is closed). ADDR defaults to 127.0.0.1:8080
-(port 0 picks a free one); URL is sqlite:PATH (default sqlite:mls-ds.db),
-postgres://... or memory:. Prints "mls: ds: listening on http://ADDR" once
-it accepts connections. "mls ds bench --help" describes the load benchmark.
-`
+Exit status: 0 after a clean stop, 1 when the service could not start or
+failed, 2 for a usage error.
+`,
+	}
+	serve.run = func(e *env, args []string) int { return runDSServe(e, serve, args) }
+	return &command{name: "ds", summary: "the delivery service", subs: []*command{serve, dsBenchCommand()}}
+}
 
-func runDS(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "bench" {
-		return runDSBench(args[1:], stdout, stderr)
-	}
-	if len(args) == 0 || args[0] != "serve" {
-		if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprint(stdout, dsUsage)
-			return exitOK
-		}
-		fmt.Fprint(stderr, "mls: ds: want the serve command\n\n"+dsUsage)
-		return exitUsage
-	}
-	fs := newFlagSet("mls ds serve", stderr)
+func runDSServe(e *env, c *command, args []string) int {
+	fs := newFlagSet(c)
 	listen := fs.String("listen", delivery.DefaultAddr, "")
 	storeURL := fs.String("store", delivery.DefaultStoreURL, "")
-	fs.Usage = func() { fmt.Fprint(stderr, dsUsage) }
-	rest, err := parseInterleaved(fs, args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		return exitUsage
+	rest, code, ok := parse(e, c, fs, args, nil)
+	if !ok {
+		return code
 	}
 	if len(rest) > 0 {
-		fmt.Fprintf(stderr, "mls: ds: unexpected argument %q\n\n%s", rest[0], dsUsage)
-		return exitUsage
+		return usageError(e, c, "unexpected argument %q", rest[0])
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err = delivery.ListenAndServe(ctx, delivery.ServeConfig{
+	err := delivery.ListenAndServe(ctx, delivery.ServeConfig{
 		Addr:     *listen,
 		StoreURL: *storeURL,
-		Server:   delivery.Config{Logger: slog.New(slog.NewTextHandler(stderr, nil))},
+		Server:   delivery.Config{Logger: slog.New(slog.NewTextHandler(e.stderr, nil))},
 		Ready: func(addr net.Addr) {
-			fmt.Fprintf(stdout, "mls: ds: listening on http://%s (store %s)\n", addr, redactStoreURL(*storeURL))
+			fmt.Fprintf(e.stdout, "mls: ds: listening on http://%s (store %s)\n", addr, redactStoreURL(*storeURL))
 		},
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "mls: ds: %v\n", err)
+		fmt.Fprintf(e.stderr, "mls: ds: %v\n", err)
 		return exitFailed
 	}
-	fmt.Fprintln(stdout, "mls: ds: stopped")
+	fmt.Fprintln(e.stdout, "mls: ds: stopped")
 	return exitOK
 }
 

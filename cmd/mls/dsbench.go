@@ -1,74 +1,91 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/mlsengine/engine/delivery/bench"
 )
 
-const dsBenchUsage = `usage: mls ds bench [--store URL] [--clients N] [--groups G] [--seconds S] [--http] [--json]
+func dsBenchCommand() *command {
+	c := &command{
+		name:    "ds bench",
+		args:    "[--store URL] [--clients N] [--groups G] [--seconds S] [--http] [--json]",
+		summary: "measure a delivery service store under load, next to its floor",
+		details: fmt.Sprintf(`N clients append %d-byte application messages to G groups in turn, and the
+floor of that store is measured on the same database with the same
+messages: for postgres://... plain single-row INSERTs from N clients, each
+its own transaction; for sqlite:PATH one writer running transactions of
+one multi-row INSERT of as many messages as the store's batches carried
+(WAL, synchronous=FULL). --http also posts the load through the HTTP API
+on loopback (client and server in this process). The measurements take
+turns in one-second slices for S seconds each, so that each ratio compares
+the same moments. Prints msgs/s, p50/p99 latency, messages per
+transaction and the ratios; --json prints one object instead.
 
-Measures a delivery service store under load: N clients (default 16) append
-256-byte application messages to G groups (default 1000) in turn for S
-seconds (default 5), then the floor of that store is measured on the same
-database for as long: for postgres://... plain single-row INSERTs of the same
-messages from N clients; for sqlite:PATH one writer running the same batched
-transactions bare (WAL, synchronous=FULL). --http also posts the load through
-the HTTP API on loopback. Prints msgs/s, p50/p99 latency, messages per
-transaction and the ratios; --json prints one JSON object instead.
+flags:
+  --store URL     the store (default: an SQLite file in a temporary
+                  directory); a PostgreSQL run works in a schema of its
+                  own, dropped at the end; sqlite:PATH writes to PATH
+  --clients N     concurrent clients (default %d)
+  --groups G      groups appended to (default %d)
+  --seconds S     length of each measurement (default %g)
+  --http          also measure the HTTP API end to end
+  --json          print one JSON object on stdout
 
-URL defaults to an SQLite file in a temporary directory. A PostgreSQL run
-works in a schema of its own, dropped at the end; sqlite:PATH writes to PATH.
 Figures depend on the machine: compare the ratios of one run, and repeat.
-`
+Exit status: 0 after a run, 1 when it failed, 2 for a usage error, 130
+when interrupted.
+`, bench.DefaultPayloadSize, bench.DefaultClients, bench.DefaultGroups, bench.DefaultDuration.Seconds()),
+	}
+	c.run = func(e *env, args []string) int { return runDSBench(e, c, args) }
+	return c
+}
 
-func runDSBench(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("mls ds bench", stderr)
+func runDSBench(e *env, c *command, args []string) int {
+	fs := newFlagSet(c)
 	storeURL := fs.String("store", "", "")
 	clients := fs.Int("clients", bench.DefaultClients, "")
 	groups := fs.Int("groups", bench.DefaultGroups, "")
 	seconds := fs.Float64("seconds", bench.DefaultDuration.Seconds(), "")
 	overHTTP := fs.Bool("http", false, "")
 	asJSON := fs.Bool("json", false, "")
-	fs.Usage = func() { fmt.Fprint(stderr, dsBenchUsage) }
-	rest, err := parseInterleaved(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
+	rest, code, ok := parse(e, c, fs, args, nil)
+	if !ok {
+		return code
 	}
-	if err != nil {
-		return exitUsage
+	if len(rest) > 0 {
+		return usageError(e, c, "unexpected argument %q", rest[0])
 	}
-	if len(rest) > 0 || *clients < 1 || *groups < 1 || *seconds <= 0 {
-		fmt.Fprint(stderr, "mls: ds bench: want no arguments and positive --clients, --groups and --seconds\n\n"+dsBenchUsage)
-		return exitUsage
+	if *clients < 1 || *groups < 1 || *seconds <= 0 {
+		return usageError(e, c, "want positive --clients, --groups and --seconds")
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	res, err := bench.Run(ctx, bench.Config{
+	res, err := bench.Run(e.ctx, bench.Config{
 		StoreURL: *storeURL, Clients: *clients, Groups: *groups,
 		Duration: time.Duration(*seconds * float64(time.Second)), HTTP: *overHTTP,
 	})
-	if err != nil {
-		fmt.Fprintf(stderr, "mls: ds bench: %v\n", err)
+	switch {
+	case e.ctx.Err() != nil:
+		return interrupted(e, c)
+	case errors.Is(err, bench.ErrConfig):
+		return usageError(e, c, "%v", err)
+	case err != nil:
+		fmt.Fprintf(e.stderr, "mls %s: %v\n", c.name, err)
 		return exitFailed
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(res)
+		out, err := json.Marshal(res)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "mls %s: %v\n", c.name, err)
+			return exitFailed
+		}
+		fmt.Fprintf(e.stdout, "%s\n", out)
 		return exitOK
 	}
-	printBench(stdout, res)
+	printBench(e.stdout, res)
 	return exitOK
 }
 

@@ -6,86 +6,110 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/mlsengine/engine/testvectors"
 )
 
-const vectorsUsage = `usage: mls vectors verify [--json] [--kind KIND] PATH...
-
-PATH is a vector file or a directory (every *.json in it). A file's kind
+func vectorsCommand() *command {
+	verify := &command{
+		name:    "vectors verify",
+		args:    "[--json] [--kind KIND] PATH...",
+		summary: "check official RFC 9420 test vectors",
+		details: `PATH is a vector file or a directory (every *.json in it). A file's kind
 comes from its base name as in the official set; --kind overrides it.
-Kinds: %s
+Kinds: ` + strings.Join(testvectors.Kinds(), ", ") + `
+
+Plain output is one line per file ("key-schedule.json: 7 passed, 0
+failed"), each failing case with its index, cipher suite and reason, then
+"N passed, N failed". --json prints one object:
+{"files":[{"file","kind","cases","passed","failed","failures":[{"index",
+"cipher_suite","error"}]}],"passed","failed","errors":[{"file","error"}]},
+where errors lists the files that could not be read, decoded or given a
+kind. A case of a kind or feature not implemented counts as failed.
 
 Exit status: 0 when every case passed, 1 when any case failed, 2 for a usage
 error or an unreadable or undecodable file.
-`
+`,
+	}
+	verify.run = func(e *env, args []string) int { return runVectorsVerify(e, verify, args) }
+	return &command{name: "vectors", summary: "work with RFC 9420 test vectors", subs: []*command{verify}}
+}
 
 // vectorsReport is the --json output of `mls vectors verify`.
 type vectorsReport struct {
 	Files  []*testvectors.FileResult `json:"files"`
 	Passed int                       `json:"passed"`
 	Failed int                       `json:"failed"`
+	Errors []fileError               `json:"errors"`
 }
 
-func runVectors(args []string, stdout, stderr io.Writer) int {
-	usage := fmt.Sprintf(vectorsUsage, strings.Join(testvectors.Kinds(), ", "))
-	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprint(stderr, usage)
-		return exitUsage
+// fileError is a file that could not be verified at all.
+type fileError struct {
+	File  string `json:"file"`
+	Error string `json:"error"`
+}
+
+func runVectorsVerify(e *env, c *command, args []string) int {
+	fs := newFlagSet(c)
+	asJSON := fs.Bool("json", false, "")
+	kind := fs.String("kind", "", "")
+	paths, code, ok := parse(e, c, fs, args, nil)
+	if !ok {
+		return code
 	}
-	fs := newFlagSet("mls vectors verify", stderr)
-	asJSON := fs.Bool("json", false, "print one JSON object on stdout")
-	kind := fs.String("kind", "", "treat every file as this kind")
-	paths, err := parseInterleaved(fs, args[1:])
-	if err != nil || len(paths) == 0 {
-		fmt.Fprint(stderr, usage)
-		return exitUsage
+	if len(paths) == 0 {
+		return usageError(e, c, "no PATH given")
 	}
-	if *kind != "" && !knownKind(*kind) {
-		fmt.Fprintf(stderr, "mls: unknown kind %q\n", *kind)
-		return exitUsage
+	if *kind != "" && !slices.Contains(testvectors.Kinds(), *kind) {
+		return usageError(e, c, "unknown kind %q", *kind)
 	}
 	files, err := expandVectorPaths(paths)
 	if err != nil {
-		fmt.Fprintf(stderr, "mls: %v\n", err)
+		fmt.Fprintf(e.stderr, "mls vectors verify: %v\n", err)
 		return exitUsage
 	}
 
-	code := exitOK
-	report := vectorsReport{Files: []*testvectors.FileResult{}}
+	code = exitOK
+	report := vectorsReport{Files: []*testvectors.FileResult{}, Errors: []fileError{}}
+	fail := func(path string, err error) {
+		fmt.Fprintf(e.stderr, "mls vectors verify: %v\n", err)
+		report.Errors = append(report.Errors, fileError{File: path, Error: err.Error()})
+		code = exitUsage
+	}
 	for _, path := range files {
+		if e.ctx.Err() != nil {
+			return interrupted(e, c)
+		}
 		k := *kind
 		if k == "" {
 			var ok bool
 			if k, ok = testvectors.KindOf(path); !ok {
-				fmt.Fprintf(stderr, "mls: %s: cannot tell the vector kind from the file name; use --kind\n", path)
-				code = exitUsage
+				fail(path, fmt.Errorf("%s: cannot tell the vector kind from the file name; use --kind", path))
 				continue
 			}
 		}
 		res, err := testvectors.VerifyFile(path, k)
 		if err != nil {
-			fmt.Fprintf(stderr, "mls: %v\n", err)
-			code = exitUsage
+			fail(path, err)
 			continue
 		}
 		report.Files = append(report.Files, res)
 		report.Passed += res.Passed
 		report.Failed += res.Failed
 		if !*asJSON {
-			printFileResult(stdout, res)
+			printFileResult(e.stdout, res)
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		if err := enc.Encode(report); err != nil {
-			fmt.Fprintf(stderr, "mls: %v\n", err)
+		if err := json.NewEncoder(e.stdout).Encode(report); err != nil {
+			fmt.Fprintf(e.stderr, "mls vectors verify: %v\n", err)
 			return exitUsage
 		}
 	} else {
-		fmt.Fprintf(stdout, "%d passed, %d failed\n", report.Passed, report.Failed)
+		fmt.Fprintf(e.stdout, "%d passed, %d failed\n", report.Passed, report.Failed)
 	}
 	if code == exitOK && report.Failed > 0 {
 		code = exitFailed
@@ -104,15 +128,6 @@ func printFileResult(w io.Writer, res *testvectors.FileResult) {
 		msg, _, _ := strings.Cut(f.Error, "\n")
 		fmt.Fprintf(w, "  case %d (cipher suite %s): %s\n", f.Index, suite, msg)
 	}
-}
-
-func knownKind(k string) bool {
-	for _, known := range testvectors.Kinds() {
-		if k == known {
-			return true
-		}
-	}
-	return false
 }
 
 // expandVectorPaths replaces each directory by the *.json files in it.

@@ -264,14 +264,20 @@ func (a *Agent) setIdentity(id *identityRecord) error {
 		Signer:              signer,
 		Credential:          treekem.BasicCredential([]byte(id.Name)),
 		SupportedExtensions: []treekem.ExtensionType{ExtensionGroupName},
+		// Members accept any valid external commit (see Agent.Rejoin): who
+		// may come back is the delivery service's access control.
+		Policy: mls.Policy{Admit: mls.AdmitAll},
 	}
 	return nil
 }
 
 // dsErr wraps an error of the delivery service client.
 func dsErr(what string, err error) error {
-	if errors.Is(err, delivery.ErrUnauthorized) {
+	switch {
+	case errors.Is(err, delivery.ErrUnauthorized):
 		what += " (is this client registered with this delivery service? run init there)"
+	case transient(err) && !errors.Is(err, delivery.ErrServer):
+		what += " (cannot reach the delivery service: is it running, at the URL of --ds or $MLS_DS?)"
 	}
 	return wrapErr(ErrDelivery, what, err)
 }

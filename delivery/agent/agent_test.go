@@ -15,7 +15,7 @@ func sameView(t *testing.T, group string, agents ...*Agent) *Summary {
 	t.Helper()
 	var first *Summary
 	for _, a := range agents {
-		s, err := a.Info(group)
+		s, err := a.Info(bg, group)
 		if err != nil {
 			t.Fatalf("%s info: %v", a.Name(), err)
 		}
@@ -87,7 +87,7 @@ func TestGroupLife(t *testing.T) {
 	if _, err := carol.Send(bg, "team", "hello?"); !errors.Is(err, ErrInactive) {
 		t.Fatalf("carol send after removal: %v", err)
 	}
-	if _, err := carol.Info("team"); !errors.Is(err, ErrInactive) {
+	if _, err := carol.Info(bg, "team"); !errors.Is(err, ErrInactive) {
 		t.Fatalf("carol info after removal: %v", err)
 	}
 	after := sameView(t, "team", alice, bob)
@@ -199,7 +199,8 @@ func TestJoinNames(t *testing.T) {
 	send(t, bob, "team", "from bob's team")
 	wantLines(t, "carol", recv(t, carol, ""), "team alice: from alice's team", "team-2 bob: from bob's team")
 	groups, err := carol.Groups()
-	if err != nil || !slices.Equal(groups, []string{"team", "team-2"}) {
-		t.Fatalf("groups %q, %v", groups, err)
+	if err != nil || len(groups) != 2 || groups[0].Group != "team" || groups[1].Group != "team-2" ||
+		groups[0].Status != "active" || groups[0].Epoch != 1 {
+		t.Fatalf("groups %+v, %v", groups, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/mlsengine/engine/delivery"
@@ -20,11 +21,15 @@ import (
 type buildFunc func() (pc *mls.PendingCommit, recipients []string, err error)
 
 // commit is the two-phase commit of RFC 9420 §14 against a strongly
-// consistent delivery service: the commit is built, posted with its Welcome
-// and GroupInfo, and applied only once the delivery service accepted it.
-// If another commit won the epoch (409), this one is discarded, the client
-// catches up (processing the winner) and builds and posts once more. It
-// returns the events of the applied commit.
+// consistent delivery service: the commit is built, written ahead to the
+// group's record with the state of the epoch it starts (see sentRecord),
+// posted with its Welcome and GroupInfo, and becomes the group's state only
+// once the delivery service accepted it. If another commit won the epoch
+// (409), this one is discarded, the client catches up (processing the
+// winner) and builds and posts once more. If the answer never comes (the
+// connection dropped, the process was killed), the next command finds the
+// commit in the log, or posts it again, and finishes it. It returns the
+// events of the applied commit.
 func (a *Agent) commit(ctx context.Context, s *session, build buildFunc) ([]Event, error) {
 	for attempt := 1; ; attempt++ {
 		pc, recipients, err := build()
@@ -34,41 +39,156 @@ func (a *Agent) commit(ctx context.Context, s *session, build buildFunc) ([]Even
 		if pc == nil {
 			return nil, nil
 		}
-		gi, err := pc.GroupInfo()
+		sent, err := a.writeAhead(s, pc, recipients)
 		if err != nil {
-			return nil, wrapErr(ErrCommit, s.rec.Name, err)
+			return nil, err
 		}
-		bundle := &delivery.CommitBundle{Commit: pc.Commit, GroupInfo: gi}
-		if pc.Welcome != nil {
-			bundle.Welcome, bundle.Recipients = pc.Welcome, recipients
-		}
-		var posted delivery.Posted
-		err = a.retry(ctx, func() (err error) {
-			posted, err = a.ds.PostCommit(ctx, s.rec.GroupID, bundle)
-			return err
-		})
+		events, err := a.postSent(ctx, s, sent)
 		if errors.Is(err, store.ErrEpoch) {
 			if attempt > 1 {
-				return nil, wrapErr(ErrConflict, s.rec.Name, err)
+				return nil, wrapErr(ErrConflict, s.rec.Name+": other members' commits won twice; try again", err)
 			}
 			if err := a.syncActive(ctx, s); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		if err != nil {
-			return nil, dsErr("posting a commit to "+s.rec.Name, err)
-		}
-		events := commitEvents(s.rec.Name, s.g, message.MemberSender(s.g.LeafIndex()), pc.Adds, pc.Updates, pc.Removes, len(pc.Proposals), pc.Epoch, posted.Seq)
-		if err := s.g.Apply(pc); err != nil {
-			return nil, wrapErr(ErrOutOfSync, fmt.Sprintf("%s: applying the commit accepted at %d", s.rec.Name, posted.Seq), err)
-		}
-		s.rec.Own = append(s.rec.Own, posted.Seq)
-		if err := a.save(s); err != nil {
-			return nil, err
-		}
-		return events, nil
+		return events, err
 	}
+}
+
+// writeAhead records the commit pc in the group's record before it is
+// posted: the bundle to post, the state of the epoch it starts and what
+// it does. To serialize that state it applies pc to s.g, so that s.g is in
+// the new epoch while the record keeps the current one until the delivery
+// service accepted the commit (postSent reloads it otherwise).
+func (a *Agent) writeAhead(s *session, pc *mls.PendingCommit, recipients []string) (*sentRecord, error) {
+	gi, err := pc.GroupInfo()
+	if err != nil {
+		return nil, wrapErr(ErrCommit, s.rec.Name, err)
+	}
+	base, err := s.g.MarshalBinary()
+	if err != nil {
+		return nil, wrapErr(ErrState, "saving group "+s.rec.Name, err)
+	}
+	sent := newSent(sentCommit, s.g.Epoch(), pc.Commit)
+	sent.GroupInfo = gi
+	if pc.Welcome != nil {
+		sent.Welcome, sent.Recipients = pc.Welcome, recipients
+	}
+	sent.Events = commitEvents(s.rec.Name, s.g, message.MemberSender(s.g.LeafIndex()), pc.Adds, pc.Updates, pc.Removes, len(pc.Proposals), pc.Epoch, 0)
+	if err := s.g.Apply(pc); err != nil {
+		return nil, wrapErr(ErrCommit, s.rec.Name, err)
+	}
+	if sent.Next, err = s.g.MarshalBinary(); err != nil {
+		return nil, wrapErr(ErrState, "saving group "+s.rec.Name, err)
+	}
+	clear(s.rec.State)
+	s.rec.State = base
+	s.rec.Sent = append(s.rec.Sent, sent)
+	if err := a.st.saveRecord(s.rec); err != nil {
+		return nil, err
+	}
+	return sent, nil
+}
+
+// sendAhead records the application message or proposal msg of kind k,
+// just made by s.g in its current epoch, and saves the group with it (its
+// key or proposal is then in the saved state too), before it is posted.
+func (a *Agent) sendAhead(s *session, k sentKind, msg []byte) (*sentRecord, error) {
+	sent := newSent(k, s.g.Epoch(), msg)
+	s.rec.Sent = append(s.rec.Sent, sent)
+	return sent, a.save(s)
+}
+
+// postSent posts a message written ahead (still in s.rec.Sent) and, once
+// the delivery service accepted it, finishes it (see accepted). If the
+// epoch ended first, it forgets the message (a commit is discarded) and
+// returns the error, wrapping store.ErrEpoch. On any other error the record
+// is left for the next command to finish; the session's group is back in
+// the record's epoch.
+func (a *Agent) postSent(ctx context.Context, s *session, sent *sentRecord) ([]Event, error) {
+	var posted delivery.Posted
+	err := a.retry(ctx, func() (err error) {
+		if sent.Kind == sentCommit {
+			posted, err = a.ds.PostCommit(ctx, s.rec.GroupID, &delivery.CommitBundle{
+				Commit: sent.Message, Welcome: sent.Welcome, Recipients: sent.Recipients, GroupInfo: sent.GroupInfo})
+		} else {
+			posted, err = a.ds.Post(ctx, s.rec.GroupID, sent.Message)
+		}
+		return err
+	})
+	if err == nil {
+		return a.accepted(s, sent, posted.Seq)
+	}
+	if errors.Is(err, store.ErrEpoch) {
+		if i := slices.Index(s.rec.Sent, sent); i >= 0 {
+			s.rec.removeSent(i)
+		}
+		sent.wipe()
+	}
+	if sent.Kind == sentCommit && s.g.Epoch() != sent.Epoch {
+		if rerr := a.reload(s); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
+	}
+	if errors.Is(err, store.ErrEpoch) {
+		if serr := a.st.saveRecord(s.rec); serr != nil {
+			return nil, serr
+		}
+		return nil, err
+	}
+	what := "posting a message to "
+	if sent.Kind == sentCommit {
+		what = "posting a commit to "
+	}
+	return nil, dsErr(what+s.rec.Name+" (the next command on the group finishes it)", err)
+}
+
+// accepted finishes a sent message the delivery service accepted at seq:
+// it is skipped when it comes back in the log, and a commit's state
+// becomes the group's (loaded from the record unless s.g applied it
+// already). It returns a commit's events.
+func (a *Agent) accepted(s *session, sent *sentRecord, seq uint64) ([]Event, error) {
+	if i := slices.Index(s.rec.Sent, sent); i >= 0 {
+		s.rec.removeSent(i)
+	}
+	s.rec.Own = append(s.rec.Own, seq)
+	if sent.Kind != sentCommit {
+		return nil, a.save(s)
+	}
+	events, err := a.adopt(s, sent, seq)
+	if err != nil {
+		return nil, err
+	}
+	return events, a.st.saveRecord(s.rec)
+}
+
+// adopt makes the state of the sent commit, accepted at seq, the group's,
+// and returns its events. The caller saves the record.
+func (a *Agent) adopt(s *session, sent *sentRecord, seq uint64) ([]Event, error) {
+	if s.g.Epoch() == sent.Epoch {
+		g, err := mls.UnmarshalGroup(a.cfg, sent.Next)
+		if err != nil {
+			return nil, wrapErr(ErrState, fmt.Sprintf("%s: finishing the commit accepted at %d", s.rec.Name, seq), err)
+		}
+		s.g = g
+	}
+	clear(s.rec.State)
+	s.rec.State, sent.Next = sent.Next, nil
+	s.rec.Epoch = s.g.Epoch()
+	s.rec.dropSent(sent.Epoch)
+	events := slices.Clone(sent.Events)
+	for i := range events {
+		events[i].Seq = seq
+	}
+	return events, nil
+}
+
+// reload loads the session's group again from its record.
+func (a *Agent) reload(s *session) error {
+	_, err := a.loadState(s)
+	return err
 }
 
 // commitOptions returns o for a commit of the client: the GroupInfo of the
@@ -90,16 +210,6 @@ func (a *Agent) commitPending(ctx context.Context, s *session) ([]Event, error) 
 		pc, err := s.g.Commit(commitOptions(mls.CommitOptions{}))
 		return pc, nil, err
 	})
-}
-
-// post posts a proposal or an application message, retried like commits.
-func (a *Agent) post(ctx context.Context, s *session, msg []byte) (delivery.Posted, error) {
-	var posted delivery.Posted
-	err := a.retry(ctx, func() (err error) {
-		posted, err = a.ds.Post(ctx, s.rec.GroupID, msg)
-		return err
-	})
-	return posted, err
 }
 
 // retry calls f up to three times while it fails for a reason that may

@@ -14,7 +14,8 @@
 // while an Agent has it open. A group's file holds its MLS state together
 // with its cursor in the delivery service's log and its unread events, so
 // the three always change together; it is saved after every message
-// processed and after every commit the delivery service accepted.
+// processed, before every post (see Write-ahead) and after every post the
+// delivery service accepted.
 //
 // The last-resort KeyPackage (handed out by the delivery service once the
 // one-time ones are exhausted) is replaced by a fresh one after a Welcome
@@ -40,9 +41,26 @@
 // Commits are two-phase (RFC 9420 §14, RFC 9750 §5.2.1): a commit is posted
 // with its Welcome and GroupInfo and applied only once the delivery service
 // accepted it. One that lost its epoch (409) is discarded; the client
-// catches up (processing the winner) and builds it again once. A client's
-// own messages coming back in the log are skipped by sequence number.
+// catches up (processing the winner) and builds it again once.
 //
+// # Write-ahead
+//
+// Everything the client posts (commits, proposals, application messages) is
+// first written to the group's record with its digest, the delivery
+// service's idempotency key; a commit is recorded with the bundle to post
+// and the group's state in the epoch it starts. So whenever the process
+// dies or the connection drops after that, the next operation on the group
+// finishes the job while it catches up: its own commit found in the log is
+// applied from the record (never skipped), a commit that another one beat
+// to its epoch is discarded (its recorded secrets deleted), and a message
+// whose fate is unknown is posted again, which the delivery service answers
+// with the original position if it had accepted it. A message of the
+// client's own in the log that it has no record of means that its state is
+// older than the group (a state directory restored from a copy, or one used
+// by two processes): following the group would reuse keys or skip its own
+// commit, so the operation fails with ErrOutOfSync, saying to rejoin.
+// Receive's events are deleted only after the caller has them (Deliver).
+
 // # Leaving
 //
 // A member cannot commit its own removal (RFC 9420 §12.2), so Leave posts a

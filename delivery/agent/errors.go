@@ -70,6 +70,18 @@ var (
 	ErrBusy = errors.New("mls: client: state directory in use by another process")
 )
 
+// outOfSync returns an ErrOutOfSync error for the group named group,
+// saying how to get back in: the state cannot follow the group any more.
+func outOfSync(group, format string, args ...any) error {
+	return errorf(ErrOutOfSync, "%s: %s; run 'mls client rejoin %s' to join it again", group, fmt.Sprintf(format, args...), group)
+}
+
+// outOfSyncErr is outOfSync with a cause.
+func outOfSyncErr(group, what string, cause error) error {
+	return &wrapped{sentinel: ErrOutOfSync, cause: cause,
+		msg: fmt.Sprintf("%s: %s: %s: %v; run 'mls client rejoin %s' to join it again", ErrOutOfSync, group, what, cause, group)}
+}
+
 // errorf returns an error wrapping sentinel whose message is the sentinel's
 // followed by the formatted detail.
 func errorf(sentinel error, format string, args ...any) error {

@@ -36,7 +36,7 @@ func TestErrors(t *testing.T) {
 		{"send to an unknown group", second(alice.Send(bg, "nope", "hi")), ErrUnknownGroup},
 		{"send nothing", second(alice.Send(bg, "team", "")), ErrInvalidArgument},
 		{"recv an unknown group", second(alice.Receive(bg, "nope")), ErrUnknownGroup},
-		{"info of an unknown group", second(alice.Info("nope")), ErrUnknownGroup},
+		{"info of an unknown group", second(alice.Info(bg, "nope")), ErrUnknownGroup},
 		{"join with no Welcome", third(bob.Join(bg)), nil},
 	} {
 		if (tc.want == nil && tc.err != nil) || (tc.want != nil && !errors.Is(tc.err, tc.want)) {

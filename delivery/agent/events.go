@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -35,7 +36,36 @@ const (
 	// EventRejoined: Member joined again by external commit, removing its
 	// previous leaf (a resync, RFC 9420 §12.4.3.2).
 	EventRejoined
+	// EventJoined: this client joined the group (Join, Rejoin).
+	EventJoined
 )
+
+// String returns the kind's name in Event's JSON form.
+func (k EventKind) String() string {
+	switch k {
+	case EventMessage:
+		return "message"
+	case EventAdded:
+		return "added"
+	case EventRemoved:
+		return "removed"
+	case EventLeft:
+		return "left"
+	case EventUpdated:
+		return "updated"
+	case EventRemovedSelf:
+		return "removed_you"
+	case EventLeftSelf:
+		return "you_left"
+	case EventWarning:
+		return "warning"
+	case EventRejoined:
+		return "rejoined"
+	case EventJoined:
+		return "joined_you"
+	}
+	return "kind_" + strconv.Itoa(int(k))
+}
 
 // Event is something that happened in a group: an application message or
 // a membership change, as Receive and the commands report it. Its String
@@ -67,6 +97,7 @@ type Event struct {
 //	GROUP: you left
 //	GROUP: warning: TEXT
 //	GROUP: NAME rejoined
+//	joined GROUP                (this client)
 //
 // Names and text received from other members are printed with control and
 // other non-printable characters escaped (as in Go string literals), so a
@@ -95,8 +126,29 @@ func (e Event) String() string {
 		return fmt.Sprintf("%s: warning: %s", g, clean(e.Text))
 	case EventRejoined:
 		return fmt.Sprintf("%s: %s rejoined", g, m)
+	case EventJoined:
+		return "joined " + g
 	}
 	return fmt.Sprintf("%s: event %d", g, e.Kind)
+}
+
+// eventJSON is the JSON form of an Event: every field is always present.
+type eventJSON struct {
+	Kind   string `json:"kind"`
+	Group  string `json:"group"`
+	Seq    uint64 `json:"seq"`
+	Epoch  uint64 `json:"epoch"`
+	Sender string `json:"sender"`
+	Member string `json:"member"`
+	Text   string `json:"text"`
+}
+
+// MarshalJSON returns the event's JSON form, one object with the fields
+// kind (EventKind.String), group, seq, epoch, sender, member and text,
+// all present; what is not set for the kind is "" or 0. A line of `mls
+// client recv --json`.
+func (e Event) MarshalJSON() ([]byte, error) {
+	return json.Marshal(eventJSON{Kind: e.Kind.String(), Group: e.Group, Seq: e.Seq, Epoch: e.Epoch, Sender: e.Sender, Member: e.Member, Text: e.Text})
 }
 
 // clean escapes what is not printable in s (invalid UTF-8 becomes U+FFFD).

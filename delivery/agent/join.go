@@ -107,7 +107,7 @@ func (a *Agent) joinOne(w *delivery.PendingWelcome) (name string, warning *Event
 	}
 	if prev != nil && prev.Status == StatusActive {
 		if prev.JoinSeq == w.Seq {
-			return "", nil, nil // joined before a crash; the Welcome was not deleted
+			return prev.Name, nil, nil // joined before a crash; the Welcome was not deleted
 		}
 		return warn(prev.Name, "ignored a Welcome to the group: already a member")
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mlsengine/engine/mls"
-	"github.com/mlsengine/engine/mls/message"
 )
 
 // claimLastResort claims KeyPackages of name until the delivery service
@@ -106,7 +105,7 @@ func TestLastResortRotation(t *testing.T) {
 		if err != nil {
 			return nil, nil, err
 		}
-		pc, err := cs.g.Commit(&mls.CommitOptions{Proposals: []*message.Proposal{p}})
+		pc, err := cs.g.Commit(&mls.CommitOptions{Proposals: []*mls.Proposal{p}})
 		return pc, []string{"bob"}, err
 	}); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/mlsengine/engine/delivery/store"
 	"github.com/mlsengine/engine/mls"
-	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -102,7 +101,7 @@ func (a *Agent) Add(ctx context.Context, group string, names ...string) ([]Event
 		}
 	}
 	return a.commit(ctx, s, func() (*mls.PendingCommit, []string, error) {
-		var props []*message.Proposal
+		var props []*mls.Proposal
 		var recipients []string
 		for i, n := range names {
 			if len(findMembers(s.g, n)) > 0 {
@@ -142,7 +141,7 @@ func (a *Agent) Remove(ctx context.Context, group string, names ...string) ([]Ev
 		}
 	}
 	return a.commit(ctx, s, func() (*mls.PendingCommit, []string, error) {
-		var props []*message.Proposal
+		var props []*mls.Proposal
 		for _, n := range names {
 			for _, leaf := range findMembers(s.g, n) { // none if removed concurrently
 				props = append(props, mls.NewRemove(leaf))
@@ -215,19 +214,21 @@ func (a *Agent) Send(ctx context.Context, group, text string) ([]Event, error) {
 			return events, wrapErr(ErrCommit, group+": encrypting", err)
 		}
 		// The message key is used up whether or not the delivery service
-		// takes the message: save before posting, so it is never reused.
-		if err := a.save(s); err != nil {
+		// takes the message: save before posting, so it is never reused,
+		// with the message written ahead (a post whose answer is lost is
+		// recognized in the log, or posted again by the next command).
+		sent, err := a.sendAhead(s, sentApplication, msg)
+		if err != nil {
 			return events, err
 		}
-		posted, err := a.post(ctx, s, msg)
+		_, err = a.postSent(ctx, s, sent)
 		if errors.Is(err, store.ErrEpoch) && attempt == 1 {
 			continue
 		}
-		if err != nil {
-			return events, dsErr("posting a message to "+group, err)
+		if errors.Is(err, store.ErrEpoch) {
+			return events, wrapErr(ErrConflict, group+": the group moved to a new epoch twice while sending; try again", err)
 		}
-		s.rec.Own = append(s.rec.Own, posted.Seq)
-		return events, a.save(s)
+		return events, err
 	}
 }
 
@@ -278,7 +279,12 @@ func (a *Agent) proposeLeave(ctx context.Context, s *session) error {
 		if err != nil {
 			return wrapErr(ErrCommit, s.rec.Name+": proposing to leave", err)
 		}
-		posted, err := a.post(ctx, s, msg)
+		sent, err := a.sendAhead(s, sentProposal, msg)
+		if err != nil {
+			return err
+		}
+		epoch := s.g.Epoch()
+		_, err = a.postSent(ctx, s, sent)
 		if errors.Is(err, store.ErrEpoch) && attempt == 1 {
 			if err := a.catchUp(ctx, s); err != nil {
 				return err
@@ -289,10 +295,9 @@ func (a *Agent) proposeLeave(ctx context.Context, s *session) error {
 			continue
 		}
 		if err != nil {
-			return dsErr("posting a proposal to "+s.rec.Name, err)
+			return err
 		}
-		s.rec.Own = append(s.rec.Own, posted.Seq)
-		s.rec.LeaveEpoch = s.g.Epoch()
+		s.rec.LeaveEpoch = epoch
 		return nil
 	}
 }
@@ -305,15 +310,14 @@ func (a *Agent) proposeLeave(ctx context.Context, s *session) error {
 // in their epoch, and the commit that ended it did not cover it), so it
 // proposes again in the current epoch. A client left alone in the group,
 // or one that cannot follow the log any more, drops the state.
-func (a *Agent) receiveLeaving(ctx context.Context, rec *groupRecord, named bool) ([]Event, error) {
+func (a *Agent) receiveLeaving(ctx context.Context, rec *groupRecord, named bool, deliver func([]Event) error) error {
 	s, err := a.loadLeaving(rec)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	reported := len(rec.Inbox)
 	err = a.catchUp(ctx, s)
 	events := slices.Clone(s.rec.Inbox[:reported])
-	s.rec.Inbox = nil
 	switch {
 	case errors.Is(err, ErrOutOfSync):
 		events = append(events, Event{Kind: EventWarning, Group: rec.Name,
@@ -326,13 +330,10 @@ func (a *Agent) receiveLeaving(ctx context.Context, rec *groupRecord, named bool
 	case s.g.Epoch() != s.rec.LeaveEpoch:
 		err = a.proposeLeave(ctx, s)
 	}
-	if serr := a.save(s); serr != nil {
-		return nil, errors.Join(err, serr)
-	}
 	if err == nil && named && len(events) == 0 {
 		err = inactiveErr(s.rec)
 	}
-	return events, err
+	return a.report(s, events, deliver, err)
 }
 
 // Receive fetches and processes everything new in the group named group,
@@ -343,59 +344,88 @@ func (a *Agent) receiveLeaving(ctx context.Context, rec *groupRecord, named bool
 // client is no longer in reports its last events once; named explicitly
 // afterwards, it is an error wrapping ErrInactive. An error in one group
 // does not stop the others: the events gathered are returned with it.
+//
+// The events count as reported once Receive returns: a caller that must
+// not lose them to a crash before it has shown or stored them uses
+// Deliver.
 func (a *Agent) Receive(ctx context.Context, group string) ([]Event, error) {
+	var events []Event
+	err := a.Deliver(ctx, group, func(ev []Event) error {
+		events = append(events, ev...)
+		return nil
+	})
+	return events, err
+}
+
+// Deliver is Receive handing each group's new events to deliver, which
+// shows or stores them, before they are deleted from the group's inbox:
+// if the process dies before, or deliver fails, the next Deliver hands
+// them over again. So no event is lost, and one is repeated only after a
+// crash between deliver and the deletion; Event.Seq, with the group,
+// identifies an application message (its position in the group's log).
+func (a *Agent) Deliver(ctx context.Context, group string, deliver func([]Event) error) error {
 	var recs []*groupRecord
 	if group != "" {
 		r, err := a.st.findRecord(group)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		recs = []*groupRecord{r}
 	} else {
 		all, err := a.st.records()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		sortRecords(all)
 		recs = all
 	}
-	var events []Event
 	var errs []error
 	for _, r := range recs {
-		ev, err := a.receive(ctx, r, group != "")
-		events = append(events, ev...)
-		if err != nil {
+		if err := a.receive(ctx, r, group != "", deliver); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return events, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
-func (a *Agent) receive(ctx context.Context, rec *groupRecord, named bool) ([]Event, error) {
+func (a *Agent) receive(ctx context.Context, rec *groupRecord, named bool, deliver func([]Event) error) error {
 	if rec.Leaving {
-		return a.receiveLeaving(ctx, rec, named)
+		return a.receiveLeaving(ctx, rec, named, deliver)
 	}
 	if rec.Status != StatusActive && len(rec.Inbox) == 0 {
 		if named {
-			return nil, inactiveErr(rec)
+			return inactiveErr(rec)
 		}
-		return nil, nil
+		return nil
 	}
 	s, err := a.load(rec)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	err = a.catchUp(ctx, s)
 	var own []Event
 	if err == nil && s.g != nil {
 		own, err = a.commitPending(ctx, s)
 	}
-	events := append(s.rec.Inbox, own...)
-	s.rec.Inbox = nil
+	return a.report(s, append(s.rec.Inbox, own...), deliver, err)
+}
+
+// report saves the session with events as its inbox, hands them to
+// deliver and, once delivered, deletes them from the inbox. It returns err
+// joined with what failed.
+func (a *Agent) report(s *session, events []Event, deliver func([]Event) error, err error) error {
+	s.rec.Inbox = events
 	if serr := a.save(s); serr != nil {
-		return nil, errors.Join(err, serr)
+		return errors.Join(err, serr)
 	}
-	return events, err
+	if len(events) == 0 {
+		return err
+	}
+	if derr := deliver(events); derr != nil {
+		return errors.Join(err, derr)
+	}
+	s.rec.Inbox = nil
+	return errors.Join(err, a.st.saveRecord(s.rec))
 }
 
 // Summary describes a group as the client sees it; its JSON form is
@@ -405,15 +435,26 @@ type Summary struct {
 	Epoch              uint64   `json:"epoch"`
 	Members            []string `json:"members"` // in leaf order
 	EpochAuthenticator string   `json:"epoch_authenticator"`
-	GroupID            string   `json:"-"` // the MLS group id, in hex
+	// GroupID is the MLS group id, in hex (what RejoinID takes).
+	GroupID string `json:"group_id"`
+	// Synced reports that the group was caught up with the delivery
+	// service just before: false for a summary of the local state only.
+	Synced bool `json:"synced"`
 }
 
-// Info describes the group named group from the local state alone (Receive
-// first to catch up): its epoch, members and epoch authenticator (RFC 9420
-// §8.7), which members compare out of band to detect a forked group.
-func (a *Agent) Info(group string) (*Summary, error) {
+// Info catches the group named group up with the delivery service, like
+// every operation, and describes it: its epoch, members and epoch
+// authenticator (RFC 9420 §8.7), which members compare out of band to
+// detect a forked group. If the delivery service cannot be reached, it
+// returns the summary of the local state (Synced false) together with the
+// error, wrapping ErrDelivery.
+func (a *Agent) Info(ctx context.Context, group string) (*Summary, error) {
 	s, err := a.openActive(group)
 	if err != nil {
+		return nil, err
+	}
+	err = a.syncActive(ctx, s)
+	if err != nil && (!errors.Is(err, ErrDelivery) || s.g == nil) {
 		return nil, err
 	}
 	sum := &Summary{
@@ -422,25 +463,35 @@ func (a *Agent) Info(group string) (*Summary, error) {
 		Members:            []string{},
 		EpochAuthenticator: hex.EncodeToString(s.g.EpochAuthenticator()),
 		GroupID:            hex.EncodeToString(s.rec.GroupID),
+		Synced:             err == nil,
 	}
 	for leaf := range s.g.Members() {
 		sum.Members = append(sum.Members, memberName(s.g, leaf))
 	}
-	return sum, nil
+	return sum, err
 }
 
-// Groups returns the names of the groups the client is a member of.
-func (a *Agent) Groups() ([]string, error) {
+// GroupEntry is a group the state directory knows, as of its last
+// catch-up; its JSON form is a line of `mls client groups --json`.
+type GroupEntry struct {
+	Group   string `json:"group"`
+	GroupID string `json:"group_id"` // the MLS group id, in hex
+	Status  string `json:"status"`   // a Status: active, removed, left or closed
+	Epoch   uint64 `json:"epoch"`    // the last epoch the client knew
+	Unread  int    `json:"unread"`   // events Receive has not reported yet
+}
+
+// Groups lists the groups the state directory knows, by name, from the
+// local state alone: Receive catches them up.
+func (a *Agent) Groups() ([]GroupEntry, error) {
 	recs, err := a.st.records()
 	if err != nil {
 		return nil, err
 	}
 	sortRecords(recs)
-	var out []string
+	out := []GroupEntry{}
 	for _, r := range recs {
-		if r.Status == StatusActive {
-			out = append(out, r.Name)
-		}
+		out = append(out, GroupEntry{Group: r.Name, GroupID: hex.EncodeToString(r.GroupID), Status: r.Status.String(), Epoch: r.Epoch, Unread: len(r.Inbox)})
 	}
 	return out, nil
 }

@@ -17,7 +17,3 @@ func lockDir(path string, wait time.Duration) (unlock func() error, err error) {
 	}
 	return f.Close, nil
 }
-
-// syncDir is a no-op where directories cannot be synced; renames are
-// still atomic.
-func syncDir(dir string) error { return nil }

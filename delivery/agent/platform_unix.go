@@ -29,21 +29,8 @@ func lockDir(path string, wait time.Duration) (unlock func() error, err error) {
 		}
 		if time.Now().After(deadline) {
 			f.Close()
-			return nil, errorf(ErrBusy, "%s", path)
+			return nil, errorf(ErrBusy, "%s (another mls client command is using it: wait for it to finish)", path)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// syncDir makes a rename or removal in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -1,10 +1,13 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 	"slices"
 	"sort"
+
+	"github.com/mlsengine/engine/delivery/store"
 )
 
 // recordVersion is the version of the group record layout.
@@ -81,6 +84,90 @@ type groupRecord struct {
 	// KeyPackage and has not updated its leaf since: Join commits an
 	// update (RFC 9750 §5.1), as the leaf's key may be in other groups.
 	RefreshLeaf bool `cbor:"14,keyasint,omitempty"`
+	// Sent are the messages the client posted, or is about to post, whose
+	// place in the log it has not learned yet, oldest first (see
+	// sentRecord).
+	Sent []*sentRecord `cbor:"15,keyasint,omitempty"`
+}
+
+// sentKind says what a sent message is.
+type sentKind uint8
+
+const (
+	sentApplication sentKind = iota + 1
+	sentProposal
+	sentCommit
+)
+
+// sentRecord is a message of the client written to its group's record
+// before it is posted (write-ahead), so that whatever happens to the
+// process or the connection after that, the client recognizes the message
+// when it comes back in the log and never takes its own commit for someone
+// else's: a commit found in the log is finished from the record (Next
+// becomes the group's state), one that lost its epoch is discarded (Next
+// is wiped), and one whose fate is unknown is posted again (the delivery
+// service answers a repeated post with the original position).
+type sentRecord struct {
+	Kind sentKind `cbor:"1,keyasint"`
+	// Epoch is the epoch the message was sent in (for a commit, the
+	// epoch it ends).
+	Epoch uint64 `cbor:"2,keyasint"`
+	// Digest is the message's idempotency key at the delivery service
+	// (store.Digest of Message).
+	Digest []byte `cbor:"3,keyasint"`
+	// Message is the MLSMessage posted; for a commit, Welcome, Recipients
+	// and GroupInfo complete the bundle.
+	Message    []byte   `cbor:"4,keyasint"`
+	Welcome    []byte   `cbor:"5,keyasint,omitempty"`
+	Recipients []string `cbor:"6,keyasint,omitempty"`
+	GroupInfo  []byte   `cbor:"7,keyasint,omitempty"`
+	// Next is the mls snapshot of the group once the commit is applied.
+	Next []byte `cbor:"8,keyasint,omitempty"`
+	// Events are what the commit does, reported by Receive if a later
+	// command finishes it.
+	Events []Event `cbor:"9,keyasint,omitempty"`
+}
+
+// newSent returns the write-ahead record of message msg of kind k, sent in
+// epoch.
+func newSent(k sentKind, epoch uint64, msg []byte) *sentRecord {
+	d := store.Digest(msg)
+	return &sentRecord{Kind: k, Epoch: epoch, Digest: d[:], Message: msg}
+}
+
+// wipe deletes the secrets of the epoch a commit that will never be
+// applied would have started.
+func (r *sentRecord) wipe() {
+	clear(r.Next)
+	r.Next = nil
+}
+
+// findSent returns the index in r.Sent of the message msg, or -1.
+func (r *groupRecord) findSent(msg []byte) int {
+	if len(r.Sent) == 0 {
+		return -1
+	}
+	d := store.Digest(msg)
+	return slices.IndexFunc(r.Sent, func(s *sentRecord) bool { return bytes.Equal(s.Digest, d[:]) })
+}
+
+// removeSent forgets r.Sent[i].
+func (r *groupRecord) removeSent(i int) {
+	r.Sent = slices.Delete(r.Sent, i, i+1)
+}
+
+// dropSent forgets the messages sent in epochs up to epoch, once a commit
+// ended it: the delivery service accepts a message only in its epoch, so
+// those not seen in the log before that commit were never accepted. The
+// commits among them are discarded.
+func (r *groupRecord) dropSent(epoch uint64) {
+	r.Sent = slices.DeleteFunc(r.Sent, func(s *sentRecord) bool {
+		if s.Epoch > epoch {
+			return false
+		}
+		s.wipe()
+		return true
+	})
 }
 
 // takeOwn reports whether seq is one of the client's own messages, and
@@ -135,7 +222,7 @@ func (s *DirStorage) findRecord(name string) (*groupRecord, error) {
 		}
 	}
 	if found == nil {
-		return nil, errorf(ErrUnknownGroup, "%q", name)
+		return nil, errorf(ErrUnknownGroup, "%q ('mls client groups' lists this client's groups)", name)
 	}
 	return found, nil
 }

@@ -64,6 +64,10 @@ func (a *Agent) rejoin(ctx context.Context, groupID []byte, prev *groupRecord) (
 		if prev.Status == StatusClosed {
 			return "", errorf(ErrInactive, "%s was reinitialized (RFC 9420 §11.2): it takes no more commits", prev.Name)
 		}
+		var err error
+		if prev, err = a.needsRejoin(ctx, prev); err != nil {
+			return "", err
+		}
 	}
 	for attempt := 1; ; attempt++ {
 		gi, err := a.ds.GroupInfo(ctx, groupID)
@@ -95,13 +99,34 @@ func (a *Agent) rejoin(ctx context.Context, groupID []byte, prev *groupRecord) (
 			if attempt < 3 {
 				continue // another commit won: build it again on the new GroupInfo
 			}
-			return "", wrapErr(ErrConflict, what, err)
+			return "", wrapErr(ErrConflict, what+": other commits won three times; try again", err)
 		}
 		if err != nil {
 			return "", dsErr("posting the external commit to "+what, err)
 		}
 		return a.saveRejoined(g, prev, posted.Seq)
 	}
+}
+
+// needsRejoin checks that the client needs to rejoin the group of rec: it
+// is not a member, or its state cannot follow the group. It returns the
+// group's record as it is after catching up.
+func (a *Agent) needsRejoin(ctx context.Context, rec *groupRecord) (*groupRecord, error) {
+	if rec.Status != StatusActive || rec.Leaving {
+		return rec, nil
+	}
+	s, err := a.load(rec)
+	if err != nil {
+		return rec, nil // a state that cannot be loaded is replaced
+	}
+	err = a.catchUp(ctx, s)
+	switch {
+	case err == nil && s.g != nil:
+		return nil, errorf(ErrMember, "%s: this client is a member, in sync at epoch %d: nothing to rejoin (rejoin is for a client removed from the group or whose state cannot follow it)", rec.Name, s.g.Epoch())
+	case err == nil, errors.Is(err, ErrOutOfSync):
+		return s.rec, nil
+	}
+	return nil, err
 }
 
 // externalCommit builds the external commit joining the group of the

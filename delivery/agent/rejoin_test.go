@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mlsengine/engine/delivery/store"
@@ -120,12 +121,25 @@ func TestRejoinAfterRemoval(t *testing.T) {
 	send(t, carol, "team", "back")
 	wantLines(t, "alice", recv(t, alice, ""), "team carol: back")
 
-	// A lone creator's group has the GroupInfo of its epoch 0 published.
+	// A member in sync has nothing to rejoin. A lone creator's group
+	// has the GroupInfo of its epoch 0 published: once his state is
+	// lost, he rejoins from it.
 	if err := bob.Create(bg, "solo"); err != nil {
 		t.Fatal(err)
 	}
-	if err := bob.Rejoin(bg, "solo"); err != nil {
-		t.Fatalf("bob rejoin solo: %v", err)
+	err := bob.Rejoin(bg, "solo")
+	if !errors.Is(err, ErrMember) || !strings.Contains(err.Error(), "in sync at epoch 0: nothing to rejoin") {
+		t.Fatalf("rejoin while a member in sync: %v", err)
+	}
+	rec, err := bob.st.findRecord("solo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.st.deleteRecord(rec.GroupID); err != nil {
+		t.Fatal(err)
+	}
+	if name, err := bob.RejoinID(bg, rec.GroupID); err != nil || name != "solo" {
+		t.Fatalf("bob rejoin solo: %q %v", name, err)
 	}
 	if v := sameView(t, "solo", bob); v.Epoch != 1 || !slices.Equal(v.Members, []string{"bob"}) {
 		t.Fatalf("solo after the resync: %+v", v)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
+	"github.com/mlsengine/engine/internal/atomicfile"
 	"github.com/mlsengine/engine/mls"
 )
 
@@ -33,7 +34,7 @@ const (
 	lockFile       = "lock"
 	groupExt       = ".group"
 	keyPackageExt  = ".kp"
-	tempPrefix     = ".tmp-"
+	tempPrefix     = atomicfile.TempPrefix
 )
 
 // DirStorage is an mls.Storage kept in a directory: one file per group and
@@ -99,6 +100,22 @@ func (s *DirStorage) SaveGroup(groupID []byte, state []byte) error {
 	}
 	rec.State = state
 	return s.saveRecord(rec)
+}
+
+// DeleteGroup implements mls.Storage: it deletes the group's record.
+func (s *DirStorage) DeleteGroup(groupID []byte) error { return s.deleteRecord(groupID) }
+
+// GroupIDs implements mls.Storage: the ids of the groups with a record.
+func (s *DirStorage) GroupIDs() ([][]byte, error) {
+	recs, err := s.records()
+	if err != nil {
+		return nil, err
+	}
+	ids := make([][]byte, len(recs))
+	for i, r := range recs {
+		ids[i] = r.GroupID
+	}
+	return ids, nil
 }
 
 // PutKeyPackage implements mls.Storage.
@@ -210,36 +227,8 @@ func (s *DirStorage) records() ([]*groupRecord, error) {
 
 // writeFileAtomic replaces path with data: a crash leaves either the old
 // file or the new one.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, tempPrefix+"*")
-	if err != nil {
-		return wrapErr(ErrState, "writing "+path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	// CreateTemp creates files with mode 0600 already; Chmod guards
-	// against an unusual umask-independent platform default.
-	if err = f.Chmod(0o600); err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err == nil {
-		err = syncDir(dir)
-	}
-	if err != nil {
+func writeFileAtomic(path string, data []byte) error {
+	if err := atomicfile.Write(path, data); err != nil {
 		return wrapErr(ErrState, "writing "+path, err)
 	}
 	return nil
@@ -248,14 +237,7 @@ func writeFileAtomic(path string, data []byte) (err error) {
 // removeFile deletes path and syncs its folder; a missing file is not an
 // error.
 func removeFile(path string) error {
-	err := os.Remove(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(path))
-	}
-	if err != nil {
+	if err := atomicfile.Remove(path); err != nil {
 		return wrapErr(ErrState, "deleting "+path, err)
 	}
 	return nil

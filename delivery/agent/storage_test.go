@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mlsengine/engine/mls"
-	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
@@ -102,7 +101,7 @@ func TestDirStorageWithMLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := g.Commit(&mls.CommitOptions{Proposals: []*message.Proposal{add}})
+	pc, err := g.Commit(&mls.CommitOptions{Proposals: []*mls.Proposal{add}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +194,9 @@ func TestJoinCrash(t *testing.T) {
 	if err != nil || warn != nil || name != "one" {
 		t.Fatalf("joinOne: %q %v %v", name, warn, err)
 	}
-	join(t, bob, "two") // the Welcome to "one" is deleted silently
+	// The Welcome to "one" is deleted, and the join reported (the
+	// crashed Join did not).
+	join(t, bob, "one", "two")
 	if w, err := bob.ds.NextWelcome(bg); w != nil || err != nil {
 		t.Fatalf("Welcome left: %v %v", w, err)
 	}

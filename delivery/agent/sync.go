@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/mlsengine/engine/delivery"
+	"github.com/mlsengine/engine/delivery/store"
 	"github.com/mlsengine/engine/mls"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/wire"
@@ -81,7 +82,7 @@ func (a *Agent) loadLeaving(rec *groupRecord) (*session, error) {
 
 func (a *Agent) loadState(s *session) (*session, error) {
 	rec := s.rec
-	g, err := mls.LoadGroup(a.cfg, rec.State)
+	g, err := mls.UnmarshalGroup(a.cfg, rec.State)
 	if err != nil {
 		return nil, wrapErr(ErrState, "loading group "+rec.Name, err)
 	}
@@ -121,7 +122,8 @@ func (a *Agent) save(s *session) error {
 // drop deletes the group's state, once the client no longer needs it.
 func (s *session) drop() {
 	clear(s.rec.State)
-	s.rec.State, s.rec.Own, s.rec.Leaving, s.g = nil, nil, false, nil
+	s.rec.dropSent(^uint64(0))
+	s.rec.State, s.rec.Own, s.rec.Sent, s.rec.Leaving, s.g = nil, nil, nil, false, nil
 }
 
 func inactiveErr(rec *groupRecord) error {
@@ -135,44 +137,104 @@ func inactiveErr(rec *groupRecord) error {
 	case StatusLeft:
 		why = "this client left it"
 	}
-	return &wrapped{sentinel: ErrInactive, msg: fmt.Sprintf("mls: client: no longer a member of %s (%s)", rec.Name, why)}
+	hint := "; 'mls client rejoin " + rec.Name + "' joins it again, if its members allow it"
+	if rec.Status == StatusClosed {
+		hint = ""
+	}
+	return &wrapped{sentinel: ErrInactive, msg: fmt.Sprintf("mls: client: no longer a member of %s (%s)%s", rec.Name, why, hint)}
 }
 
 // catchUp fetches and processes every message of the group's log after the
 // session's cursor, oldest first, saving after each one; the events go to
-// the record's inbox. It stops early, without error, once a commit removed
-// the client. A commit it cannot process stops it with ErrOutOfSync, the
-// cursor left before that commit.
+// the record's inbox. Then it finishes the messages the client sent whose
+// fate it did not learn (see sentRecord): those not found in the log are
+// posted again, and if one lost its epoch meanwhile, it catches up once
+// more. It stops early, without error, once a commit removed the client. A
+// commit it cannot process stops it with ErrOutOfSync, the cursor left
+// before that commit.
 func (a *Agent) catchUp(ctx context.Context, s *session) error {
+	var lost *store.EpochError // the last resend refused for its epoch
 	for s.g != nil {
-		entries, err := a.ds.Fetch(ctx, s.rec.GroupID, s.rec.Cursor, 0, 0)
-		if err != nil {
-			return dsErr("fetching the messages of "+s.rec.Name, err)
+		progress, err := a.fetchLog(ctx, s)
+		if err != nil || s.g == nil {
+			return err
 		}
-		if len(entries) == 0 {
-			return nil
+		if progress {
+			lost = nil
+			continue
 		}
-		progress := false
-		for _, e := range entries {
-			if e.Seq <= s.rec.Cursor {
-				continue
-			}
-			progress = true
-			if err := a.processEntry(s, e); err != nil {
-				return err
-			}
-			if err := a.save(s); err != nil {
-				return err
-			}
-			if s.g == nil {
-				return nil
-			}
+		if lost != nil && s.g.Epoch() < lost.Current {
+			return outOfSync(s.rec.Name, "the delivery service is at epoch %d, this client's state at epoch %d, and the log after message %d holds nothing to catch up with (the state directory is older than the group: restored from a copy?)",
+				lost.Current, s.g.Epoch(), s.rec.Cursor)
 		}
-		if !progress {
-			return errorf(ErrDelivery, "fetching the messages of %s: no message after %d in the answer", s.rec.Name, s.rec.Cursor)
+		if lost != nil {
+			return errorf(ErrDelivery, "%s: a message of epoch %d was refused for its epoch, but the log has nothing new", s.rec.Name, lost.Epoch)
+		}
+		if lost, err = a.resend(ctx, s); lost == nil || err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// fetchLog fetches one page of the log after the cursor and processes it;
+// it reports whether there was anything new.
+func (a *Agent) fetchLog(ctx context.Context, s *session) (bool, error) {
+	entries, err := a.ds.Fetch(ctx, s.rec.GroupID, s.rec.Cursor, 0, 0)
+	if err != nil {
+		return false, dsErr("fetching the messages of "+s.rec.Name, err)
+	}
+	if len(entries) == 0 {
+		return false, nil
+	}
+	progress := false
+	for _, e := range entries {
+		if e.Seq <= s.rec.Cursor {
+			continue
+		}
+		progress = true
+		if err := a.processEntry(s, e); err != nil {
+			return true, err
+		}
+		if err := a.save(s); err != nil {
+			return true, err
+		}
+		if s.g == nil {
+			return true, nil
+		}
+	}
+	if !progress {
+		return false, errorf(ErrDelivery, "fetching the messages of %s: no message after %d in the answer", s.rec.Name, s.rec.Cursor)
+	}
+	return true, nil
+}
+
+// resend posts again, oldest first, the messages sent in the current epoch
+// that the caught-up log does not hold: their post never reached the
+// delivery service, or is still in flight there (the repeated post then
+// gets the same answer). A commit accepted is finished, its events going
+// to the inbox. It returns the refusal of a message whose epoch ended
+// meanwhile: the caller catches up again.
+func (a *Agent) resend(ctx context.Context, s *session) (*store.EpochError, error) {
+	if e := s.g.Epoch(); e > 0 {
+		s.rec.dropSent(e - 1) // none expected: a commit ending their epoch was processed
+	}
+	for len(s.rec.Sent) > 0 {
+		sent := s.rec.Sent[0]
+		events, err := a.postSent(ctx, s, sent)
+		var ee *store.EpochError
+		if errors.As(err, &ee) {
+			return ee, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.rec.Inbox = append(s.rec.Inbox, events...)
+		if err := a.st.saveRecord(s.rec); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
 }
 
 // processEntry processes one message of the log and advances the cursor
@@ -182,6 +244,9 @@ func (a *Agent) processEntry(s *session, e delivery.Entry) error {
 	if s.rec.takeOwn(e.Seq) {
 		s.rec.Cursor = e.Seq
 		return nil
+	}
+	if i := s.rec.findSent(e.Message); i >= 0 {
+		return a.sentSeen(s, i, e.Seq)
 	}
 	ct := message.ContentType(0)
 	var m message.MLSMessage
@@ -212,8 +277,9 @@ func (a *Agent) processEntry(s *session, e delivery.Entry) error {
 		}
 		events := commitEvents(name, s.g, sc.Committer, sc.Adds, sc.Updates, removes, len(sc.Proposals), sc.Epoch, e.Seq)
 		if err := s.g.Apply(sc); err != nil {
-			return wrapErr(ErrOutOfSync, fmt.Sprintf("%s: applying the commit at %d", name, e.Seq), err)
+			return outOfSyncErr(name, fmt.Sprintf("applying the commit at %d", e.Seq), err)
 		}
+		s.rec.dropSent(sc.Epoch - 1)
 		if sc.External && s.g.Active() {
 			// The joiner's leaf is known once the commit is applied.
 			joiner := memberName(s.g, sc.CommitterLeaf)
@@ -235,6 +301,24 @@ func (a *Agent) processEntry(s *session, e delivery.Entry) error {
 	return nil
 }
 
+// sentSeen handles the client's own message s.rec.Sent[i], found at seq in
+// the log: a commit is finished from its record (its events go to the
+// inbox), anything else skipped.
+func (a *Agent) sentSeen(s *session, i int, seq uint64) error {
+	sent := s.rec.Sent[i]
+	s.rec.removeSent(i)
+	s.rec.Cursor = seq
+	if sent.Kind != sentCommit {
+		return nil
+	}
+	events, err := a.adopt(s, sent, seq)
+	if err != nil {
+		return err
+	}
+	s.rec.Inbox = append(s.rec.Inbox, events...)
+	return nil
+}
+
 // processError decides what a message that failed to process means: a
 // commit that cannot be followed stops the group; anything else is skipped
 // with a warning, except the client's own messages and handshake messages
@@ -245,15 +329,19 @@ func (a *Agent) processError(s *session, e delivery.Entry, ct message.ContentTyp
 	past := errors.As(err, &ee) && ee.Got < ee.Current
 	switch {
 	case errors.Is(err, mls.ErrOwnMessage):
-		s.rec.Cursor = e.Seq
-		return nil
+		// Everything the client posts is recorded first (sentRecord), so
+		// a message of its own it has no record of was made by a later
+		// state than this one: the state directory was restored from an
+		// older copy, or another copy of it is in use. Following the
+		// group would reuse keys already used, or skip its own commit.
+		return outOfSync(name, "the message at %d was sent by this client, but its state has no record of it (the state directory is older than the group: restored from a copy, or used elsewhere too)", e.Seq)
 	case ct == message.ContentCommit && past:
 		// The log has one commit per epoch: one of a past epoch was
 		// processed already.
 		s.rec.Cursor = e.Seq
 		return nil
 	case ct == message.ContentCommit:
-		return wrapErr(ErrOutOfSync, fmt.Sprintf("%s: the commit at %d cannot be processed", name, e.Seq), err)
+		return outOfSyncErr(name, fmt.Sprintf("the commit at %d cannot be processed", e.Seq), err)
 	case ct == message.ContentProposal && past:
 		s.rec.Cursor = e.Seq
 		s.rec.Inbox = append(s.rec.Inbox, Event{Kind: EventWarning, Group: name, Seq: e.Seq,

@@ -236,6 +236,19 @@ func TestPublicMessageTamper(t *testing.T) {
 		if err := unprotect(pm, g.gcBytes); !errors.Is(err, ErrMembershipTag) {
 			t.Errorf("flipped membership tag: %v", err)
 		}
+		// VerifyPublic, for a party without the membership key, checks all
+		// but the tag.
+		if _, err := VerifyPublic(g.s, pm, g.gcBytes, g.lookup); err != nil {
+			t.Errorf("VerifyPublic, flipped membership tag: %v", err)
+		}
+		pm.Auth.Signature = bytes.Clone(pm.Auth.Signature)
+		pm.Auth.Signature[0] ^= 1
+		if _, err := VerifyPublic(g.s, pm, g.gcBytes, g.lookup); !errors.Is(err, ErrSignature) {
+			t.Errorf("VerifyPublic, flipped signature: %v", err)
+		}
+		if _, err := VerifyPublic(g.s, fresh(), g.context(t, []byte("other group"), 42), g.lookup); !errors.Is(err, ErrWrongGroup) {
+			t.Errorf("VerifyPublic, wrong group: %v", err)
+		}
 		pm = fresh()
 		pm.Content.AuthenticatedData = []byte("other")
 		pm.Content.Raw = nil

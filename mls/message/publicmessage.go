@@ -104,6 +104,18 @@ func ProtectPublic(s *suite.Suite, ac *AuthenticatedContent, membershipKey, grou
 // The confirmation tag of a commit is not checked here: it needs the next
 // epoch's confirmation key (see [VerifyConfirmationTag]).
 func UnprotectPublic(s *suite.Suite, pm *PublicMessage, groupContext, membershipKey []byte, lookup KeyLookup) (*AuthenticatedContent, error) {
+	return unprotectPublic(s, pm, groupContext, membershipKey, lookup, true)
+}
+
+// VerifyPublic is UnprotectPublic for a party that tracks a group without
+// its secrets (a delivery service): it checks everything UnprotectPublic
+// does except the membership tag of a member's message, which needs the
+// membership_key (§6.2). Members use UnprotectPublic.
+func VerifyPublic(s *suite.Suite, pm *PublicMessage, groupContext []byte, lookup KeyLookup) (*AuthenticatedContent, error) {
+	return unprotectPublic(s, pm, groupContext, nil, lookup, false)
+}
+
+func unprotectPublic(s *suite.Suite, pm *PublicMessage, groupContext, membershipKey []byte, lookup KeyLookup, checkTag bool) (*AuthenticatedContent, error) {
 	h, err := checkEpoch(pm.Content.GroupID, pm.Content.Epoch, groupContext)
 	if err != nil {
 		return nil, err
@@ -114,7 +126,7 @@ func UnprotectPublic(s *suite.Suite, pm *PublicMessage, groupContext, membership
 	if err := checkContent(WireFormatPublicMessage, &pm.Content); err != nil {
 		return nil, err
 	}
-	if pm.Content.Sender.Type == SenderMember {
+	if checkTag && pm.Content.Sender.Type == SenderMember {
 		// §6.2: "the application MUST check membership_tag".
 		tbm, err := authenticatedContentTBM(&pm.Content, &pm.Auth, groupContext)
 		if err != nil {

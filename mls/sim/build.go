@@ -5,7 +5,7 @@ import (
 
 	"github.com/mlsengine/engine/internal/parallel"
 	"github.com/mlsengine/engine/mls"
-	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/mls/internal/simulation"
 )
 
 // build creates the group and adds members 1..Members-Observers-1 through
@@ -27,7 +27,7 @@ func (r *runner) build() error {
 	if err != nil {
 		return failed("build", 0, err, "creating the group")
 	}
-	r.leafKeys[0] = g.LeafPrivateKey() // from the creator's stream
+	r.leafKeys[0] = mls.LeafPrivateKey(simulation.Access{}, g) // from the creator's stream
 	r.opts.progress("build", 1, n)
 
 	batches := make(chan kpBatch, 1)
@@ -65,7 +65,7 @@ func (r *runner) build() error {
 		if err := r.ctx.Err(); err != nil {
 			return err
 		}
-		props := make([]*message.Proposal, len(b.kps))
+		props := make([]*mls.Proposal, len(b.kps))
 		for i, kp := range b.kps {
 			if props[i], err = mls.NewAdd(kp); err != nil {
 				return failed("build", step, err, "Add proposal")

@@ -26,7 +26,7 @@
 //     commits once.
 //  4. Epochs: in each, a random member commits a self-update (an empty
 //     commit, with a full path), an Add or a Remove, through
-//     mls.Group.Commit on its view of the group (mls.Group.ViewAs), with
+//     mls.Group.Commit on its view of the group (mls.ViewAs), with
 //     the library's defaults: every commit carries a path (RFC 9420 §12.4).
 //     Every observer processes it with mls.Group.Process; then a random
 //     observer sends an application message that every other observer

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/mlsengine/engine/mls"
-	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/mls/internal/simulation"
 	"github.com/mlsengine/engine/treekem"
 )
 
@@ -22,7 +22,7 @@ type commitOut struct {
 // commit makes the member at leaf c commit with opts, timing
 // mls.Group.Commit, and applies the commit on the committer's side, whose
 // group becomes the view. An observer commits with its own group; a
-// simulated member with its view of the group (mls.Group.ViewAs) and its
+// simulated member with its view of the group (mls.ViewAs) and its
 // keys from the seed. With fork, the committer makes a second commit of
 // the same epoch (for the fork fault).
 func (r *runner) commit(phase string, step int, c treekem.LeafIndex, opts *mls.CommitOptions, fork bool) (*commitOut, error) {
@@ -41,7 +41,7 @@ func (r *runner) commit(phase string, step int, c treekem.LeafIndex, opts *mls.C
 		if leafPriv, err = r.leafKey(c); err != nil {
 			return nil, failed(phase, step, err, "committer's leaf key")
 		}
-		if g, err = r.view.ViewAs(cfg, c, leafPriv, nil); err != nil {
+		if g, err = mls.ViewAs(simulation.Access{}, r.view, cfg, c, leafPriv, nil); err != nil {
 			return nil, failed(phase, step, err, "view of member at leaf %d", c)
 		}
 	}
@@ -73,7 +73,7 @@ func (r *runner) commit(phase string, step int, c treekem.LeafIndex, opts *mls.C
 	if leafPriv != nil {
 		// A path replaced the leaf key with one from the commit's stream:
 		// keep it for the member's next commit.
-		if k := g.LeafPrivateKey(); !bytes.Equal(k, leafPriv) {
+		if k := mls.LeafPrivateKey(simulation.Access{}, g); !bytes.Equal(k, leafPriv) {
 			r.leafKeys[c] = k
 		}
 	}
@@ -153,14 +153,14 @@ func (r *runner) epoch(i int) error {
 		if err != nil {
 			return failed("epoch", i, err, "Add proposal")
 		}
-		opts = &mls.CommitOptions{Proposals: []*message.Proposal{add}, OutOfBandTree: true}
+		opts = &mls.CommitOptions{Proposals: []*mls.Proposal{add}, OutOfBandTree: true}
 	case opRemove:
 		target, ok := r.randomMember(func(l treekem.LeafIndex) bool { return l != c && r.byLeaf[l] == nil }, 1000)
 		if !ok {
 			kind = opUpdate // nobody but observers and the committer left
 			break
 		}
-		opts = &mls.CommitOptions{Proposals: []*message.Proposal{mls.NewRemove(target)}}
+		opts = &mls.CommitOptions{Proposals: []*mls.Proposal{mls.NewRemove(target)}}
 	}
 	if kind == opUpdate {
 		depth, encs := pathCost(r.view.Tree(), c)

@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/mlsengine/engine/mls"
-	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/mls/internal/simulation"
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
@@ -35,7 +35,7 @@ func (r *runner) shape() error {
 	if err != nil {
 		return failed("shape", 0, err, "creator's leaf key")
 	}
-	g, err := mls.GroupFromTree(cfg, r.groupID, nil, steady, 0, leafPriv)
+	g, err := mls.GroupFromTree(simulation.Access{}, cfg, r.groupID, nil, steady, 0, leafPriv)
 	if err != nil {
 		return failed("shape", 0, err, "restarting the group on the steady-state tree")
 	}
@@ -68,7 +68,7 @@ func (r *runner) join() error {
 		if !ok {
 			return failed("join", j+1, nil, "no simulated member found to add observer %d", j)
 		}
-		out, err := r.commit("join", j+1, c, &mls.CommitOptions{Proposals: []*message.Proposal{add}, OutOfBandTree: true, OmitPath: true}, false)
+		out, err := r.commit("join", j+1, c, &mls.CommitOptions{Proposals: []*mls.Proposal{add}, OutOfBandTree: true, OmitPath: true}, false)
 		if err != nil {
 			return err
 		}

@@ -81,3 +81,17 @@ func ExampleSuite_HPKEExportSender() {
 	// Output:
 	// true <nil>
 }
+
+func ExampleParseID() {
+	for _, s := range []string{"1", "0x0003", "mls_256_dhkemp384_aes256gcm_sha384_p384"} {
+		id, err := suite.ParseID(s)
+		fmt.Println(uint16(id), id, err)
+	}
+	_, err := suite.ParseID("9")
+	fmt.Println(err)
+	// Output:
+	// 1 MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 <nil>
+	// 3 MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519 <nil>
+	// 7 MLS_256_DHKEMP384_AES256GCM_SHA384_P384 <nil>
+	// suite: unsupported cipher suite: "9": want a number from 1 to 7 or a name such as MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+}

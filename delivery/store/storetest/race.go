@@ -119,7 +119,7 @@ func testConcurrentAppends(t *testing.T, s store.Store) {
 				m := msg(store.ContentApplication, 0)
 				a, err := s.Append(ctx, gid, m)
 				if err != nil || a.Duplicate {
-					errs <- fmt.Errorf("Append = %+v, %v", a, err)
+					errs <- fmt.Errorf("append = %+v, %v", a, err)
 					return
 				}
 				if i > 0 {
