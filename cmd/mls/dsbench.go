@@ -91,8 +91,8 @@ func runDSBench(e *env, c *command, args []string) int {
 
 func printBench(w io.Writer, r *bench.Result) {
 	store := r.Store
-	if store == "" {
-		store = "sqlite: (temporary file)"
+	if store == "sqlite:" {
+		store = "sqlite: (a temporary file)"
 	}
 	fmt.Fprintf(w, "store %s: %d clients, %d groups, %d-byte messages, %g s per measurement\n",
 		store, r.Clients, r.Groups, r.PayloadBytes, r.Seconds)

@@ -21,6 +21,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -79,7 +80,7 @@ type Figures struct {
 
 // Result is a benchmark run's report.
 type Result struct {
-	Store        string  `json:"store"` // the store URL, password removed
+	Store        string  `json:"store"` // the store URL, password removed ("sqlite:" for a temporary file)
 	Clients      int     `json:"clients"`
 	Groups       int     `json:"groups"`
 	Seconds      float64 `json:"seconds"` // length of each measurement
@@ -87,11 +88,12 @@ type Result struct {
 
 	Append Figures  `json:"append"`          // store.Store.Append from Clients goroutines
 	Floor  *Figures `json:"floor,omitempty"` // the floor (none for memory:)
-	// FloorRatio is Append.MsgsPerS / Floor.MsgsPerS.
+	// FloorRatio is the store's rate over the floor's: the median of
+	// their ratios in the turns of the run (each one second).
 	FloorRatio float64 `json:"floor_ratio,omitempty"`
 
 	HTTP *Figures `json:"http,omitempty"` // POST /v1/groups/{group}/messages, if Config.HTTP
-	// HTTPRatio is HTTP.MsgsPerS / Append.MsgsPerS.
+	// HTTPRatio is the HTTP API's rate over the store's, likewise.
 	HTTPRatio float64 `json:"http_ratio,omitempty"`
 }
 
@@ -101,7 +103,8 @@ var ErrConfig = errors.New("delivery bench: invalid configuration")
 // Run runs the benchmark: the store's appends, its floor, and (if
 // cfg.HTTP) the HTTP API, each for cfg.Duration in all. They take turns in
 // slices of a second, so that each ratio compares figures of the same
-// moments of a machine whose load changes.
+// moments of a machine whose load changes; a ratio is the median of the
+// turns' ratios.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cfg = withDefaults(cfg)
 	if cfg.Clients < 1 || cfg.Groups < 1 || cfg.Duration <= 0 || cfg.PayloadSize < 64 {
@@ -164,19 +167,39 @@ func run(ctx context.Context, cfg Config, sc *scratch, st store.Store) (*Result,
 	}
 
 	res := &Result{
-		Store: redact(cfg.StoreURL), Clients: cfg.Clients, Groups: cfg.Groups,
+		Store: cmp.Or(redact(cfg.StoreURL), "sqlite:"), Clients: cfg.Clients, Groups: cfg.Groups,
 		Seconds: cfg.Duration.Seconds(), PayloadBytes: cfg.PayloadSize,
 		Append: appends.figures(),
 	}
 	if floor != nil {
 		f := floor.figures()
-		res.Floor, res.FloorRatio = &f, res.Append.MsgsPerS/f.MsgsPerS
+		res.Floor, res.FloorRatio = &f, medianRatio(appends.rates, floor.rates)
 	}
 	if web != nil {
 		f := web.figures()
-		res.HTTP, res.HTTPRatio = &f, f.MsgsPerS/res.Append.MsgsPerS
+		res.HTTP, res.HTTPRatio = &f, medianRatio(web.rates, appends.rates)
 	}
 	return res, nil
+}
+
+// medianRatio returns the median of a[i]/b[i]: the ratio of two
+// measurements' rates in the same turns, which a turn disturbed by other
+// work on the machine moves less than the ratio of the totals.
+func medianRatio(a, b []float64) float64 {
+	r := make([]float64, 0, len(a))
+	for i := range min(len(a), len(b)) {
+		if b[i] > 0 {
+			r = append(r, a[i]/b[i])
+		}
+	}
+	if len(r) == 0 {
+		return 0
+	}
+	slices.Sort(r)
+	if n := len(r); n%2 == 0 {
+		return (r[n/2-1] + r[n/2]) / 2
+	}
+	return r[len(r)/2]
 }
 
 func withDefaults(cfg Config) Config {
@@ -282,6 +305,7 @@ type measurement struct {
 	beforeSlice func()
 
 	msgs      int64
+	rates     []float64 // msgs/s of each slice
 	elapsed   time.Duration
 	latencies []time.Duration
 	batches   sqlstore.BatchStats // of the store, during the slices
@@ -342,8 +366,11 @@ func (m *measurement) run(ctx context.Context, d time.Duration, stats interface{
 			mu.Unlock()
 		}()
 	}
+	msgs := m.msgs
 	wg.Wait()
-	m.elapsed += time.Since(start)
+	elapsed := time.Since(start)
+	m.elapsed += elapsed
+	m.rates = append(m.rates, float64(m.msgs-msgs)/elapsed.Seconds())
 	if stats != nil {
 		after := stats.BatchStats()
 		m.batches.Batches += after.Batches - before.Batches

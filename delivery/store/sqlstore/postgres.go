@@ -81,7 +81,7 @@ func OpenPostgres(ctx context.Context, connURL string) (*PGStore, error) {
 	s.notifier = newNotifier(config)
 	s.appendFast = s.postgresAppend
 	s.batchTx = s.postgresBatchTx
-	s.startBatching(max(conns/2, 1))
+	s.startBatching(max(conns/2, 1), pgMaxBatch)
 	return &PGStore{Store: s, config: config}, nil
 }
 

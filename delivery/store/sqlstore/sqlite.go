@@ -45,6 +45,6 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	s := &Store{d: sqlite, w: w, r: r, q: newQueries(sqlite)}
 	s.batchTx = s.sqliteBatchTx
 	s.stmts = &stmtCache{db: w}
-	s.startBatching(1) // one writer connection
+	s.startBatching(1, sqliteMaxBatch) // one writer connection
 	return s, nil
 }
