@@ -46,8 +46,9 @@ func TestDSBenchUsage(t *testing.T) {
 		{"ds", "bench", "extra"},
 		{"ds", "bench", "--nope"},
 	} {
-		if code, out, _ := runCLI(args...); code != exitUsage || out != "" {
-			t.Errorf("%v: exit %d, stdout %q; want %d and nothing", args, code, out, exitUsage)
+		code, out, errOut := runCLI(args...)
+		if code != exitUsage || out != "" || !strings.Contains(errOut, "run 'mls ds bench -h' for usage") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want a usage error", args, code, out, errOut)
 		}
 	}
 }
