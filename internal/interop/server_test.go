@@ -3,6 +3,7 @@ package interop_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"slices"
 	"sync"
@@ -406,4 +407,39 @@ func TestAdmissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	agree("new member's Add", append(members, dave.StateId), applied.EpochAuthenticator)
+}
+
+// TestBranchOptions checks CreateBranch's external_tree and force_path,
+// which the harness's branch config means to test but does not reach (its
+// steps spell them externalTree and forcePath, and the runner reads
+// external_tree and force_path): the Welcome comes without the tree, which
+// the response carries, and the member joins the branch with it.
+func TestBranchOptions(t *testing.T) {
+	p := newPair(t, interop.NewServer(interop.Options{}), 1, false)
+	s := p.s
+	for _, forcePath := range []bool{false, true} {
+		kp, err := s.CreateKeyPackage(ctx, &pb.CreateKeyPackageRequest{CipherSuite: 1, Identity: []byte("bob")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		br, err := s.CreateBranch(ctx, &pb.CreateBranchRequest{StateId: p.alice, GroupId: []byte(fmt.Sprint("branch-", forcePath)),
+			KeyPackages: [][]byte{kp.KeyPackage}, ForcePath: forcePath, ExternalTree: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(br.RatchetTree) == 0 {
+			t.Fatal("no ratchet_tree with external_tree")
+		}
+		wantCode(t, "joining the branch without the tree", codes.InvalidArgument, func() error {
+			_, err := s.HandleBranch(ctx, &pb.HandleBranchRequest{StateId: p.bob, TransactionId: kp.TransactionId, Welcome: br.Welcome})
+			return err
+		})
+		j, err := s.HandleBranch(ctx, &pb.HandleBranchRequest{StateId: p.bob, TransactionId: kp.TransactionId, Welcome: br.Welcome, RatchetTree: br.RatchetTree})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(j.EpochAuthenticator, br.EpochAuthenticator) {
+			t.Errorf("force_path %v: the branch's members disagree", forcePath)
+		}
+	}
 }
