@@ -19,6 +19,9 @@ type Store struct {
 	w *sql.DB // writes (SQLite: one connection, so writers queue in Go, not on a file lock)
 	r *sql.DB // reads (may be w)
 	q queries
+	// tracked holds the statements of store.Tracker (tracked.go).
+	tracked     *trackedQueries
+	trackedOnce sync.Once
 	// notify, if set, runs in every transaction that appends, with the
 	// groups appended to, so other processes learn of it when the
 	// transaction commits.
