@@ -45,9 +45,9 @@ func (d dialect) trackedSchema() []string {
 
 // trackedQueries are the statements of store.Tracker.
 type trackedQueries struct {
-	putAuthority, authority                  string
-	createGroup, insertView, groupKey        string
-	pruneViews, view, oldestWelcome          string
+	putAuthority, authority                   string
+	createGroup, insertView, groupKey         string
+	pruneViews, view, oldestWelcome           string
 	insertClaim, pruneClaims, claims, kpOwner string
 }
 
@@ -64,7 +64,7 @@ func newTrackedQueries(d dialect) *trackedQueries {
 		view: `SELECT v.epoch, v.seq, v.data FROM ds_views v JOIN ds_groups g ON g.id = v.gkey
 			WHERE g.group_id = $1 AND v.epoch <= $2 ORDER BY v.epoch DESC LIMIT 1`,
 		oldestWelcome: `SELECT MIN(w.seq) FROM ds_welcomes w JOIN ds_groups g ON g.id = w.gkey WHERE g.group_id = $1`,
-		insertClaim: `INSERT INTO ds_claims (owner, claimer, ref, last_resort, claimed_at) VALUES ($1, $2, $3, $4, $5)`,
+		insertClaim:   `INSERT INTO ds_claims (owner, claimer, ref, last_resort, claimed_at) VALUES ($1, $2, $3, $4, $5)`,
 		pruneClaims: `DELETE FROM ds_claims WHERE owner = $1 AND id <=
 			(SELECT id FROM ds_claims WHERE owner = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)`,
 		claims: `SELECT claimer, ref, last_resort, claimed_at FROM ds_claims WHERE owner = $1
