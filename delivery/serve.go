@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/mlsengine/engine/delivery/store"
 	"github.com/mlsengine/engine/delivery/store/memstore"
 	"github.com/mlsengine/engine/delivery/store/sqlstore"
@@ -84,6 +86,26 @@ func ListenAndServe(ctx context.Context, cfg ServeConfig) error {
 	return srv.Serve(ctx, ln)
 }
 
+// fdReserve are the file descriptors kept free of client connections: the
+// store's, the listener's, logs.
+const fdReserve = 64
+
+// maxConnections returns the connection cap: the configured one, or
+// DefaultMaxConnections, less if the file limit files needs it so that
+// connections never exhaust the process's file descriptors (a client
+// holding many connections then delays others, but cannot lock them out
+// of the store or make accept fail).
+func maxConnections(configured, files int) int {
+	n := configured
+	if n <= 0 {
+		n = DefaultMaxConnections
+	}
+	if files > 0 {
+		n = min(n, max(files-fdReserve, files/2))
+	}
+	return max(n, 1)
+}
+
 // Serve serves the HTTP API on ln until ctx is done, then shuts down
 // gracefully and closes s. It returns nil after a shutdown caused by ctx.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
@@ -95,6 +117,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	hs.RegisterOnShutdown(func() { s.Close() })
+	ln = netutil.LimitListener(ln, maxConnections(s.cfg.Limits.MaxConnections, fileLimit()))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
