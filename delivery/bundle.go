@@ -53,6 +53,9 @@ func (g *GroupSetup) UnmarshalMLS(r *wire.Reader) bool {
 	if !r.ReadBool(&g.Opaque) || !r.ReadVector(&g.GroupInfo) || !r.ReadVector(&g.RatchetTree) {
 		return false
 	}
+	if len(g.GroupInfo) == 0 {
+		g.GroupInfo = nil
+	}
 	if len(g.RatchetTree) == 0 {
 		g.RatchetTree = nil
 	}

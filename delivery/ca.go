@@ -56,7 +56,8 @@ type authority struct {
 // a fresh Ed25519 key if nil) if st has none. A key given must be the
 // stored CA's.
 func loadAuthority(ctx context.Context, st store.Store, key crypto.Signer, lifetime time.Duration) (*authority, error) {
-	if key == nil {
+	given := key != nil
+	if !given {
 		_, k, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
 			return nil, err
@@ -87,7 +88,7 @@ func loadAuthority(ctx context.Context, st store.Store, key crypto.Signer, lifet
 	if err != nil {
 		return nil, fmt.Errorf("delivery: the store's CA certificate: %w", err)
 	}
-	if !publicKeysEqual(signer.Public(), key.Public()) {
+	if given && !publicKeysEqual(signer.Public(), key.Public()) {
 		return nil, errors.New("delivery: the store already has a CA with another key than the one given")
 	}
 	if lifetime <= 0 {

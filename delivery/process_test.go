@@ -46,7 +46,7 @@ func serveChild() int {
 	err := ListenAndServe(ctx, ServeConfig{
 		Addr:     "127.0.0.1:0",
 		StoreURL: os.Getenv(envStore),
-		Server:   Config{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), PollInterval: poll},
+		Server:   Config{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), PollInterval: poll, Limits: noRates},
 		Ready:    func(a net.Addr) { fmt.Printf("listening %s\n", a) },
 	})
 	if err != nil {
@@ -109,7 +109,7 @@ func TestLongPollAcrossProcesses(t *testing.T) {
 	waitFor(t, func() bool { return metric(t, b.url, "mls_ds_store_listens_total") != "0" })
 	alice := newClient(t, a.url, "alice")
 	gid := groupID()
-	if _, err := alice.CreateGroup(bg, gid); err != nil {
+	if _, err := alice.CreateGroup(bg, gid, opaque); err != nil {
 		t.Fatal(err)
 	}
 	msg := privateMsg(gid, 0, message.ContentApplication)
