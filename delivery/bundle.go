@@ -75,9 +75,9 @@ func (g *GroupSetup) UnmarshalMLS(r *wire.Reader) bool {
 //
 //	opaque ClientName<V>;
 type CommitBundle struct {
-	Commit     []byte
-	Welcome    []byte   // optional
-	GroupInfo  []byte   // optional
+	Commit    []byte
+	Welcome   []byte // optional
+	GroupInfo []byte // optional
 	// Recipients optionally names the clients Welcome is for; the service
 	// queues it for the owners of the KeyPackages it names, and refuses a
 	// bundle whose Recipients are not exactly those.

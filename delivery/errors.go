@@ -138,7 +138,9 @@ const statusClientClosed = 499
 
 func forbidden(reason string) error { return fmt.Errorf("%w: %s", ErrForbidden, reason) }
 
-func errRateLimited(what string) error { return fmt.Errorf("%w: %s; try again later", ErrRateLimited, what) }
+func errRateLimited(what string) error {
+	return fmt.Errorf("%w: %s; try again later", ErrRateLimited, what)
+}
 
 // rejected wraps an error of the group's view.
 func rejected(what string, err error) error { return fmt.Errorf("%w: %s: %w", ErrRejected, what, err) }

@@ -109,12 +109,12 @@ func (l *limiter) sweep() {
 
 // limits are a Server's.
 type limits struct {
-	streams                   int
-	mu                        sync.Mutex
-	open                      map[string]int // streams and long polls by client
-	registrations, creations  *limiter
-	claims, pairs, ofTarget   *limiter
-	uploads                   *limiter
+	streams                  int
+	mu                       sync.Mutex
+	open                     map[string]int // streams and long polls by client
+	registrations, creations *limiter
+	claims, pairs, ofTarget  *limiter
+	uploads                  *limiter
 }
 
 func newLimits(l Limits) *limits {

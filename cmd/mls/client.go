@@ -357,7 +357,7 @@ func (c *clientRun) init(args []string) error {
 
 func (c *clientRun) create(args []string) error {
 	return c.withAgent(func(a *agent.Agent) error {
-		if err := a.Create(c.ctx, args[0]); err != nil {
+		if err := a.Create(c.ctx, args[0], nil); err != nil {
 			return err
 		}
 		groups, err := a.Groups()

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"crypto/rand"
 	"errors"
 	"net/http"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlsengine/engine/delivery/store"
 )
 
 // TestRejoinOutOfSync desynchronizes Bob (his state goes back to before
@@ -22,7 +20,7 @@ func TestRejoinOutOfSync(t *testing.T) {
 	hook := &hookTransport{method: http.MethodPost, path: "/messages"}
 	alice, carol := testAgent(t, ds, "alice"), testAgent(t, ds, "carol")
 	bob := testAgent(t, ds, "bob", func(o *Options) { o.HTTPClient = &http.Client{Transport: hook} })
-	if err := alice.Create(bg, "team"); err != nil {
+	if err := alice.Create(bg, "team", nil); err != nil {
 		t.Fatal(err)
 	}
 	hook.before = func() {} // not on Bob's posts yet
@@ -79,9 +77,15 @@ func TestRejoinOutOfSync(t *testing.T) {
 	send(t, alice, "team", "welcome back")
 	wantLines(t, "bob", recv(t, bob, ""), "team alice: welcome back")
 
-	// Bob loses his record of the group: he rejoins by its id and finds
-	// it under its name.
-	if err := os.Remove(path); err != nil {
+	// Bob's state is lost (unreadable): he rejoins by the group's id,
+	// from his record. Without a record he could not: rejoin continues
+	// only a group the client knew.
+	lost, err := bob.st.loadRecord(rec.GroupID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost.State = []byte("unreadable")
+	if err := bob.st.saveRecord(lost); err != nil {
 		t.Fatal(err)
 	}
 	if name, err := bob.RejoinID(bg, rec.GroupID); err != nil || name != "team" {
@@ -94,11 +98,18 @@ func TestRejoinOutOfSync(t *testing.T) {
 	}
 	send(t, carol, "team", "hi")
 	wantLines(t, "bob", recv(t, bob, ""), "team carol: hi")
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.RejoinID(bg, rec.GroupID); !errors.Is(err, ErrUnknownGroup) {
+		t.Fatalf("rejoin of a group without a record: %v, want ErrUnknownGroup", err)
+	}
 }
 
-// TestRejoinAfterRemoval has Carol, removed by Alice, join again by
-// external commit (nothing stops her: see Rejoin), and a client ask for
-// a group the delivery service has no GroupInfo of.
+// TestRejoinAfterRemoval: Carol, removed by Alice, cannot come back on
+// her own (the default policy admits only resyncs): a member adds her
+// again. In an open group she rejoins by external commit. A lone creator
+// whose state is lost resyncs.
 func TestRejoinAfterRemoval(t *testing.T) {
 	ds := newDS(t)
 	alice, bob, carol := testAgent(t, ds, "alice"), testAgent(t, ds, "bob"), testAgent(t, ds, "carol")
@@ -108,23 +119,41 @@ func TestRejoinAfterRemoval(t *testing.T) {
 	}
 	send(t, alice, "team", "not for carol")
 	wantLines(t, "carol", recv(t, carol, ""), "team: alice removed you")
-
-	if err := carol.Rejoin(bg, "team"); err != nil {
-		t.Fatalf("carol rejoin: %v", err)
+	if err := carol.Rejoin(bg, "team"); !errors.Is(err, ErrInactive) || !strings.Contains(err.Error(), "does not admit this client back") {
+		t.Fatalf("carol rejoin after her removal: %v", err)
 	}
-	wantLines(t, "bob", recv(t, bob, ""), "team: alice removed carol", "team alice: not for carol", "team: carol joined")
-	wantLines(t, "alice", recv(t, alice, ""), "team: carol joined")
-	wantLines(t, "carol", recv(t, carol, "")) // she cannot read what was sent before
-	if v := sameView(t, "team", alice, bob, carol); v.Epoch != 3 || !slices.Equal(v.Members, []string{"alice", "bob", "carol"}) {
+	wantLines(t, "bob", recv(t, bob, ""), "team: alice removed carol", "team alice: not for carol")
+	if _, err := alice.Add(bg, "team", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	join(t, carol, "team")
+	send(t, carol, "team", "back")
+	wantLines(t, "bob", recv(t, bob, ""), "team: alice added carol", "team carol: back")
+	sameView(t, "team", alice, bob, carol)
+
+	// An open group admits her back on her own.
+	if err := alice.Create(bg, "open", &CreateOptions{Open: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.Add(bg, "open", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	join(t, carol, "open")
+	if _, err := alice.Remove(bg, "open", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, "carol", recv(t, carol, "open"), "open: alice removed you")
+	if err := carol.Rejoin(bg, "open"); err != nil {
+		t.Fatalf("carol rejoin of an open group: %v", err)
+	}
+	wantLines(t, "alice", recv(t, alice, "open"), "open: carol joined")
+	if v := sameView(t, "open", alice, carol); !slices.Equal(v.Members, []string{"alice", "carol"}) {
 		t.Fatalf("after the rejoin: %+v", v)
 	}
-	send(t, carol, "team", "back")
-	wantLines(t, "alice", recv(t, alice, ""), "team carol: back")
 
-	// A member in sync has nothing to rejoin. A lone creator's group
-	// has the GroupInfo of its epoch 0 published: once his state is
-	// lost, he rejoins from it.
-	if err := bob.Create(bg, "solo"); err != nil {
+	// A member in sync has nothing to rejoin. A lone creator's group has
+	// the GroupInfo of its epoch 0: once his state is lost, he resyncs.
+	if err := bob.Create(bg, "solo", nil); err != nil {
 		t.Fatal(err)
 	}
 	err := bob.Rejoin(bg, "solo")
@@ -135,24 +164,15 @@ func TestRejoinAfterRemoval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := bob.st.deleteRecord(rec.GroupID); err != nil {
+	rec.State = []byte("lost")
+	if err := bob.st.saveRecord(rec); err != nil {
 		t.Fatal(err)
 	}
-	if name, err := bob.RejoinID(bg, rec.GroupID); err != nil || name != "solo" {
-		t.Fatalf("bob rejoin solo: %q %v", name, err)
+	if err := bob.Rejoin(bg, "solo"); err != nil {
+		t.Fatalf("bob rejoin solo: %v", err)
 	}
 	if v := sameView(t, "solo", bob); v.Epoch != 1 || !slices.Equal(v.Members, []string{"bob"}) {
 		t.Fatalf("solo after the resync: %+v", v)
-	}
-
-	// No GroupInfo, unknown name.
-	gid := make([]byte, 16)
-	rand.Read(gid)
-	if _, err := bob.ds.CreateGroup(bg, gid); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bob.RejoinID(bg, gid); !errors.Is(err, store.ErrNoGroupInfo) || !errors.Is(err, ErrDelivery) {
-		t.Fatalf("rejoin without a GroupInfo: %v", err)
 	}
 	if err := bob.Rejoin(bg, "nosuch"); !errors.Is(err, ErrUnknownGroup) {
 		t.Fatalf("rejoin an unknown group: %v", err)
