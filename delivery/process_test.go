@@ -47,7 +47,7 @@ func serveChild() int {
 		Addr:     "127.0.0.1:0",
 		StoreURL: os.Getenv(envStore),
 		Server:   Config{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), PollInterval: poll, Limits: noRates},
-		Ready:    func(a net.Addr) { fmt.Printf("listening %s\n", a) },
+		Ready:    func(a net.Addr, _ string) { fmt.Printf("listening %s\n", a) },
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "delivery test server:", err)

@@ -49,9 +49,10 @@ type ServeConfig struct {
 	// Server configures the HTTP API; its Store is set from StoreURL.
 	Server Config
 
-	// Ready, if set, is called with the listening address once the server
-	// accepts connections.
-	Ready func(addr net.Addr)
+	// Ready, if set, is called with the listening address and the
+	// fingerprint of the CA's root certificate once the server accepts
+	// connections.
+	Ready func(addr net.Addr, caFingerprint string)
 }
 
 // ListenAndServe runs a delivery service, as `mls ds serve` does: it opens
@@ -81,10 +82,14 @@ func ListenAndServe(ctx context.Context, cfg ServeConfig) error {
 		return fmt.Errorf("delivery: %w", err)
 	}
 	if cfg.Ready != nil {
-		cfg.Ready(ln.Addr())
+		cfg.Ready(ln.Addr(), srv.CAFingerprint())
 	}
 	return srv.Serve(ctx, ln)
 }
+
+// CAFingerprint returns the fingerprint of the CA's root certificate,
+// which clients pin (compare it out of band).
+func (s *Server) CAFingerprint() string { return Fingerprint(s.ca.rootDER) }
 
 // fdReserve are the file descriptors kept free of client connections: the
 // store's, the listener's, logs.

@@ -73,7 +73,8 @@ func TestClientSIGKILL(t *testing.T) {
 		trials = n
 	}
 	start := time.Now()
-	ds := startDS(t, "127.0.0.1:0", "sqlite:"+filepath.Join(t.TempDir(), "ds.db"))
+	// Alice adds Dave hundreds of times: no claim limits.
+	ds := startDS(t, "127.0.0.1:0", "sqlite:"+filepath.Join(t.TempDir(), "ds.db"), "--claims-per-target", "off", "--claims-of-target", "off")
 	url := "http://" + ds.addr
 	alice, bob, carol, dave := newMLSClient(t, "alice", url), newMLSClient(t, "bob", url), newMLSClient(t, "carol", url), newMLSClient(t, "dave", url)
 	stable := []*mlsClient{alice, bob, carol}

@@ -474,8 +474,9 @@ type Summary struct {
 	Synced bool `json:"synced"`
 	// Fingerprints are the fingerprints of the members' certificates
 	// (delivery.Fingerprint), in the order of Members: people compare
-	// them out of band to detect a key the CA certified falsely.
-	Fingerprints []string `json:"fingerprints"`
+	// them out of band to detect a key the CA certified falsely. (Not in
+	// the JSON form, whose fields are fixed.)
+	Fingerprints []string `json:"-"`
 }
 
 // Info catches the group named group up with the delivery service, like

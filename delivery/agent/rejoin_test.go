@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
 )
 
 // TestRejoinOutOfSync desynchronizes Bob (his state goes back to before
