@@ -158,6 +158,10 @@ func (s *Server) handleFetch(w http.ResponseWriter, r *http.Request, caller stri
 		timedOut := s.wait(r.Context(), wake, deadline)
 		s.metrics.waiting.Add(-1)
 		release()
+		if err := r.Context().Err(); err != nil {
+			s.writeError(w, r, err) // the client gave up: 499, not an error of ours
+			return
+		}
 		if timedOut {
 			deadline = nil // one more read, then answer even if empty
 		}

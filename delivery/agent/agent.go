@@ -202,6 +202,17 @@ func (a *Agent) Close() error {
 	return nil
 }
 
+// Claims returns the latest claims of the client's KeyPackages at the
+// delivery service, newest first: who is adding it to groups, or draining
+// its KeyPackages.
+func (a *Agent) Claims(ctx context.Context) ([]delivery.ClaimRecord, error) {
+	cs, err := a.ds.Claims(ctx)
+	if err != nil {
+		return nil, dsErr("fetching the claims of this client's KeyPackages", err)
+	}
+	return cs, nil
+}
+
 // Name returns the client's name: its credential identity and its name at
 // the delivery service.
 func (a *Agent) Name() string { return a.id.Name }
