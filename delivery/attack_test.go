@@ -615,7 +615,7 @@ func TestAttackImpersonation(t *testing.T) {
 type acceptAll struct{}
 
 func (acceptAll) Validate(*mls.Credential, []byte, time.Time) error { return nil }
-func (acceptAll) ValidSuccessor(_, _ *mls.Credential) error        { return nil }
+func (acceptAll) ValidSuccessor(_, _ *mls.Credential) error         { return nil }
 func (acceptAll) Identity(c *mls.Credential) ([]byte, error) {
 	return (&mls.X509Authentication{}).Identity(c)
 }
