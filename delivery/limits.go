@@ -9,7 +9,7 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Limits keep one client from starving the others (RFC 9750 §8.4.2.1,
+// Limits keep one client from starving the others (RFC 9750 §8.1.3,
 // "DoS Protection"). A zero field selects its default. Rates are token
 // buckets (golang.org/x/time/rate) kept by each service process: with N
 // processes sharing a store, a client gets up to N times the rate.

@@ -66,7 +66,7 @@ func (s *Server) postTracked(ctx context.Context, tg *trackedGroup, caller strin
 	epoch := tg.pg.Epoch()
 	if m.WireFormat == message.WireFormatPrivateMessage {
 		if c.Message.ContentType != store.ContentApplication {
-			return store.Appended{}, rejected("a tracked group", errors.New("handshake messages must be PublicMessages, which the service can check (RFC 9750 §6.3); create the group opaque to encrypt them"))
+			return store.Appended{}, rejected("a tracked group", errors.New("handshake messages must be PublicMessages, which the service can check (RFC 9750 §6.4); create the group opaque to encrypt them"))
 		}
 		if !tg.ix.isMember(caller) {
 			return store.Appended{}, forbidden("only members send to the group")
