@@ -117,7 +117,14 @@ func (s *Server) postTracked(ctx context.Context, tg *trackedGroup, caller strin
 		sc.Discard()
 		return a, err
 	}
-	return a, s.applyCommit(tg, sc, a.Seq)
+	if err := s.applyCommit(tg, sc, a.Seq); err != nil {
+		// The commit is the group's: the view, which cannot follow it,
+		// is rebuilt from the store by the next request.
+		s.log.Error("delivery: applying a stored commit to a tracked group's view", "group", EncodeGroupID(tg.gid), "err", err)
+		s.views.drop(tg)
+		tg.loaded = false
+	}
+	return a, nil
 }
 
 // storeMessage hands an unvalidated message of an ended epoch to the
@@ -125,6 +132,8 @@ func (s *Server) postTracked(ctx context.Context, tg *trackedGroup, caller strin
 // epoch is never behind the view's.
 func (s *Server) storeMessage(ctx context.Context, tg *trackedGroup, c *store.Commit) (store.Appended, error) {
 	if c.Message.ContentType == store.ContentCommit {
+		// A retried winner's Welcome was queued when it won.
+		c.Welcome, c.Recipients = nil, nil
 		return s.st.Commit(ctx, *c)
 	}
 	return s.st.Append(ctx, tg.gid, c.Message)
