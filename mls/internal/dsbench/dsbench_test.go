@@ -457,4 +457,3 @@ func BenchmarkLargeGroupThroughDS(b *testing.B) {
 		})
 	}
 }
-
