@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mlsengine/engine/delivery/store/memstore"
+	"github.com/mlsengine/engine/mls"
 )
 
 // TestTrackedGroup follows a group's life through a tracked group: the
@@ -21,8 +22,20 @@ func TestTrackedGroup(t *testing.T) {
 
 	ga := alice.create(t)
 	gid := ga.GroupID()
-	if p := alice.add(t, ga, bob); p.Seq != 1 {
-		t.Fatalf("add: %+v", p)
+	kp, err := alice.ClaimKeyPackage(bg, "bob", uint16(testSuite))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc0, err := ga.Commit(&mls.CommitOptions{Proposals: addProposals(t, [][]byte{kp.KeyPackage}), OutOfBandTree: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addBundle := bundleOf(t, pc0)
+	if p, err := alice.PostCommit(bg, gid, addBundle); err != nil || p.Seq != 1 {
+		t.Fatalf("add: %+v, %v", p, err)
+	}
+	if err := ga.Apply(pc0); err != nil {
+		t.Fatal(err)
 	}
 	gb, bobFrom := bob.join(t)
 	if !bytes.Equal(gb.EpochAuthenticator(), ga.EpochAuthenticator()) {
@@ -70,6 +83,14 @@ func TestTrackedGroup(t *testing.T) {
 	if texts, _ := carol.follow(t, gc, removal.Seq); !slices.Equal(texts, []string{"after bob"}) {
 		t.Fatalf("carol read %q", texts)
 	}
+	// A retry of the first commit, with its Welcome, is answered with its
+	// place; nothing is queued again.
+	if p, err := alice.PostCommit(bg, gid, addBundle); err != nil || p != (Posted{Seq: 1, Duplicate: true}) {
+		t.Fatalf("retried add: %+v, %v", p, err)
+	}
+	if w, err := bob.NextWelcome(bg); err != nil || w != nil {
+		t.Fatalf("bob's Welcomes after the retry: %+v, %v", w, err)
+	}
 	// The tree served is the group's, in every epoch a member had.
 	for epoch := uint64(1); epoch <= ga.Epoch(); epoch++ {
 		if _, err := alice.TreeAt(bg, gid, epoch); err != nil {
@@ -87,7 +108,7 @@ func TestTrackedGroup(t *testing.T) {
 		t.Fatal("no snapshot written")
 	}
 	srv.Close()
-	_, url2 := testServer(t, st, Config{})
+	_, url2 := testServer(t, st, Config{SnapshotEpochs: 2})
 	alice.BaseURL, carol.BaseURL = url2, url2
 	carol.send(t, gc, "after the restart")
 	if texts, _ := alice.follow(t, ga, removal.Seq+1); !slices.Equal(texts, []string{"after the restart"}) {
@@ -104,6 +125,28 @@ func TestTrackedGroup(t *testing.T) {
 	bob.BaseURL = url2
 	if es, err := bob.Fetch(bg, gid, bobFrom, 0, 0); err != nil || len(es) == 0 || es[len(es)-1].Seq != removal.Seq {
 		t.Fatalf("bob after the restart: %d entries, %v", len(es), err)
+	}
+	if _, err := bob.TreeAt(bg, gid, ga.Epoch()); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("bob's tree of an epoch after his removal: %v", err)
+	}
+	// The snapshots a pending Welcome needs are kept: dave, added before
+	// many epochs and a restart, joins with the tree of his Welcome's
+	// epoch, rebuilt from them.
+	dave := newMember(t, url2, "dave")
+	dave.publish(t, 1)
+	alice.add(t, ga, dave)
+	for range 5 {
+		pc, err := ga.Update()
+		if err != nil {
+			t.Fatal(err)
+		}
+		alice.post(t, ga, pc)
+	}
+	_, url3 := testServer(t, st, Config{SnapshotEpochs: 2})
+	dave.BaseURL = url3
+	gd, _ := dave.join(t)
+	if gd.Epoch() >= ga.Epoch() {
+		t.Fatalf("dave joined epoch %d, the group is at %d", gd.Epoch(), ga.Epoch())
 	}
 }
 
