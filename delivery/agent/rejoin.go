@@ -75,19 +75,22 @@ func (a *Agent) rejoin(ctx context.Context, prev *groupRecord) error {
 		old, _ = mls.UnmarshalGroup(a.cfg, prev.State)
 	}
 	for attempt := 1; ; attempt++ {
-		gi, tree, err := a.currentState(ctx, prev)
+		gi, tree, served, err := a.currentState(ctx, prev)
 		if err != nil {
 			return err
 		}
-		g, commit, err := a.externalCommit(gi, tree)
-		if errors.Is(err, mls.ErrRejected) {
+		if err := a.checkContinues(ctx, prev, old, served); err != nil {
+			return err
+		}
+		g, commit, err := a.externalCommit(gi, tree, served.nodes)
+		var refused *mls.AdmissionError
+		switch {
+		case errors.As(err, &refused):
 			return wrapErr(ErrInactive, prev.Name+": the group does not admit this client back (it was removed or left; a member adds it again with 'mls client add')", err)
-		}
-		if err != nil {
+		case errors.Is(err, mls.ErrInvalidWelcome), errors.Is(err, mls.ErrAuthentication), errors.Is(err, mls.ErrRejected):
+			return wrapErr(ErrDelivery, prev.Name+": the GroupInfo and tree the delivery service serves are not a valid group", err)
+		case err != nil:
 			return wrapErr(ErrCommit, prev.Name+": joining by external commit", err)
-		}
-		if err := a.checkContinues(ctx, prev, old, g); err != nil {
-			return err
 		}
 		sent, err := a.rejoinAhead(prev, g, commit)
 		if err != nil {
@@ -133,76 +136,96 @@ func (a *Agent) needsRejoin(ctx context.Context, rec *groupRecord) (*groupRecord
 }
 
 // currentState fetches the GroupInfo and the tree of the group's current
-// epoch.
-func (a *Agent) currentState(ctx context.Context, rec *groupRecord) (gi, tree []byte, err error) {
+// epoch, and decodes them.
+func (a *Agent) currentState(ctx context.Context, rec *groupRecord) (gi, tree []byte, sv *served, err error) {
 	for range 3 {
 		gi, err = a.ds.GroupInfo(ctx, rec.GroupID)
 		if errors.Is(err, delivery.ErrForbidden) {
-			return nil, nil, wrapErr(ErrInactive, rec.Name+": the group does not admit this client back (it was removed or left; a member adds it again with 'mls client add')", err)
+			return nil, nil, nil, wrapErr(ErrInactive, rec.Name+": the group does not admit this client back (it was removed or left; a member adds it again with 'mls client add')", err)
 		}
 		if errors.Is(err, store.ErrNoGroupInfo) {
-			return nil, nil, dsErr(rec.Name+": no GroupInfo published for the current epoch (the last commit came without one)", err)
+			return nil, nil, nil, dsErr(rec.Name+": no GroupInfo published for the current epoch (the last commit came without one)", err)
 		}
 		if err != nil {
-			return nil, nil, dsErr("fetching the GroupInfo of "+rec.Name, err)
+			return nil, nil, nil, dsErr("fetching the GroupInfo of "+rec.Name, err)
 		}
 		var epoch uint64
 		if tree, epoch, err = a.ds.Tree(ctx, rec.GroupID); err != nil {
-			return nil, nil, dsErr("fetching the tree of "+rec.Name, err)
+			return nil, nil, nil, dsErr("fetching the tree of "+rec.Name, err)
 		}
-		var m message.MLSMessage
-		if err := wire.Unmarshal(gi, &m); err != nil || m.WireFormat != message.WireFormatGroupInfo {
-			return nil, nil, errorf(ErrDelivery, "%s: the GroupInfo served is not an MLSMessage holding a GroupInfo", rec.Name)
+		if sv, err = parseServed(gi, tree); err != nil {
+			return nil, nil, nil, err
 		}
-		if m.GroupInfo.GroupContext.Epoch == epoch {
-			return gi, tree, nil
+		if sv.gc.Epoch == epoch {
+			return gi, tree, sv, nil
 		}
 		// A commit came between the two requests.
 	}
-	return nil, nil, errorf(ErrConflict, "%s: the group keeps moving on; try again", rec.Name)
+	return nil, nil, nil, errorf(ErrConflict, "%s: the group keeps moving on; try again", rec.Name)
 }
 
-// externalCommit builds the external commit joining the group of the
-// GroupInfo gi, whose tree is tree, removing the client's old leaf if the
-// tree still has one.
-func (a *Agent) externalCommit(gi, tree []byte) (*mls.Group, []byte, error) {
-	old, err := a.oldLeaf(tree)
-	if err != nil {
-		return nil, nil, err
+// served is the state of a group the delivery service serves.
+type served struct {
+	gc    *message.GroupContext
+	nodes treekem.NodeList
+}
+
+// parseServed decodes a GroupInfo (an MLSMessage) and a ratchet tree
+// served for rejoining; mls.JoinExternal validates them.
+func parseServed(gi, tree []byte) (*served, error) {
+	var m message.MLSMessage
+	if err := wire.Unmarshal(gi, &m); err != nil || m.WireFormat != message.WireFormatGroupInfo {
+		return nil, errorf(ErrDelivery, "the GroupInfo served is not an MLSMessage holding a GroupInfo")
 	}
-	return mls.JoinExternal(a.cfg, gi, &mls.ExternalJoinOptions{JoinOptions: mls.JoinOptions{RatchetTree: tree}, Remove: old})
-}
-
-// oldLeaf finds the client's leaf in a ratchet tree: the one with its
-// signature key (only that one may be replaced by a resync, see
-// mls.DefaultAdmit); nil if there is none. mls.JoinExternal validates the
-// tree against the GroupInfo.
-func (a *Agent) oldLeaf(tree []byte) (*treekem.LeafIndex, error) {
 	var nodes treekem.NodeList
 	if err := wire.Unmarshal(tree, &nodes); err != nil {
 		return nil, wrapErr(ErrDelivery, "the tree served", err)
 	}
-	pub := a.cfg.Signer.Public()
-	for i := 0; i < len(nodes); i += 2 {
-		if n := nodes[i]; n != nil && n.Leaf != nil && bytes.Equal(n.Leaf.SignatureKey, pub) {
-			leaf := treekem.LeafIndex(i / 2)
-			return &leaf, nil
-		}
-	}
-	return nil, nil
+	return &served{gc: &m.GroupInfo.GroupContext, nodes: nodes}, nil
 }
 
-// checkContinues checks that g, the group joined by external commit, is
-// the one of rec: an epoch at least the client's last and, if its old
-// state old is known, every member it had still there unless the log since
-// its cursor removes it. The delivery service chose the GroupInfo; it is
-// not trusted to serve the right one.
-func (a *Agent) checkContinues(ctx context.Context, rec *groupRecord, old, g *mls.Group) error {
-	if !bytes.Equal(g.GroupID(), rec.GroupID) {
-		return errorf(ErrDelivery, "refusing to rejoin %s: the GroupInfo served is for group %x", rec.Name, g.GroupID())
+// leaves calls f for each leaf of the tree.
+func (sv *served) leaves(f func(treekem.LeafIndex, *treekem.LeafNode)) {
+	for i := 0; i < len(sv.nodes); i += 2 {
+		if n := sv.nodes[i]; n != nil && n.Leaf != nil {
+			f(treekem.LeafIndex(i/2), n.Leaf)
+		}
 	}
-	if g.Epoch() <= rec.Epoch {
-		return errorf(ErrDelivery, "refusing to rejoin %s: the GroupInfo served is of epoch %d, not after this client's %d", rec.Name, g.Epoch()-1, rec.Epoch)
+}
+
+// externalCommit builds the external commit joining the group of the
+// GroupInfo gi, whose tree is tree (decoded: nodes), removing the client's
+// old leaf if the tree still has one.
+func (a *Agent) externalCommit(gi, tree []byte, nodes treekem.NodeList) (*mls.Group, []byte, error) {
+	old := a.oldLeaf(&served{nodes: nodes})
+	return mls.JoinExternal(a.cfg, gi, &mls.ExternalJoinOptions{JoinOptions: mls.JoinOptions{RatchetTree: tree}, Remove: old})
+}
+
+// oldLeaf finds the client's leaf in a served tree: the one with its
+// signature key (only that one may be replaced by a resync, see
+// mls.DefaultAdmit); nil if there is none.
+func (a *Agent) oldLeaf(sv *served) *treekem.LeafIndex {
+	pub := a.cfg.Signer.Public()
+	var old *treekem.LeafIndex
+	sv.leaves(func(i treekem.LeafIndex, ln *treekem.LeafNode) {
+		if old == nil && bytes.Equal(ln.SignatureKey, pub) {
+			old = &i
+		}
+	})
+	return old
+}
+
+// checkContinues checks that the group served is the one of rec: the same
+// group id, an epoch at least the client's last and, if its old state old
+// is known, every member it had (itself included) still in the tree
+// unless the log since its cursor removes it. The delivery service chose
+// what it serves; it is not trusted to serve the right group.
+func (a *Agent) checkContinues(ctx context.Context, rec *groupRecord, old *mls.Group, sv *served) error {
+	if !bytes.Equal(sv.gc.GroupID, rec.GroupID) {
+		return errorf(ErrDelivery, "refusing to rejoin %s: the GroupInfo served is for group %x", rec.Name, sv.gc.GroupID)
+	}
+	if sv.gc.Epoch < rec.Epoch {
+		return errorf(ErrDelivery, "refusing to rejoin %s: the GroupInfo served is of epoch %d, before this client's %d", rec.Name, sv.gc.Epoch, rec.Epoch)
 	}
 	if old == nil {
 		return nil
@@ -212,9 +235,7 @@ func (a *Agent) checkContinues(ctx context.Context, rec *groupRecord, old, g *ml
 		return err
 	}
 	present := map[string]bool{}
-	for _, m := range g.Identities() {
-		present[string(m.Identity)] = true
-	}
+	sv.leaves(func(_ treekem.LeafIndex, ln *treekem.LeafNode) { present[identity(ln)] = true })
 	for _, m := range old.Identities() {
 		if !present[string(m.Identity)] && !removed[m.Leaf] {
 			return errorf(ErrDelivery, "refusing to rejoin %s: the group served lacks %s, and the log since this client's last message does not remove it (another group, or a forged state)",

@@ -1,12 +1,18 @@
 package agent
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mlsengine/engine/delivery"
+	"github.com/mlsengine/engine/mls"
 )
 
 // TestRejoinOutOfSync desynchronizes Bob (his state goes back to before
@@ -176,4 +182,142 @@ func TestRejoinAfterRemoval(t *testing.T) {
 	if err := bob.Rejoin(bg, "nosuch"); !errors.Is(err, ErrUnknownGroup) {
 		t.Fatalf("rejoin an unknown group: %v", err)
 	}
+}
+
+// TestRejoinAnswerLost: Bob's external commit reaches the delivery service
+// but the answer is lost (as if the process died after the service
+// accepted it): it was written ahead, and his next command finishes it.
+// Then a rejoin lost before it reached the service is forgotten when
+// another commit takes its epoch.
+func TestRejoinAnswerLost(t *testing.T) {
+	ds := newDS(t)
+	alice := testAgent(t, ds, "alice")
+	bob, lt := lossyAgent(t, ds, "bob")
+	makeTeam(t, alice, bob)
+	desync(t, alice, bob)
+
+	lt.lose(t, delivery.MediaTypeCommitBundle, true, func() error { return bob.Rejoin(bg, "team") })
+	if rec, _ := bob.st.findRecord("team"); rec.Rejoin == nil {
+		t.Fatal("the rejoin was not written ahead")
+	}
+	wantLines(t, "alice", recv(t, alice, "team"), "team: bob rejoined")
+	// Bob's next command finishes the rejoin: he follows the group.
+	send(t, alice, "team", "welcome back")
+	wantLines(t, "bob", recv(t, bob, "team"), "team alice: welcome back")
+	if rec, _ := bob.st.findRecord("team"); rec.Rejoin != nil {
+		t.Fatal("the rejoin is still written ahead")
+	}
+	sameView(t, "team", alice, bob)
+
+	// A rejoin that never reached the service loses its epoch to Alice's
+	// update: it is forgotten, and Bob rejoins again.
+	desync(t, alice, bob)
+	lt.lose(t, delivery.MediaTypeCommitBundle, false, func() error { return bob.Rejoin(bg, "team") })
+	if _, err := alice.Update(bg, "team"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Receive(bg, "team"); !errors.Is(err, ErrOutOfSync) {
+		t.Fatalf("bob after his lost rejoin: %v", err)
+	}
+	if rec, _ := bob.st.findRecord("team"); rec.Rejoin != nil {
+		t.Fatal("the lost rejoin is still written ahead")
+	}
+	if err := bob.Rejoin(bg, "team"); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, alice, "team")
+	send(t, bob, "team", "back")
+	wantLines(t, "alice", recv(t, alice, "team"), "team bob: back")
+	sameView(t, "team", alice, bob)
+}
+
+// desync takes b's state of "team" back to before its update, so that it
+// cannot follow the group.
+func desync(t *testing.T, a, b *Agent) {
+	t.Helper()
+	rec, err := b.st.findRecord("team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := b.st.groupPath(rec.GroupID)
+	saved, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Update(bg, "team"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, saved, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Update(bg, "team"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Receive(bg, "team"); !errors.Is(err, ErrOutOfSync) {
+		t.Fatalf("%s with a stale state: %v", b.Name(), err)
+	}
+	recv(t, a, "team")
+}
+
+// TestRejoinLyingService: a delivery service that serves another group
+// under the group's id (here the attacker's own group, same id, a later
+// epoch) does not get Bob to rejoin it: the members he knew are missing
+// and the log does not remove them.
+func TestRejoinLyingService(t *testing.T) {
+	ds := newDS(t)
+	alice, carol := testAgent(t, ds, "alice"), testAgent(t, ds, "carol")
+	lie := &lyingTransport{}
+	bob := testAgent(t, ds, "bob", func(o *Options) { o.HTTPClient = &http.Client{Transport: lie} })
+	makeTeam(t, alice, bob, carol)
+	desync(t, alice, bob)
+
+	// Mallory's group under the same id, at a later epoch, her
+	// certificate from the same CA: the service itself lies.
+	rec, _ := bob.st.findRecord("team")
+	mallory := testAgent(t, ds, "mallory")
+	fake, err := mls.NewGroup(mallory.cfg, &mls.GroupOptions{GroupID: rec.GroupID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for fake.Epoch() < rec.Epoch+3 {
+		pc, _ := fake.Update()
+		fake.Apply(pc)
+	}
+	lie.groupInfo, _ = fake.GroupInfo(nil)
+	lie.tree, _ = fake.RatchetTree()
+	lie.epoch = fake.Epoch()
+	err = bob.Rejoin(bg, "team")
+	if !errors.Is(err, ErrDelivery) || !strings.Contains(err.Error(), "lacks alice") {
+		t.Fatalf("rejoining a forged group: %v, want ErrDelivery", err)
+	}
+	lie.groupInfo = nil
+	if err := bob.Rejoin(bg, "team"); err != nil {
+		t.Fatalf("rejoining the real group: %v", err)
+	}
+	wantLines(t, "carol", recv(t, carol, "team"), "team: bob updated", "team: alice updated", "team: bob rejoined")
+	sameView(t, "team", alice, bob, carol)
+}
+
+// lyingTransport serves groupInfo and tree for every group, while set.
+type lyingTransport struct {
+	groupInfo, tree []byte
+	epoch           uint64
+}
+
+func (l *lyingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if l.groupInfo != nil && req.Method == http.MethodGet {
+		var body []byte
+		h := http.Header{}
+		switch {
+		case strings.HasSuffix(req.URL.Path, "/groupinfo"):
+			body = l.groupInfo
+		case strings.HasSuffix(req.URL.Path, "/tree"):
+			body = l.tree
+			h.Set("Mls-Epoch", strconv.FormatUint(l.epoch, 10))
+		}
+		if body != nil {
+			return &http.Response{StatusCode: http.StatusOK, Header: h, Body: io.NopCloser(bytes.NewReader(body)), Request: req}, nil
+		}
+	}
+	return http.DefaultTransport.RoundTrip(req)
 }
