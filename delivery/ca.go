@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -10,6 +11,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -40,8 +42,7 @@ const (
 	rootCommonName = "mlsengine delivery service CA"
 )
 
-// ErrUnsupportedKey reports a signature key that an X.509 certificate
-// cannot carry (crypto/x509 has Ed25519 and ECDSA, not Ed448).
+// ErrUnsupportedKey reports a signature key the service cannot certify.
 var ErrUnsupportedKey = errors.New("delivery: signature key type not supported by X.509 certificates")
 
 // authority is the service's CA.
@@ -133,11 +134,7 @@ func randomSerial() *big.Int {
 // binding name to the SignaturePublicKey key of cipher suite cs: the
 // certificate's subject common name is name (the identity
 // mls.X509Authentication reads) and its key is key.
-func (a *authority) certify(name string, cs suite.ID, key []byte) ([][]byte, error) {
-	pub, err := x509PublicKey(cs, key)
-	if err != nil {
-		return nil, err
-	}
+func (a *authority) certify(name string, cs *suite.Suite, key []byte) ([][]byte, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          randomSerial(),
@@ -147,38 +144,142 @@ func (a *authority) certify(name string, cs suite.ID, key []byte) ([][]byte, err
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.root, pub, a.key)
+	pub, err := x509PublicKey(cs.Composition().Signature, key)
+	var der []byte
+	switch {
+	case errors.Is(err, errRawKey):
+		der, err = a.certifyRaw(tmpl, rawKeyAlgorithms[cs.Composition().Signature], key)
+	case err == nil:
+		der, err = x509.CreateCertificate(rand.Reader, tmpl, a.root, pub, a.key)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("delivery: issuing a certificate: %w", err)
 	}
 	return [][]byte{der}, nil
 }
 
-// x509PublicKey returns the SignaturePublicKey key of suite cs (RFC 9420
-// §5.1.1: raw Ed25519 keys, uncompressed ECDSA points) as a crypto/x509
-// public key.
-func x509PublicKey(cs suite.ID, key []byte) (crypto.PublicKey, error) {
+// errRawKey marks a key that crypto/x509 cannot carry, which certifyRaw
+// puts in the certificate as it is.
+var errRawKey = errors.New("a key crypto/x509 does not know")
+
+// rawKeyAlgorithms are the subjectPublicKeyInfo algorithms of the signature
+// schemes crypto/x509 does not know, whose keys go in certificates as they
+// are: Ed448 (RFC 8410) and ML-DSA (FIPS 204, draft-ietf-lamps-dilithium-
+// certificates).
+var rawKeyAlgorithms = map[suite.SignatureScheme]asn1.ObjectIdentifier{
+	suite.Ed448:   {1, 3, 101, 113},
+	suite.MLDSA44: {2, 16, 840, 1, 101, 3, 4, 3, 17},
+	suite.MLDSA65: {2, 16, 840, 1, 101, 3, 4, 3, 18},
+	suite.MLDSA87: {2, 16, 840, 1, 101, 3, 4, 3, 19},
+}
+
+// x509PublicKey returns the SignaturePublicKey key of a signature scheme
+// (RFC 9420 §5.1.1: raw Ed25519 keys, uncompressed ECDSA points) as a
+// crypto/x509 public key, or errRawKey for a scheme of rawKeyAlgorithms.
+func x509PublicKey(scheme suite.SignatureScheme, key []byte) (crypto.PublicKey, error) {
 	var curve elliptic.Curve
-	switch cs {
-	case suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519, suite.MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519:
+	switch scheme {
+	case suite.Ed25519:
 		if len(key) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("%w: an Ed25519 key has %d bytes", ErrMalformed, ed25519.PublicKeySize)
 		}
 		return ed25519.PublicKey(key), nil
-	case suite.MLS_128_DHKEMP256_AES128GCM_SHA256_P256:
+	case suite.ECDSAWithP256AndSHA256:
 		curve = elliptic.P256()
-	case suite.MLS_256_DHKEMP384_AES256GCM_SHA384_P384:
+	case suite.ECDSAWithP384AndSHA384:
 		curve = elliptic.P384()
-	case suite.MLS_256_DHKEMP521_AES256GCM_SHA512_P521:
+	case suite.ECDSAWithP521AndSHA512:
 		curve = elliptic.P521()
 	default:
-		return nil, fmt.Errorf("%w: cipher suite %v", ErrUnsupportedKey, cs)
+		if _, ok := rawKeyAlgorithms[scheme]; ok {
+			return nil, errRawKey
+		}
+		return nil, fmt.Errorf("%w: signature scheme %v", ErrUnsupportedKey, scheme)
 	}
 	pub, err := ecdsa.ParseUncompressedPublicKey(curve, key)
 	if err != nil {
 		return nil, &MalformedError{What: "signature key", Err: err}
 	}
 	return pub, nil
+}
+
+// certifyRaw issues the certificate of tmpl for a key of an algorithm
+// crypto/x509 does not know: the certificate crypto/x509 makes for a
+// placeholder key, with the subjectPublicKeyInfo {algorithm, key} put in its
+// place and the TBSCertificate signed again. Only an Ed25519 CA key, which
+// signs the TBSCertificate itself (RFC 8410), does this.
+func (a *authority) certifyRaw(tmpl *x509.Certificate, algorithm asn1.ObjectIdentifier, key []byte) ([]byte, error) {
+	if _, ok := a.key.Public().(ed25519.PublicKey); !ok {
+		return nil, fmt.Errorf("%w: a certificate for this key needs an Ed25519 CA key", ErrUnsupportedKey)
+	}
+	placeholder, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.root, placeholder, a.key)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	spki, err := asn1.Marshal(subjectPublicKeyInfo{Algorithm: pkix.AlgorithmIdentifier{Algorithm: algorithm}, Key: asn1.BitString{Bytes: key, BitLength: 8 * len(key)}})
+	if err != nil {
+		return nil, err
+	}
+	fields, err := derSequence(cert.RawTBSCertificate)
+	if err != nil {
+		return nil, err
+	}
+	var tbs []byte
+	for _, f := range fields {
+		if bytes.Equal(f.FullBytes, cert.RawSubjectPublicKeyInfo) {
+			tbs = append(tbs, spki...)
+		} else {
+			tbs = append(tbs, f.FullBytes...)
+		}
+	}
+	tbsDER, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSequence, IsCompound: true, Bytes: tbs})
+	if err != nil {
+		return nil, err
+	}
+	outer, err := derSequence(der) // tbsCertificate, signatureAlgorithm, signatureValue
+	if err != nil || len(outer) != 3 {
+		return nil, fmt.Errorf("a certificate of %d fields", len(outer))
+	}
+	sig, err := a.key.Sign(rand.Reader, tbsDER, crypto.Hash(0))
+	if err != nil {
+		return nil, err
+	}
+	return asn1.Marshal(struct {
+		TBS       asn1.RawValue
+		Algorithm asn1.RawValue
+		Signature asn1.BitString
+	}{asn1.RawValue{FullBytes: tbsDER}, asn1.RawValue{FullBytes: outer[1].FullBytes}, asn1.BitString{Bytes: sig, BitLength: 8 * len(sig)}})
+}
+
+type subjectPublicKeyInfo struct {
+	Algorithm pkix.AlgorithmIdentifier
+	Key       asn1.BitString
+}
+
+// derSequence returns the elements of a DER SEQUENCE.
+func derSequence(der []byte) ([]asn1.RawValue, error) {
+	var seq asn1.RawValue
+	if rest, err := asn1.Unmarshal(der, &seq); err != nil || len(rest) > 0 || seq.Tag != asn1.TagSequence {
+		return nil, errors.New("not a DER SEQUENCE")
+	}
+	var out []asn1.RawValue
+	for b := seq.Bytes; len(b) > 0; {
+		var v asn1.RawValue
+		var err error
+		if b, err = asn1.Unmarshal(b, &v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // Fingerprint returns the fingerprint of a certificate (DER) that people

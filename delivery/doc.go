@@ -47,9 +47,11 @@
 // KeyPackages uploaded with the same Authentication Service its clients
 // use (Config.Authentication, by default mls.X509Authentication against
 // the root), so a KeyPackage in the directory is always its uploader's.
-// Certificates need an Ed25519 or ECDSA signature key (cipher suites 1, 2,
-// 3, 5, 7): crypto/x509 has no Ed448. A client may also register a bare
-// name (no key, no certificate) for opaque groups.
+// Keys of every built-in suite are certified: Ed25519 and ECDSA keys as
+// crypto/x509 writes them, Ed448 (RFC 8410) and ML-DSA keys (FIPS 204) as
+// raw subjectPublicKeys (which needs an Ed25519 CA key, the default). A
+// client may also register a bare name (no key, no certificate) for opaque
+// groups.
 //
 // # Tracked groups
 //

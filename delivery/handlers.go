@@ -57,7 +57,7 @@ func (s *Server) handleUploadKeyPackage(w http.ResponseWriter, r *http.Request, 
 		s.writeError(w, r, err)
 		return
 	}
-	cs, ref, err := parseKeyPackage(body)
+	cs, ref, err := parseKeyPackage(body, s.cfg.Suites)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -65,7 +65,7 @@ func (s *Server) handleUploadKeyPackage(w http.ResponseWriter, r *http.Request, 
 	// A KeyPackage in the directory is valid and its credential, certified
 	// by the service's Authentication Service, is the uploader's: nobody
 	// publishes KeyPackages in another client's name (RFC 9750 §5.1).
-	kp, err := mls.ValidateKeyPackage(mls.Config{Suite: cs, Authentication: s.as}, body)
+	kp, err := mls.ValidateKeyPackage(mls.Config{Suite: cs, Suites: s.cfg.Suites, Authentication: s.as}, body)
 	if err != nil {
 		s.writeError(w, r, rejected("KeyPackage", err))
 		return

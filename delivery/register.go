@@ -94,7 +94,7 @@ func readCertificateRequest(w http.ResponseWriter, r *http.Request) (*Certificat
 // its certificate chain.
 func (s *Server) certify(name string, req *CertificateRequest) ([][]byte, error) {
 	cs := suite.ID(req.CipherSuite)
-	st, err := suite.Lookup(cs)
+	st, err := s.cfg.Suites.Lookup(cs)
 	if err != nil {
 		return nil, &MalformedError{What: "cipher_suite", Err: err}
 	}
@@ -108,7 +108,7 @@ func (s *Server) certify(name string, req *CertificateRequest) ([][]byte, error)
 	if err := st.VerifyWithLabel(req.SignatureKey, registrationLabel, content, req.Proof); err != nil {
 		return nil, malformed("proof", "not a signature of the KeyToCertify by signature_key")
 	}
-	chain, err := s.ca.certify(name, cs, req.SignatureKey)
+	chain, err := s.ca.certify(name, st, req.SignatureKey)
 	if errors.Is(err, ErrUnsupportedKey) {
 		return nil, &MalformedError{What: "signature_key", Err: err}
 	}

@@ -144,7 +144,7 @@ func (c *viewCache) removeLocked(tg *trackedGroup) {
 // publicConfig is the mls.Config of the service's views: its
 // Authentication Service and the groups' Policy.
 func (s *Server) publicConfig() mls.Config {
-	return mls.Config{Authentication: s.as, Policy: Policy(), MaxTreeLeaves: -1}
+	return mls.Config{Suites: s.cfg.Suites, Authentication: s.as, Policy: Policy(), MaxTreeLeaves: -1}
 }
 
 // lockGroup returns the group's view, loaded and, with sync, caught up

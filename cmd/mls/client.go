@@ -54,9 +54,8 @@ func clientSubs() []*clientSub {
 	return []*clientSub{
 		{word: "init", args: "NAME [--suite ID] [--ca FILE]", min: 1, max: 1, flags: []string{"suite", "ca"}, run: (*clientRun).init,
 			summary: "create the identity NAME, register it with the delivery service, upload KeyPackages",
-			details: `ID is a cipher suite number (1, 2, 3, 5 or 7: X.509 certificates carry
-Ed25519 and ECDSA keys, not Ed448; or 0x0001) or its name (default 1,
-MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519). The delivery service certifies
+			details: `ID is a cipher suite number (` + suiteRange + `, decimal or 0x hex)
+or its name (default 1, MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519). The delivery service certifies
 NAME's signature key with its CA; init pins the CA's root certificate (the
 one the service presents: trust on first use; with --ca FILE, PEM or DER,
 the one given, and the service must present it) and every credential the
@@ -299,7 +298,7 @@ func (c *clientRun) check(word string, args []string) error {
 		c.suite = agent.DefaultSuite
 		if c.flags.suite != "" {
 			if c.suite, err = suite.ParseID(c.flags.suite); err != nil {
-				return fmt.Errorf("--suite %q: want a number from 1 to 7 or a name such as %v", c.flags.suite, agent.DefaultSuite)
+				return fmt.Errorf("--suite %q: want a number (%s) or a name such as %v", c.flags.suite, suiteRange, agent.DefaultSuite)
 			}
 		}
 		if c.flags.ca != "" {

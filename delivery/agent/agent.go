@@ -250,7 +250,7 @@ func (a *Agent) initIdentity(ctx context.Context, name string, cs suite.ID) erro
 		return errorf(ErrDelivery, "the name %s is already registered with %s", name, a.opts.DS)
 	}
 	if errors.Is(err, delivery.ErrUnsupportedKey) || errors.Is(err, delivery.ErrMalformed) {
-		return wrapErr(ErrInvalidArgument, "registering "+name+" (X.509 certificates need an Ed25519 or ECDSA suite: 1, 2, 3, 5 or 7)", err)
+		return wrapErr(ErrInvalidArgument, "registering "+name, err)
 	}
 	if err != nil {
 		return dsErr("registering "+name, err)
