@@ -207,6 +207,20 @@ func newAttacker(t *testing.T, url, name string) *attacker {
 	return &attacker{Client: c, name: name, signer: signer, chain: reg.Certificates, cfg: cfg}
 }
 
+// ownGroup creates a tracked group of the attacker alone.
+func (a *attacker) ownGroup(t *testing.T) *mls.Group {
+	t.Helper()
+	g, err := mls.NewGroup(a.cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gi, _ := g.GroupInfo(&mls.GroupInfoOptions{RatchetTree: true})
+	if _, err := a.CreateGroup(bg, g.GroupID(), &delivery.GroupSetup{GroupInfo: gi}); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 func random(n int) []byte {
 	b := make([]byte, n)
 	rand.Read(b)
@@ -239,16 +253,6 @@ func signedCommit(t *testing.T, signer mls.Signer, gc *message.GroupContext, lea
 		t.Fatal(err)
 	}
 	return data
-}
-
-// groupContext returns the GroupContext of a group as member a has it.
-func groupContext(t *testing.T, gi []byte) *message.GroupContext {
-	t.Helper()
-	var m message.MLSMessage
-	if err := wire.Unmarshal(gi, &m); err != nil || m.GroupInfo == nil {
-		t.Fatalf("GroupInfo: %v", err)
-	}
-	return &m.GroupInfo.GroupContext
 }
 
 func wantErr(t *testing.T, what string, err, want error) {
@@ -684,14 +688,7 @@ func TestAttackStreams(t *testing.T) {
 	alice, bob := honest(t, ds.url, "alice"), honest(t, ds.url, "bob")
 	team(t, alice, bob)
 	mallory := newAttacker(t, ds.url, "mallory")
-	g, err := mls.NewGroup(mallory.cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gi, _ := g.GroupInfo(&mls.GroupInfoOptions{RatchetTree: true})
-	if _, err := mallory.CreateGroup(bg, g.GroupID(), &delivery.GroupSetup{GroupInfo: gi}); err != nil {
-		t.Fatal(err)
-	}
+	g := mallory.ownGroup(t)
 
 	const flood = 3000
 	ctx, cancel := context.WithCancel(bg)
@@ -752,14 +749,7 @@ func TestAttackCancelledLongPolls(t *testing.T) {
 	alice, bob := honest(t, ds.url, "alice"), honest(t, ds.url, "bob")
 	team(t, alice, bob)
 	mallory := newAttacker(t, ds.url, "mallory")
-	g, err := mls.NewGroup(mallory.cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gi, _ := g.GroupInfo(&mls.GroupInfoOptions{RatchetTree: true})
-	if _, err := mallory.CreateGroup(bg, g.GroupID(), &delivery.GroupSetup{GroupInfo: gi}); err != nil {
-		t.Fatal(err)
-	}
+	g := mallory.ownGroup(t)
 	const polls = 300
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 10)

@@ -303,7 +303,6 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, caller str
 				if !send("id: %d\nevent: message\ndata: %s\n\n", m.Seq, base64.StdEncoding.EncodeToString(m.Data)) {
 					return
 				}
-				after = m.Seq
 			}
 			after = ms[len(ms)-1].Seq
 			s.metrics.fetched.Add(uint64(len(readable)))
