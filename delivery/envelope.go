@@ -12,11 +12,12 @@ import (
 	"github.com/mlsengine/engine/treekem"
 )
 
-// This file is everything the delivery service reads of MLS messages: the
-// cleartext framing, decoded strictly by package message (minimal varints,
-// known enum values, no trailing bytes; a proposal of an unknown type makes
-// its message undecodable, RFC 9420 §13.5). Nothing is decrypted or
-// verified: that is the members' job.
+// This file decodes the cleartext framing of MLS messages, strictly, by
+// package message (minimal varints, known enum values, no trailing bytes;
+// a proposal of an unknown type makes its message undecodable, RFC 9420
+// §13.5): all the service reads of an opaque group's messages. A tracked
+// group's handshake messages are verified besides by its view (see
+// validate.go); nothing is ever decrypted.
 
 // parseMLSMessage decodes data as an MLSMessage of one of the wire formats
 // want.
