@@ -40,8 +40,10 @@ func TestLimiter(t *testing.T) {
 		}
 	}
 	ls := newLimits(Limits{StreamsPerClient: 2})
-	if !ls.acquireStream("a") || !ls.acquireStream("a") || ls.acquireStream("a") {
-		t.Fatal("the third stream of a client was not refused")
+	for i, want := range []bool{true, true, false} {
+		if got := ls.acquireStream("a"); got != want {
+			t.Fatalf("stream %d of a client: acquired %v, want %v", i+1, got, want)
+		}
 	}
 	ls.releaseStream("a")
 	if !ls.acquireStream("a") {
