@@ -33,7 +33,7 @@ failed, 2 for a usage error.
 `,
 	}
 	serve.run = func(e *env, args []string) int { return runDSServe(e, serve, args) }
-	return &command{name: "ds", summary: "the delivery service", subs: []*command{serve}}
+	return &command{name: "ds", summary: "the delivery service", subs: []*command{serve, dsBenchCommand()}}
 }
 
 func runDSServe(e *env, c *command, args []string) int {

@@ -9,6 +9,7 @@
 //	mls sim [--members N | --sizes LIST] [--suite ID] [--epochs E] [--observers K] [--seed S] [--bare]
 //	        [--mix MIX] [--committers C] [--json] [--csv FILE] [--plot FILE]
 //	mls ds serve [--listen ADDR] [--store URL]
+//	mls ds bench [--store URL] [--clients N] [--groups G] [--seconds S] [--http] [--json]
 //	mls client [--dir DIR] [--ds URL] COMMAND [ARGS]
 //	mls version
 //	mls help [COMMAND...]
