@@ -157,6 +157,16 @@ func works(t *testing.T, group string, members ...*agent.Agent) {
 	}
 }
 
+// scene is the usual setting of an attack: a service, alice and bob in
+// their group "team", and mallory, registered.
+func scene(t *testing.T) (*service, *agent.Agent, *agent.Agent, *attacker) {
+	t.Helper()
+	ds := startService(t, delivery.Config{})
+	alice, bob := honest(t, ds.url, "alice"), honest(t, ds.url, "bob")
+	team(t, alice, bob)
+	return ds, alice, bob, newAttacker(t, ds.url, "mallory")
+}
+
 // groupState returns the group's id and epoch as member a sees them: what
 // an attacker learns from a former member or a log.
 func groupState(t *testing.T, a *agent.Agent, group string) ([]byte, uint64) {
@@ -268,10 +278,7 @@ func wantErr(t *testing.T, what string, err, want error) {
 // (as any member, or as itself), and from a member (signed by it, but
 // invalid), also as a PrivateMessage the service cannot check.
 func TestAttackJunkCommits(t *testing.T) {
-	ds := startService(t, delivery.Config{})
-	alice, bob := honest(t, ds.url, "alice"), honest(t, ds.url, "bob")
-	team(t, alice, bob)
-	mallory := newAttacker(t, ds.url, "mallory")
+	ds, alice, bob, mallory := scene(t)
 	gid, epoch := groupState(t, alice, "team")
 	gc := &message.GroupContext{Version: message.MLS10, CipherSuite: cs, GroupID: gid, Epoch: epoch, TreeHash: random(32), ConfirmedTranscriptHash: random(32)}
 	remove := []message.ProposalOrRef{{Proposal: &message.Proposal{Body: &message.Remove{Removed: 1}}}}
@@ -568,10 +575,7 @@ func TestAttackExternalJoin(t *testing.T) {
 // key, not by registering or certifying its name, not by signing as its
 // leaf.
 func TestAttackImpersonation(t *testing.T) {
-	ds := startService(t, delivery.Config{})
-	alice, bob := honest(t, ds.url, "alice"), honest(t, ds.url, "bob")
-	team(t, alice, bob)
-	mallory := newAttacker(t, ds.url, "mallory")
+	ds, alice, bob, mallory := scene(t)
 
 	basic := mallory.cfg
 	basic.Credential = mls.BasicCredential([]byte("bob"))
@@ -685,10 +689,7 @@ func welcome(refs ...[]byte) []byte {
 // connections closed, while another client's recv completes within a
 // second.
 func TestAttackStreams(t *testing.T) {
-	ds := startService(t, delivery.Config{})
-	alice, bob := honest(t, ds.url, "alice"), honest(t, ds.url, "bob")
-	team(t, alice, bob)
-	mallory := newAttacker(t, ds.url, "mallory")
+	ds, alice, bob, mallory := scene(t)
 	g := mallory.ownGroup(t)
 
 	const flood = 3000
@@ -746,10 +747,7 @@ func TestAttackStreams(t *testing.T) {
 // are no server errors: none in /metrics (they count as 499), none logged
 // at ERROR.
 func TestAttackCancelledLongPolls(t *testing.T) {
-	ds := startService(t, delivery.Config{})
-	alice, bob := honest(t, ds.url, "alice"), honest(t, ds.url, "bob")
-	team(t, alice, bob)
-	mallory := newAttacker(t, ds.url, "mallory")
+	ds, alice, bob, mallory := scene(t)
 	g := mallory.ownGroup(t)
 	metrics := func() string {
 		resp, err := http.Get(ds.url + "/metrics")
