@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/mlsengine/engine/delivery"
@@ -37,6 +40,16 @@ func runDSServe(e *env, c *command, args []string) int {
 	fs := newFlagSet(c)
 	listen := fs.String("listen", delivery.DefaultAddr, "")
 	storeURL := fs.String("store", delivery.DefaultStoreURL, "")
+	caKey := fs.String("ca-key", "", "")
+	var limits delivery.Limits
+	fs.IntVar(&limits.StreamsPerClient, "streams", 0, "")
+	fs.IntVar(&limits.MaxConnections, "max-conns", 0, "")
+	for name, r := range map[string]*delivery.Rate{
+		"registrations": &limits.Registrations, "group-creations": &limits.GroupCreations, "claims": &limits.Claims,
+		"claims-per-target": &limits.ClaimsPerTarget, "claims-of-target": &limits.ClaimsOfTarget, "uploads": &limits.Uploads,
+	} {
+		fs.Var((*rateFlag)(r), name, "")
+	}
 	rest, code, ok := parse(e, c, fs, args, nil)
 	if !ok {
 		return code
@@ -44,15 +57,23 @@ func runDSServe(e *env, c *command, args []string) int {
 	if len(rest) > 0 {
 		return usageError(e, c, "unexpected argument %q", rest[0])
 	}
+	cfg := delivery.Config{Logger: slog.New(slog.NewTextHandler(e.stderr, nil)), Limits: limits}
+	if *caKey != "" {
+		key, err := delivery.ParseKeyFile(*caKey)
+		if err != nil {
+			return usageError(e, c, "--ca-key: %v", err)
+		}
+		cfg.CAKey = key
+	}
 
 	ctx, stop := signal.NotifyContext(e.ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := delivery.ListenAndServe(ctx, delivery.ServeConfig{
 		Addr:     *listen,
 		StoreURL: *storeURL,
-		Server:   delivery.Config{Logger: slog.New(slog.NewTextHandler(e.stderr, nil))},
-		Ready: func(addr net.Addr) {
-			fmt.Fprintf(e.stdout, "mls: ds: listening on http://%s (store %s)\n", addr, redactStoreURL(*storeURL))
+		Server:   cfg,
+		Ready: func(addr net.Addr, fingerprint string) {
+			fmt.Fprintf(e.stdout, "mls: ds: listening on http://%s (store %s)\nmls: ds: CA fingerprint %s\n", addr, redactStoreURL(*storeURL), fingerprint)
 		},
 	})
 	if err != nil {
@@ -69,4 +90,25 @@ func redactStoreURL(s string) string {
 		return u.Redacted()
 	}
 	return s
+}
+
+// rateFlag is a delivery.Rate given as PER_SECOND/BURST (e.g. 0.5/20), or
+// "off" for no limit.
+type rateFlag delivery.Rate
+
+func (r *rateFlag) String() string { return "" }
+
+func (r *rateFlag) Set(s string) error {
+	if s == "off" {
+		*r = rateFlag{PerSecond: -1}
+		return nil
+	}
+	perSecond, burst, ok := strings.Cut(s, "/")
+	p, err1 := strconv.ParseFloat(perSecond, 64)
+	b, err2 := strconv.Atoi(burst)
+	if !ok || err1 != nil || err2 != nil || p <= 0 || b < 1 {
+		return errors.New(`want PER_SECOND/BURST (e.g. 0.5/20) or "off"`)
+	}
+	*r = rateFlag{PerSecond: p, Burst: b}
+	return nil
 }

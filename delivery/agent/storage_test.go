@@ -129,7 +129,7 @@ func TestReopen(t *testing.T) {
 	dir := t.TempDir()
 	alice := testAgent(t, ds, "alice", func(o *Options) { o.Dir = dir })
 	bob := testAgent(t, ds, "bob")
-	if err := alice.Create(bg, "team"); err != nil {
+	if err := alice.Create(bg, "team", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := alice.Add(bg, "team", "bob"); err != nil {
@@ -179,7 +179,7 @@ func TestJoinCrash(t *testing.T) {
 	ds := newDS(t)
 	alice, bob, carol := testAgent(t, ds, "alice"), testAgent(t, ds, "bob"), testAgent(t, ds, "carol")
 	for _, g := range []string{"one", "two"} {
-		if err := alice.Create(bg, g); err != nil {
+		if err := alice.Create(bg, g, nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := alice.Add(bg, g, "bob", "carol"); err != nil {
@@ -190,7 +190,7 @@ func TestJoinCrash(t *testing.T) {
 	if err != nil || w == nil {
 		t.Fatalf("NextWelcome: %v %v", w, err)
 	}
-	name, warn, err := bob.joinOne(w)
+	name, warn, err := bob.joinOne(bg, w)
 	if err != nil || warn != nil || name != "one" {
 		t.Fatalf("joinOne: %q %v %v", name, warn, err)
 	}

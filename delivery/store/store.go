@@ -148,6 +148,10 @@ type Store interface {
 	// ErrNotFound.
 	DeleteWelcome(ctx context.Context, client string, id int64) error
 
+	// Tracker keeps tracked groups' Views, the certificate authority
+	// and KeyPackage claims (tracked.go).
+	Tracker
+
 	// Close releases the Store's resources.
 	Close() error
 }

@@ -20,6 +20,9 @@ type Store struct {
 	w *sql.DB // writes (SQLite: one connection, so writers queue in Go, not on a file lock)
 	r *sql.DB // reads (may be w)
 	q queries
+	// tracked holds the statements of store.Tracker (tracked.go).
+	tracked     *trackedQueries
+	trackedOnce sync.Once
 	// notifier, if set, announces committed appends to other processes.
 	notifier *notifier
 
