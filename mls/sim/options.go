@@ -43,6 +43,12 @@ type Options struct {
 	// Committers chooses who commits each measured epoch; the zero value
 	// is uniform.
 	Committers Committers
+	// DS, if not empty, runs the group through a delivery service in this
+	// process: the URL of its store, as delivery.OpenStore takes it
+	// ("memory:", "sqlite:PATH", "postgres://..."). See Result.DS. Its
+	// members then carry X.509 credentials, so the suite's signature
+	// scheme must be one crypto/x509 certifies (Ed25519 or ECDSA).
+	DS string
 	// Progress, if set, is called as the run advances.
 	Progress func(Progress)
 
@@ -71,7 +77,8 @@ func DefaultOptions() Options {
 
 // Progress reports how far a phase of a run has got.
 type Progress struct {
-	// Phase is "build", "shape", "join", "setup" or "epochs".
+	// Phase is "build", "shape", "ds" (through a delivery service),
+	// "join", "setup" or "epochs".
 	Phase string
 	// Done of Total steps are complete (members added, observers joined,
 	// epochs run); Total is 0 for a phase without steps.
@@ -98,8 +105,12 @@ func (o *Options) check() error {
 	case o.Batch < 0:
 		return fmt.Errorf("%w: batch of %d", ErrInvalidOptions, o.Batch)
 	}
-	if _, err := suite.Lookup(o.Suite); err != nil {
+	cs, err := suite.Lookup(o.Suite)
+	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	}
+	if err := o.checkDS(cs); err != nil {
+		return err
 	}
 	if err := o.Mix.check(); err != nil {
 		return err
