@@ -82,17 +82,6 @@ type dsSamples struct {
 	app    []int             // bytes of each application message posted
 }
 
-// checkDS checks Options.DS.
-func (o *Options) checkDS(cs *suite.Suite) error {
-	if o.DS == "" {
-		return nil
-	}
-	if !localds.Certifies(cs) {
-		return fmt.Errorf("%w: suite %v: its signature keys cannot be certified in X.509 credentials here, which a run through a delivery service needs", ErrInvalidOptions, cs.ID())
-	}
-	return nil
-}
-
 // caLifetime is the validity of a CA the simulator makes, from the day
 // before the simulated clock (epochTime): it must also hold the real time
 // at which the service validates credentials and KeyPackages.
@@ -293,7 +282,6 @@ type fetched struct {
 // exactly msg, posted at seq.
 func (d *dsRun) receive(o *observer, seq uint64, msg []byte) (fetched, error) {
 	dc := d.client(o.id)
-	var es []delivery.Entry
 	_, down0 := d.svc.Traffic()
 	t0 := time.Now()
 	es, err := dc.Fetch(d.ctx, d.gid, o.cursor, 0, 0)

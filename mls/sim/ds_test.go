@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mlsengine/engine/delivery"
+	"github.com/mlsengine/engine/delivery/store/storetest"
 	"github.com/mlsengine/engine/mls"
 	"github.com/mlsengine/engine/mls/internal/simulation"
 	"github.com/mlsengine/engine/mls/suite"
@@ -247,8 +249,43 @@ func TestDSInvalidOptions(t *testing.T) {
 	if _, err := Run(context.Background(), o); !errors.Is(err, ErrInvalidOptions) {
 		t.Errorf("store %s: err = %v, want ErrInvalidOptions", o.DS, err)
 	}
-	o.DS, o.Suite = "memory:", suite.ID(4) // Ed448 keys
-	if _, err := Run(context.Background(), o); !errors.Is(err, ErrInvalidOptions) {
-		t.Errorf("suite %v: err = %v, want ErrInvalidOptions", o.Suite, err)
+}
+
+// TestDSSuites runs through a delivery service with the suites whose
+// signature keys crypto/x509 does not know, which the CA certifies as raw
+// keys: Ed448 and ML-DSA-87.
+func TestDSSuites(t *testing.T) {
+	for _, id := range []suite.ID{4, 0xF10B} {
+		o := smallOptions()
+		o.Suite, o.Members, o.Epochs, o.Observers, o.DS = id, 8, 3, 2, "memory:"
+		res, err := Run(context.Background(), o)
+		if err != nil {
+			t.Fatalf("suite %v: %v", id, err)
+		}
+		if res.AgreedEpochs != 3 {
+			t.Fatalf("suite %v: agreed on %d epochs, want 3", id, res.AgreedEpochs)
+		}
+	}
+}
+
+// TestDSPostgres runs through a delivery service whose store is a
+// PostgreSQL schema ($MLS_TEST_POSTGRES); the result names the store
+// without its password.
+func TestDSPostgres(t *testing.T) {
+	o := smallOptions()
+	o.Members, o.Epochs, o.DS = 20, 4, storetest.PostgresURL(t)
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.AgreedEpochs != o.Epochs {
+		t.Fatalf("agreed on %d epochs, want %d", res.AgreedEpochs, o.Epochs)
+	}
+	u, err := url.Parse(o.DS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pw, ok := u.User.Password(); ok && strings.Contains(res.DS.Store, ":"+pw+"@") || res.DS.Store != u.Redacted() {
+		t.Errorf("store %q, want %q", res.DS.Store, u.Redacted())
 	}
 }

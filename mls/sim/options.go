@@ -45,9 +45,8 @@ type Options struct {
 	Committers Committers
 	// DS, if not empty, runs the group through a delivery service in this
 	// process: the URL of its store, as delivery.OpenStore takes it
-	// ("memory:", "sqlite:PATH", "postgres://..."). See Result.DS. Its
-	// members then carry X.509 credentials, so the suite's signature
-	// scheme must be one crypto/x509 certifies (Ed25519 or ECDSA).
+	// ("memory:", "sqlite:PATH", "postgres://..."). Its members then carry
+	// X.509 credentials of the service's CA. See Result.DS.
 	DS string
 	// Progress, if set, is called as the run advances.
 	Progress func(Progress)
@@ -105,12 +104,8 @@ func (o *Options) check() error {
 	case o.Batch < 0:
 		return fmt.Errorf("%w: batch of %d", ErrInvalidOptions, o.Batch)
 	}
-	cs, err := suite.Lookup(o.Suite)
-	if err != nil {
+	if _, err := suite.Lookup(o.Suite); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidOptions, err)
-	}
-	if err := o.checkDS(cs); err != nil {
-		return err
 	}
 	if err := o.Mix.check(); err != nil {
 		return err

@@ -2,10 +2,7 @@ package localds
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
@@ -15,6 +12,7 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/mlsengine/engine/delivery"
 	"github.com/mlsengine/engine/delivery/store"
 	"github.com/mlsengine/engine/mls/suite"
 )
@@ -118,66 +116,19 @@ func (ca *CA) Roots() *x509.CertPool {
 }
 
 // Certify returns the certificate chain (one DER certificate) binding name
-// to the SignaturePublicKey key of suite cs: the same chain for the same
-// arguments. The serial number is a hash of name and key. Keys that
-// crypto/x509 cannot carry (Ed448, ML-DSA) are refused.
+// to the SignaturePublicKey key of suite cs, as the service's registration
+// issues it (delivery.ClientCertificate), with a serial number that is a
+// hash of name and key: the same chain for the same arguments.
 func (ca *CA) Certify(name string, cs *suite.Suite, key []byte) ([][]byte, error) {
-	pub, err := publicKey(cs.Composition().Signature, key)
-	if err != nil {
-		return nil, fmt.Errorf("localds: certifying %s: %w", name, err)
-	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%d:%s:", len(name), name)
 	h.Write(key)
 	serial := h.Sum(nil)[:16]
 	serial[0] = serial[0]&0x7f | 0x40 // positive, and always 16 bytes long
-	tmpl := &x509.Certificate{
-		SerialNumber:          new(big.Int).SetBytes(serial),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             ca.NotBefore,
-		NotAfter:              ca.NotAfter,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(nil, tmpl, ca.Root, pub, ca.Key)
+	tmpl := delivery.ClientCertificate(name, new(big.Int).SetBytes(serial), ca.NotBefore, ca.NotAfter)
+	der, err := delivery.IssueCertificate(tmpl, ca.Root, ca.Key, cs, key)
 	if err != nil {
 		return nil, fmt.Errorf("localds: certifying %s: %w", name, err)
 	}
 	return [][]byte{der}, nil
-}
-
-// publicKey returns the SignaturePublicKey key of a signature scheme (RFC
-// 9420 §5.1.1: a raw Ed25519 key, an uncompressed ECDSA point) as a
-// crypto/x509 public key.
-func publicKey(scheme suite.SignatureScheme, key []byte) (crypto.PublicKey, error) {
-	var curve elliptic.Curve
-	switch scheme {
-	case suite.Ed25519:
-		if len(key) != ed25519.PublicKeySize {
-			return nil, errors.New("not an Ed25519 public key")
-		}
-		return ed25519.PublicKey(key), nil
-	case suite.ECDSAWithP256AndSHA256:
-		curve = elliptic.P256()
-	case suite.ECDSAWithP384AndSHA384:
-		curve = elliptic.P384()
-	case suite.ECDSAWithP521AndSHA512:
-		curve = elliptic.P521()
-	default:
-		return nil, fmt.Errorf("%w: %v", ErrUnsupportedKey, scheme)
-	}
-	return ecdsa.ParseUncompressedPublicKey(curve, key)
-}
-
-// ErrUnsupportedKey reports a signature scheme whose keys a CA does not
-// certify: those crypto/x509 cannot carry.
-var ErrUnsupportedKey = errors.New("localds: signature keys of this scheme are not certified")
-
-// Certifies reports whether a CA certifies the signature keys of suite cs.
-func Certifies(cs *suite.Suite) bool {
-	switch cs.Composition().Signature {
-	case suite.Ed25519, suite.ECDSAWithP256AndSHA256, suite.ECDSAWithP384AndSHA384, suite.ECDSAWithP521AndSHA512:
-		return true
-	}
-	return false
 }
