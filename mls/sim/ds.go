@@ -16,7 +16,6 @@ import (
 	"github.com/mlsengine/engine/delivery/store"
 	"github.com/mlsengine/engine/mls"
 	"github.com/mlsengine/engine/mls/internal/localds"
-	"github.com/mlsengine/engine/mls/internal/simulation"
 	"github.com/mlsengine/engine/mls/suite"
 )
 
@@ -169,16 +168,8 @@ func (r *runner) register() error {
 	d := r.ds
 	r.opts.progress("ds", 0, 0)
 	if r.view.Epoch() != 0 {
-		cfg, err := r.keys.config(0, r.keys.stream(streamGroup, 2))
-		if err != nil {
-			return failed("ds", 0, err, "creator")
-		}
-		leafPriv, err := r.leafKey(0)
-		if err != nil {
-			return failed("ds", 0, err, "creator's leaf key")
-		}
-		if r.view, err = mls.GroupFromTree(simulation.Access{}, cfg, r.groupID, nil, r.view.Tree().Clone(), 0, leafPriv); err != nil {
-			return failed("ds", 0, err, "restarting the group at epoch 0")
+		if err := r.restart("ds", 2, r.view.Tree().Clone()); err != nil {
+			return err
 		}
 	}
 	gi, err := r.view.GroupInfo(nil)

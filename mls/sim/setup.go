@@ -27,20 +27,29 @@ func (r *runner) shape() error {
 	if err != nil {
 		return failed("shape", 0, err, "steady-state tree")
 	}
-	cfg, err := r.keys.config(0, r.keys.stream(streamGroup, 1))
+	if err := r.restart("shape", 1, steady); err != nil {
+		return err
+	}
+	r.opts.progress("shape", 1, 1)
+	return nil
+}
+
+// restart makes the view a group at epoch 0 on tree, as the creator sees
+// it (mls.GroupFromTree), with the randomness of stream (streamGroup, i).
+func (r *runner) restart(phase string, i uint64, tree *treekem.Tree) error {
+	cfg, err := r.keys.config(0, r.keys.stream(streamGroup, i))
 	if err != nil {
-		return failed("shape", 0, err, "creator")
+		return failed(phase, 0, err, "creator")
 	}
 	leafPriv, err := r.leafKey(0)
 	if err != nil {
-		return failed("shape", 0, err, "creator's leaf key")
+		return failed(phase, 0, err, "creator's leaf key")
 	}
-	g, err := mls.GroupFromTree(simulation.Access{}, cfg, r.groupID, nil, steady, 0, leafPriv)
+	g, err := mls.GroupFromTree(simulation.Access{}, cfg, r.groupID, nil, tree, 0, leafPriv)
 	if err != nil {
-		return failed("shape", 0, err, "restarting the group on the steady-state tree")
+		return failed(phase, 0, err, "restarting the group at epoch 0")
 	}
 	r.view = g
-	r.opts.progress("shape", 1, 1)
 	return nil
 }
 
