@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -39,6 +40,20 @@ func OpenStore(ctx context.Context, url string) (store.Store, error) {
 		return sqlstore.OpenPostgres(ctx, url)
 	}
 	return nil, fmt.Errorf("%w %q: want memory:, sqlite:PATH or postgres://USER@HOST/DB", ErrStoreURL, url)
+}
+
+// RedactStoreURL returns a store URL (see OpenStore) fit to be printed:
+// the password of a postgres:// URL is hidden, and a postgres URL that
+// does not parse is not shown at all.
+func RedactStoreURL(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err == nil && u.User != nil:
+		return u.Redacted()
+	case err != nil && strings.HasPrefix(s, "postgres"):
+		return "postgres://…"
+	}
+	return s
 }
 
 // ServeConfig configures ListenAndServe.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -91,7 +90,7 @@ func runDSServe(e *env, c *command, args []string) int {
 		StoreURL: *storeURL,
 		Server:   cfg,
 		Ready: func(addr net.Addr, fingerprint string) {
-			fmt.Fprintf(e.stdout, "mls: ds: listening on http://%s (store %s)\nmls: ds: CA fingerprint %s\n", addr, redactStoreURL(*storeURL), fingerprint)
+			fmt.Fprintf(e.stdout, "mls: ds: listening on http://%s (store %s)\nmls: ds: CA fingerprint %s\n", addr, delivery.RedactStoreURL(*storeURL), fingerprint)
 		},
 	})
 	if err != nil {
@@ -100,14 +99,6 @@ func runDSServe(e *env, c *command, args []string) int {
 	}
 	fmt.Fprintln(e.stdout, "mls: ds: stopped")
 	return exitOK
-}
-
-// redactStoreURL hides the password of a postgres:// URL.
-func redactStoreURL(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return s
 }
 
 // rateFlag is a delivery.Rate given as PER_SECOND/BURST (e.g. 0.5/20), or

@@ -27,7 +27,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -172,7 +171,7 @@ func run(ctx context.Context, cfg Config, sc *scratch, st store.Store) (*Result,
 	}
 
 	res := &Result{
-		Store: cmp.Or(redact(cfg.StoreURL), "sqlite:"), Clients: cfg.Clients, Groups: cfg.Groups,
+		Store: cmp.Or(delivery.RedactStoreURL(cfg.StoreURL), "sqlite:"), Clients: cfg.Clients, Groups: cfg.Groups,
 		Seconds: cfg.Duration.Seconds(), PayloadBytes: cfg.PayloadSize,
 		Append: appends.figures(),
 	}
@@ -250,14 +249,6 @@ func openScratch(ctx context.Context, storeURL string) (*scratch, error) {
 		return postgresScratch(ctx, storeURL)
 	}
 	return &scratch{url: storeURL, cleanup: func() {}}, nil // memory:, or an error from OpenStore
-}
-
-// redact hides the password of a URL.
-func redact(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return s
 }
 
 func createGroups(ctx context.Context, st store.Store, n int) ([][]byte, error) {

@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/mlsengine/engine/delivery"
@@ -348,16 +346,4 @@ func (d *dsRun) postApplication(s *observer, ct []byte) (uint64, error) {
 	}
 	s.cursor = p.Seq
 	return p.Seq, nil
-}
-
-// redactedURL returns a store URL without its password.
-func redactedURL(s string) string {
-	if !strings.HasPrefix(s, "postgres") {
-		return s
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return "postgres://…"
-	}
-	return u.Redacted()
 }

@@ -1,5 +1,7 @@
 package sim
 
+import "github.com/mlsengine/engine/delivery"
+
 // DS is what a run through a delivery service (Options.DS) measured of it,
 // over the measured epochs: the "ds" object of `mls sim --ds --json`.
 // Bytes are those of HTTP bodies (headers not counted); every figure is a
@@ -60,7 +62,7 @@ func (d *dsRun) result() *DS {
 	}
 	cpu := func(kind string) float64 { return ms(median(cpus(s.cpu[kind]))) }
 	return &DS{
-		Store:                  redactedURL(d.url),
+		Store:                  delivery.RedactStoreURL(d.url),
 		CommitUploadBytes:      KindBytes{Update: median(s.upload[opUpdate]), Add: median(s.upload[opAdd]), Remove: median(s.upload[opRemove])},
 		JoinDownloadBytes:      median(s.join),
 		JoinTreeBytes:          median(s.tree),
