@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"github.com/mlsengine/engine/delivery/store"
 	"github.com/mlsengine/engine/mls"
 	"github.com/mlsengine/engine/mls/message"
+	"github.com/mlsengine/engine/treekem"
 )
 
 // buildFunc creates the commit of an operation in the group's current
@@ -191,13 +193,77 @@ func (a *Agent) reload(s *session) error {
 	return err
 }
 
-// commitOptions returns o for a commit of the client: neither its Welcome
-// nor the GroupInfo of the new epoch (published with it, with the external
-// public key for resyncs) carries the ratchet tree, which the delivery
-// service serves (RFC 9420 §12.4.3.3): a commit's upload is O(log n).
-func commitOptions(o mls.CommitOptions) *mls.CommitOptions {
+// commitOptions returns o for a commit of the client in s: neither its
+// Welcome nor the GroupInfo of the new epoch (published with it, with the
+// external public key for resyncs) carries the ratchet tree, which the
+// delivery service serves (RFC 9420 §12.4.3.3): a commit's upload is
+// O(log n). And the commit removes the members whose certificates have
+// expired (see expiredMembers).
+func (a *Agent) commitOptions(s *session, o mls.CommitOptions) *mls.CommitOptions {
 	o.OutOfBandTree = true
+	for _, leaf := range a.expiredMembers(s.g, o.Proposals) {
+		o.Proposals = append(o.Proposals, mls.NewRemove(leaf))
+	}
 	return &o
+}
+
+// expiredMembers returns the leaves of the other members of g whose
+// certificates have expired, but for those that a proposal of props or a
+// pending one already removes or updates (a commit may not cover two such
+// proposals for one leaf, RFC 9420 §12.2; an Update carries a new
+// certificate).
+//
+// RFC 9420 §5.3.1 ("Credential Expiry and Revocation"): a joiner validates
+// every credential in the tree and refuses an expired one, so a dormant
+// member whose certificate expired would make the group impossible to
+// join; the RFC's remedy is that a member preparing a commit checks the
+// tree for expired credentials and removes those members. A client renews
+// its own certificate well before it expires (Options.RenewBefore), so
+// only a member that has not run for that long is removed; it can be added
+// again.
+func (a *Agent) expiredMembers(g *mls.Group, props []*mls.Proposal) []treekem.LeafIndex {
+	covered := map[treekem.LeafIndex]bool{}
+	mark := func(p *mls.Proposal, sender *mls.Sender) {
+		switch b := p.Body.(type) {
+		case *mls.Remove:
+			covered[b.Removed] = true
+		case *mls.Update:
+			if sender != nil && sender.Type == message.SenderMember {
+				covered[sender.Leaf] = true
+			}
+		}
+	}
+	for _, p := range props {
+		mark(p, nil)
+	}
+	for _, p := range g.PendingProposals() {
+		mark(p, &p.Sender)
+	}
+	now := a.now()
+	var out []treekem.LeafIndex
+	for leaf := range g.Members() {
+		if leaf == g.LeafIndex() || covered[leaf] {
+			continue
+		}
+		if end, ok := certificateEnd(g, leaf); ok && now.After(end) {
+			out = append(out, leaf)
+		}
+	}
+	return out
+}
+
+// certificateEnd returns the end of validity of the end-entity certificate
+// of the member at leaf, if it has one.
+func certificateEnd(g *mls.Group, leaf treekem.LeafIndex) (time.Time, bool) {
+	ln, ok := g.Member(leaf)
+	if !ok || ln.Credential.Type != treekem.CredentialX509 || len(ln.Credential.Certificates) == 0 {
+		return time.Time{}, false
+	}
+	cert, err := x509.ParseCertificate(ln.Credential.Certificates[0])
+	if err != nil {
+		return time.Time{}, false
+	}
+	return cert.NotAfter, true
 }
 
 // commitPending commits the proposals pending in the group, if any.
@@ -206,7 +272,7 @@ func (a *Agent) commitPending(ctx context.Context, s *session) ([]Event, error) 
 		if len(s.g.PendingProposals()) == 0 {
 			return nil, nil, nil
 		}
-		pc, err := s.g.Commit(commitOptions(mls.CommitOptions{}))
+		pc, err := s.g.Commit(a.commitOptions(s, mls.CommitOptions{}))
 		return pc, nil, err
 	})
 }

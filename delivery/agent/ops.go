@@ -144,7 +144,7 @@ func (a *Agent) Add(ctx context.Context, group string, names ...string) ([]Event
 		if len(props) == 0 {
 			return nil, nil, nil
 		}
-		pc, err := s.g.Commit(commitOptions(mls.CommitOptions{Proposals: props}))
+		pc, err := s.g.Commit(a.commitOptions(s, mls.CommitOptions{Proposals: props}))
 		return pc, recipients, err
 	})
 }
@@ -178,7 +178,7 @@ func (a *Agent) Remove(ctx context.Context, group string, names ...string) ([]Ev
 		if len(props) == 0 {
 			return nil, nil, nil
 		}
-		pc, err := s.g.Commit(commitOptions(mls.CommitOptions{Proposals: props}))
+		pc, err := s.g.Commit(a.commitOptions(s, mls.CommitOptions{Proposals: props}))
 		return pc, nil, err
 	})
 }
@@ -196,7 +196,7 @@ func (a *Agent) Update(ctx context.Context, group string) ([]Event, error) {
 // update commits the update of the client's leaf in the caught-up group s.
 func (a *Agent) update(ctx context.Context, s *session) ([]Event, error) {
 	events, err := a.commit(ctx, s, func() (*mls.PendingCommit, []string, error) {
-		pc, err := s.g.Commit(commitOptions(mls.CommitOptions{}))
+		pc, err := s.g.Commit(a.commitOptions(s, mls.CommitOptions{}))
 		return pc, nil, err
 	})
 	if err != nil {

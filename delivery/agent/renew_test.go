@@ -113,3 +113,46 @@ func TestExpiredCertificate(t *testing.T) {
 		t.Fatalf("opening with an expired certificate, the service down: %v; want ErrDelivery saying it expired", err)
 	}
 }
+
+// TestExpiredMemberRemoved: a member that did not run while its
+// certificate expired would make the group impossible to join (a joiner
+// refuses an expired credential in the tree); the next commit of another
+// member removes it (RFC 9420 §5.3.1), and a newcomer can join.
+func TestExpiredMemberRemoved(t *testing.T) {
+	const lifetime = 3 * time.Second
+	srv, err := delivery.NewServer(delivery.Config{Store: memstore.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Limits: noRates, CertificateLifetime: lifetime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	alice, bob := testAgent(t, hs.URL, "alice"), testAgent(t, hs.URL, "bob")
+	makeTeam(t, alice, bob)
+	opts := alice.opts
+	alice.Close()
+	bob.Close() // dormant from now on
+	time.Sleep(lifetime + 500*time.Millisecond)
+
+	// Alice's Open renews her certificate and commits an update of her
+	// leaf, which removes bob.
+	alice, err = Open(bg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Close()
+	s, err := alice.Info(bg, "team")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s.Members, []string{"alice"}) {
+		t.Fatalf("members after alice's renewal: %q, want bob removed", s.Members)
+	}
+	carol := testAgent(t, hs.URL, "carol")
+	if _, err := alice.Add(bg, "team", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	join(t, carol, "team")
+	sameView(t, "team", alice, carol)
+}
