@@ -78,19 +78,27 @@ func TestRenewCertificate(t *testing.T) {
 	}
 }
 
-// TestExpiredCertificate: an expired certificate is renewed by Open when the
-// delivery service can be reached, and Open says what is wrong when it
-// cannot.
-func TestExpiredCertificate(t *testing.T) {
-	const lifetime = 1500 * time.Millisecond
+// shortLivedDS starts a delivery service whose certificates are valid for
+// lifetime.
+func shortLivedDS(t *testing.T, lifetime time.Duration) *httptest.Server {
+	t.Helper()
 	srv, err := delivery.NewServer(delivery.Config{Store: memstore.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Limits: noRates, CertificateLifetime: lifetime})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	t.Cleanup(func() { srv.Close() })
 	hs := httptest.NewServer(srv)
-	defer hs.Close()
+	t.Cleanup(hs.Close)
+	return hs
+}
+
+// TestExpiredCertificate: an expired certificate is renewed by Open when the
+// delivery service can be reached, and Open says what is wrong when it
+// cannot.
+func TestExpiredCertificate(t *testing.T) {
+	const lifetime = 1500 * time.Millisecond
+	hs := shortLivedDS(t, lifetime)
 	alice := testAgent(t, hs.URL, "alice")
 	opts := alice.opts
 	first := delivery.Fingerprint(alice.id.Certificates[0])
@@ -120,14 +128,7 @@ func TestExpiredCertificate(t *testing.T) {
 // member removes it (RFC 9420 §5.3.1), and a newcomer can join.
 func TestExpiredMemberRemoved(t *testing.T) {
 	const lifetime = 3 * time.Second
-	srv, err := delivery.NewServer(delivery.Config{Store: memstore.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Limits: noRates, CertificateLifetime: lifetime})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
+	hs := shortLivedDS(t, lifetime)
 	alice, bob := testAgent(t, hs.URL, "alice"), testAgent(t, hs.URL, "bob")
 	makeTeam(t, alice, bob)
 	opts := alice.opts
@@ -137,7 +138,7 @@ func TestExpiredMemberRemoved(t *testing.T) {
 
 	// Alice's Open renews her certificate and commits an update of her
 	// leaf, which removes bob.
-	alice, err = Open(bg, opts)
+	alice, err := Open(bg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
