@@ -503,7 +503,7 @@ func addAttacker(t *testing.T, alice *agent.Agent, a *attacker, group string) *m
 
 func reopen(t *testing.T, url, dir string) *agent.Agent {
 	t.Helper()
-	a, err := agent.Open(agent.Options{Dir: dir, DS: url})
+	a, err := agent.Open(context.Background(), agent.Options{Dir: dir, DS: url})
 	if err != nil {
 		t.Fatal(err)
 	}

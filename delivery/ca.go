@@ -136,26 +136,52 @@ func randomSerial() *big.Int {
 // mls.X509Authentication reads) and its key is key.
 func (a *authority) certify(name string, cs *suite.Suite, key []byte) ([][]byte, error) {
 	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          randomSerial(),
+	der, err := IssueCertificate(ClientCertificate(name, randomSerial(), now.Add(-clockSkew), now.Add(a.lifetime)), a.root, a.key, cs, key)
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{der}, nil
+}
+
+// ClientCertificate returns the template of the certificates the service
+// issues to its clients: subject common name name (the identity
+// mls.X509Authentication reads), for digital signatures, valid from
+// notBefore to notAfter. The service's own have a random serial number
+// and are valid from an hour before they are issued for
+// Config.CertificateLifetime.
+func ClientCertificate(name string, serial *big.Int, notBefore, notAfter time.Time) *x509.Certificate {
+	return &x509.Certificate{
+		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             now.Add(-clockSkew),
-		NotAfter:              now.Add(a.lifetime),
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 	}
+}
+
+// IssueCertificate returns the certificate (DER) of template tmpl for the
+// SignaturePublicKey key of cipher suite cs, signed by caKey, the key of
+// the CA certificate parent, as the service's CA issues them (see
+// ClientCertificate for its template): Ed25519 and ECDSA keys as
+// crypto/x509 writes them, Ed448 and ML-DSA keys as raw subjectPublicKeys,
+// which needs an Ed25519 caKey (else ErrUnsupportedKey). With an Ed25519
+// caKey, whose signatures are deterministic, the same arguments make the
+// same certificate: for simulators, which make a member's credential
+// again from its key instead of keeping it.
+func IssueCertificate(tmpl, parent *x509.Certificate, caKey crypto.Signer, cs *suite.Suite, key []byte) ([]byte, error) {
 	pub, err := x509PublicKey(cs.Composition().Signature, key)
 	var der []byte
 	switch {
 	case errors.Is(err, errRawKey):
-		der, err = a.certifyRaw(tmpl, rawKeyAlgorithms[cs.Composition().Signature], key)
+		der, err = certifyRaw(tmpl, parent, caKey, rawKeyAlgorithms[cs.Composition().Signature], key)
 	case err == nil:
-		der, err = x509.CreateCertificate(rand.Reader, tmpl, a.root, pub, a.key)
+		der, err = x509.CreateCertificate(rand.Reader, tmpl, parent, pub, caKey)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("delivery: issuing a certificate: %w", err)
 	}
-	return [][]byte{der}, nil
+	return der, nil
 }
 
 // errRawKey marks a key that crypto/x509 cannot carry, which certifyRaw
@@ -203,20 +229,21 @@ func x509PublicKey(scheme suite.SignatureScheme, key []byte) (crypto.PublicKey, 
 	return pub, nil
 }
 
-// certifyRaw issues the certificate of tmpl for a key of an algorithm
-// crypto/x509 does not know: the certificate crypto/x509 makes for a
-// placeholder key, with the subjectPublicKeyInfo {algorithm, key} put in its
-// place and the TBSCertificate signed again. Only an Ed25519 CA key, which
-// signs the TBSCertificate itself (RFC 8410), does this.
-func (a *authority) certifyRaw(tmpl *x509.Certificate, algorithm asn1.ObjectIdentifier, key []byte) ([]byte, error) {
-	if _, ok := a.key.Public().(ed25519.PublicKey); !ok {
+// certifyRaw issues the certificate of tmpl, signed by caKey (parent's
+// key), for a key of an algorithm crypto/x509 does not know: the
+// certificate crypto/x509 makes for a placeholder key, with the
+// subjectPublicKeyInfo {algorithm, key} put in its place and the
+// TBSCertificate signed again. Only an Ed25519 CA key, which signs the
+// TBSCertificate itself (RFC 8410), does this.
+func certifyRaw(tmpl, parent *x509.Certificate, caKey crypto.Signer, algorithm asn1.ObjectIdentifier, key []byte) ([]byte, error) {
+	if _, ok := caKey.Public().(ed25519.PublicKey); !ok {
 		return nil, fmt.Errorf("%w: a certificate for this key needs an Ed25519 CA key", ErrUnsupportedKey)
 	}
 	placeholder, _, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.root, placeholder, a.key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, placeholder, caKey)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +275,7 @@ func (a *authority) certifyRaw(tmpl *x509.Certificate, algorithm asn1.ObjectIden
 	if err != nil || len(outer) != 3 {
 		return nil, fmt.Errorf("a certificate of %d fields", len(outer))
 	}
-	sig, err := a.key.Sign(rand.Reader, tbsDER, crypto.Hash(0))
+	sig, err := caKey.Sign(rand.Reader, tbsDER, crypto.Hash(0))
 	if err != nil {
 		return nil, err
 	}

@@ -27,12 +27,22 @@ type Client struct {
 	BaseURL    string       // e.g. "http://127.0.0.1:8080"
 	Token      string       // bearer token from Register
 	HTTPClient *http.Client // nil means http.DefaultClient
+	// MaxTreeSize bounds a ratchet tree fetched with Tree or TreeAt; 0
+	// means DefaultMaxTreeSize. (The tree is checked by mls.Join against
+	// the tree hash of the Welcome's GroupInfo, and bounded again there by
+	// mls.Config.MaxTreeLeaves.)
+	MaxTreeSize int64
 }
 
-// maxResponse bounds the responses a Client reads: twice the default
-// limit of a commit bundle, whose Welcome or GroupInfo (in base64 in JSON)
-// it may fetch.
+// maxResponse bounds the responses a Client reads but ratchet trees:
+// twice the default limit of a commit bundle, whose Welcome or GroupInfo
+// (in base64 in JSON) it may fetch.
 const maxResponse = 2 * DefaultMaxBundleSize
+
+// DefaultMaxTreeSize is the default of Client.MaxTreeSize: 1 GiB, the tree
+// of about 1.8 million members of suite 0x0001 with X.509 credentials
+// (about 580 bytes per member).
+const DefaultMaxTreeSize = 1 << 30
 
 // ClaimedKeyPackage is a KeyPackage handed out by a claim.
 type ClaimedKeyPackage struct {
@@ -168,7 +178,11 @@ func (c *Client) TreeAt(ctx context.Context, groupID []byte, epoch uint64) ([]by
 }
 
 func (c *Client) tree(ctx context.Context, groupID []byte, query string) ([]byte, uint64, error) {
-	resp, err := c.do(ctx, "GET", "/v1/groups/"+EncodeGroupID(groupID)+"/tree"+query, "", nil)
+	limit := c.MaxTreeSize
+	if limit <= 0 {
+		limit = DefaultMaxTreeSize
+	}
+	resp, err := c.doLimit(ctx, "GET", "/v1/groups/"+EncodeGroupID(groupID)+"/tree"+query, "", nil, limit)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -343,6 +357,12 @@ func (c *Client) newRequest(ctx context.Context, method, path, contentType strin
 // do sends a request and returns a 2xx response, or the error the response
 // stands for.
 func (c *Client) do(ctx context.Context, method, path, contentType string, body []byte) (*response, error) {
+	return c.doLimit(ctx, method, path, contentType, body, maxResponse)
+}
+
+// doLimit is do for a response body of at most limit bytes; a longer one
+// is an error, never silently cut.
+func (c *Client) doLimit(ctx context.Context, method, path, contentType string, body []byte, limit int64) (*response, error) {
 	req, err := c.newRequest(ctx, method, path, contentType, body)
 	if err != nil {
 		return nil, err
@@ -352,9 +372,12 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: %s %s: response larger than %d bytes", ErrServer, method, path, limit)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, responseError(resp.StatusCode, data)

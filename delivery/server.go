@@ -23,14 +23,17 @@ import (
 	"github.com/mlsengine/engine/mls/suite"
 )
 
-// Defaults of Config. DefaultMaxBundleSize fits the commit bundle of an
-// Add to a group of 10,000 members of the largest built-in suite
-// (ML-KEM-1024 with ML-DSA-87: about 10.5 kB per member in a ratchet tree,
-// which the Welcome and the GroupInfo both carry), and of about 480,000
-// members of suite 0x0001 (277 B per member).
+// Defaults of Config. A commit bundle carries no ratchet tree (joiners
+// fetch it with GET .../tree), so DefaultMaxBundleSize bounds a Commit, its
+// Welcome and its GroupInfo: room for a commit adding about 1,500 clients
+// at once in the largest built-in suite (ML-KEM-1024 with ML-DSA-87, whose
+// KeyPackages are about 20 kB) and tens of thousands in suite 0x0001. Each
+// body is read into memory, so the bound is also what one request may make
+// the service allocate; raise it (Config.MaxBundleSize, mls ds serve
+// --max-bundle) for larger additions or for groups set up with a large tree.
 const (
-	DefaultMaxMessageSize = 1 << 20   // 1 MiB
-	DefaultMaxBundleSize  = 256 << 20 // 256 MiB
+	DefaultMaxMessageSize = 1 << 20  // 1 MiB
+	DefaultMaxBundleSize  = 32 << 20 // 32 MiB
 	DefaultMaxWait        = 60 * time.Second
 	DefaultPollInterval   = 2 * time.Second
 )

@@ -330,7 +330,7 @@ func (c *clientRun) check(word string, args []string) error {
 }
 
 // open opens the state directory for a command.
-func (c *clientRun) open() (*agent.Agent, error) { return agent.Open(c.opts) }
+func (c *clientRun) open() (*agent.Agent, error) { return agent.Open(c.ctx, c.opts) }
 
 // print prints one result: v as a JSON line with --json, else text.
 func (c *clientRun) print(text string, v any) error {

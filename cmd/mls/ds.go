@@ -18,15 +18,30 @@ import (
 func dsCommand() *command {
 	serve := &command{
 		name:    "ds serve",
-		args:    "[--listen ADDR] [--store URL]",
+		args:    "[--listen ADDR] [--store URL] [--ca-key FILE] [LIMIT FLAGS]",
 		summary: "run a delivery service",
 		details: `Runs a delivery service until SIGINT or SIGTERM, then stops cleanly (requests
 in flight finish, the store is closed) and exits 0. ADDR defaults to
 ` + delivery.DefaultAddr + ` (port 0 picks a free one); URL is sqlite:PATH (default
 ` + delivery.DefaultStoreURL + `), postgres://... or memory:. Prints
-"mls: ds: listening on http://ADDR (store URL)" once it accepts connections,
-and "mls: ds: stopped" when it stopped. The HTTP API is documented in
-package delivery (go doc github.com/mlsengine/engine/delivery).
+"mls: ds: listening on http://ADDR (store URL)" and "mls: ds: CA fingerprint
+HEX" once it accepts connections, and "mls: ds: stopped" when it stopped. The
+HTTP API and the trust model are documented in package delivery
+(go doc github.com/mlsengine/engine/delivery).
+
+The service is the clients' certificate authority: it creates a CA key on
+first start and keeps it in the store, or uses the PKCS#8 PEM key of
+--ca-key FILE. Clients pin its root (mls client init prints the same
+fingerprint).
+
+Limits (0 or unset means the default):
+  --streams N          event streams and long polls per client (default ` + strconv.Itoa(delivery.DefaultStreamsPerClient) + `)
+  --max-conns N        connections at once (default ` + strconv.Itoa(delivery.DefaultMaxConnections) + `, below the fd limit)
+  --max-message BYTES  a posted message or KeyPackage (default ` + strconv.Itoa(delivery.DefaultMaxMessageSize) + `)
+  --max-bundle BYTES   a commit bundle, GroupInfo or group setup (default ` + strconv.Itoa(delivery.DefaultMaxBundleSize) + `)
+  --registrations R, --group-creations R, --claims R, --claims-per-target R,
+  --claims-of-target R, --uploads R
+                       token buckets, R = PER_SECOND/BURST (e.g. 0.5/20) or off
 
 Exit status: 0 after a clean stop, 1 when the service could not start or
 failed, 2 for a usage error.
@@ -44,6 +59,9 @@ func runDSServe(e *env, c *command, args []string) int {
 	var limits delivery.Limits
 	fs.IntVar(&limits.StreamsPerClient, "streams", 0, "")
 	fs.IntVar(&limits.MaxConnections, "max-conns", 0, "")
+	var cfg delivery.Config
+	fs.Int64Var(&cfg.MaxMessageSize, "max-message", 0, "")
+	fs.Int64Var(&cfg.MaxBundleSize, "max-bundle", 0, "")
 	for name, r := range map[string]*delivery.Rate{
 		"registrations": &limits.Registrations, "group-creations": &limits.GroupCreations, "claims": &limits.Claims,
 		"claims-per-target": &limits.ClaimsPerTarget, "claims-of-target": &limits.ClaimsOfTarget, "uploads": &limits.Uploads,
@@ -57,7 +75,7 @@ func runDSServe(e *env, c *command, args []string) int {
 	if len(rest) > 0 {
 		return usageError(e, c, "unexpected argument %q", rest[0])
 	}
-	cfg := delivery.Config{Logger: slog.New(slog.NewTextHandler(e.stderr, nil)), Limits: limits}
+	cfg.Logger, cfg.Limits = slog.New(slog.NewTextHandler(e.stderr, nil)), limits
 	if *caKey != "" {
 		key, err := delivery.ParseKeyFile(*caKey)
 		if err != nil {

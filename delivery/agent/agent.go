@@ -54,6 +54,10 @@ type Options struct {
 	// KeyPackage is kept after it was replaced by a fresh one, for the
 	// Welcomes of claims made before; 0 means DefaultLastResortGrace.
 	LastResortGrace time.Duration
+	// RenewBefore is how long before the client's certificate expires Open
+	// renews it; 0 means DefaultRenewBefore, or half the certificate's
+	// validity if that is shorter.
+	RenewBefore time.Duration
 	// CA, if set, is the delivery service's root certificate (DER), known
 	// out of band: Init pins it and fails if the service presents another.
 	// Nil pins the root the service presents at Init (trust on first use;
@@ -133,8 +137,12 @@ func Init(ctx context.Context, opts Options, name string, cs suite.ID) (*Agent, 
 	return a, nil
 }
 
-// Open opens an initialized state directory.
-func Open(opts Options) (*Agent, error) {
+// Open opens an initialized state directory. If the client's certificate
+// is due for renewal (Options.RenewBefore), Open has the delivery service
+// certify the signature key again and commits an update of the client's
+// leaf in each of its groups, carrying the new certificate (see
+// renew.go); that is the only time it calls the delivery service.
+func Open(ctx context.Context, opts Options) (*Agent, error) {
 	if _, err := os.Stat(filepath.Join(opts.Dir, identityFile)); errors.Is(err, fs.ErrNotExist) {
 		return nil, errorf(ErrNotInitialized, "%s has no identity: run init first", opts.Dir)
 	}
@@ -146,13 +154,21 @@ func Open(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := readIdentity(opts.Dir)
+	read, err := readIdentity(opts.Dir)
+	id := read
+	if err == nil {
+		id, err = a.renewIfDue(ctx, read)
+	}
 	if err == nil {
 		err = a.setIdentity(id)
 	}
 	if err != nil {
 		a.Close()
 		return nil, err
+	}
+	if id != read {
+		// Groups where the update fails keep RefreshLeaf: Join tries again.
+		a.refreshLeaves(ctx)
 	}
 	return a, nil
 }

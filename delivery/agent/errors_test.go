@@ -21,7 +21,7 @@ func TestErrors(t *testing.T) {
 		err  error
 		want error
 	}{
-		{"open uninitialized", second(Open(Options{Dir: t.TempDir(), DS: ds})), ErrNotInitialized},
+		{"open uninitialized", second(Open(bg, Options{Dir: t.TempDir(), DS: ds})), ErrNotInitialized},
 		{"init a taken name", second(Init(bg, Options{Dir: t.TempDir(), DS: ds}, "alice", 0)), ErrDelivery},
 		{"init an invalid name", second(Init(bg, Options{Dir: t.TempDir(), DS: ds}, "a:b", 0)), ErrInvalidName},
 		{"init an unknown suite", second(Init(bg, Options{Dir: t.TempDir(), DS: ds}, "dave", 0x0A0A)), ErrInvalidArgument},

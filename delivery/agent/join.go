@@ -59,10 +59,12 @@ func (a *Agent) Join(ctx context.Context) (joined []string, warnings []Event, er
 	return joined, warnings, a.deleteRetired()
 }
 
-// refreshLeaves commits an update of the client's leaf in every group it
-// joined with its last-resort KeyPackage (RFC 9750 §5.1: a client that
-// joined with it updates its leaf keys as early as possible). A group where
-// that fails gets a warning, and another try at the next Join.
+// refreshLeaves commits an update of the client's leaf in every group
+// marked with RefreshLeaf: joined with its last-resort KeyPackage (RFC 9750
+// §5.1: a client that joined with it updates its leaf keys as early as
+// possible), or where its leaf carries the certificate it renewed (RFC 9420
+// §5.3.1). A group where that fails gets a warning, and another try at the
+// next Join.
 func (a *Agent) refreshLeaves(ctx context.Context) []Event {
 	recs, err := a.st.records()
 	if err != nil {
@@ -80,7 +82,7 @@ func (a *Agent) refreshLeaves(ctx context.Context) []Event {
 		}
 		if err != nil {
 			warnings = append(warnings, Event{Kind: EventWarning, Group: r.Name,
-				Text: fmt.Sprintf("joined with the last-resort KeyPackage, could not update this client's leaf (run update): %v", err)})
+				Text: fmt.Sprintf("could not update this client's leaf (joined with the last-resort KeyPackage, or the certificate was renewed): run 'mls client update %s': %v", r.Name, err)})
 		}
 	}
 	return warnings

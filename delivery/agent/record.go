@@ -81,8 +81,9 @@ type groupRecord struct {
 	// itself (Leaving).
 	LeaveEpoch uint64 `cbor:"13,keyasint,omitempty"`
 	// RefreshLeaf is set when the client joined with its last-resort
-	// KeyPackage and has not updated its leaf since: Join commits an
-	// update (RFC 9750 §5.1), as the leaf's key may be in other groups.
+	// KeyPackage (RFC 9750 §5.1: the leaf's key may be in other groups), or
+	// renewed its certificate (renew.go), and has not updated its leaf
+	// since: Join commits an update, as does Open after a renewal.
 	RefreshLeaf bool `cbor:"14,keyasint,omitempty"`
 	// Sent are the messages the client posted, or is about to post, whose
 	// place in the log it has not learned yet, oldest first (see

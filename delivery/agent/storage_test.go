@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -138,14 +139,14 @@ func TestReopen(t *testing.T) {
 	join(t, bob, "team")
 
 	// The directory is locked while open.
-	if _, err := Open(Options{Dir: dir, DS: ds, LockWait: 50 * time.Millisecond}); !errors.Is(err, ErrBusy) {
+	if _, err := Open(context.Background(), Options{Dir: dir, DS: ds, LockWait: 50 * time.Millisecond}); !errors.Is(err, ErrBusy) {
 		t.Fatalf("second Open: %v", err)
 	}
 	send(t, bob, "team", "one")
 	if err := alice.Close(); err != nil {
 		t.Fatal(err)
 	}
-	alice, err := Open(Options{Dir: dir, DS: ds})
+	alice, err := Open(context.Background(), Options{Dir: dir, DS: ds})
 	if err != nil {
 		t.Fatal(err)
 	}

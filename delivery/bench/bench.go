@@ -95,6 +95,8 @@ type Result struct {
 	HTTP *Figures `json:"http,omitempty"` // POST /v1/groups/{group}/messages, if Config.HTTP
 	// HTTPRatio is the HTTP API's rate over the store's, likewise.
 	HTTPRatio float64 `json:"http_ratio,omitempty"`
+
+	schema string // the PostgreSQL scratch schema, dropped by Run
 }
 
 // ErrConfig reports an unusable Config.
@@ -122,6 +124,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res, err := run(ctx, cfg, sc, st)
 	if cerr := st.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("delivery bench: %w", cerr)
+	}
+	if res != nil {
+		res.schema = sc.schema
 	}
 	return res, err
 }
@@ -221,7 +226,8 @@ func withDefaults(cfg Config) Config {
 // scratch is where a benchmark writes: the store URL to open, the floor
 // of that kind of store, and what removes it all.
 type scratch struct {
-	url string
+	url    string
+	schema string // PostgreSQL only
 	// floor prepares the floor's measurement; perBatch tells the store's
 	// mean batch so far.
 	floor   func(ctx context.Context, cfg Config, perBatch func() float64) (m *measurement, close func(), err error)

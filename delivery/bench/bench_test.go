@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,10 +77,15 @@ func TestRunPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
+	// Its own schema: other benchmarks may run on the database meanwhile.
+	schema := bench.ScratchSchema(r)
+	if !strings.HasPrefix(schema, "mls_bench_") {
+		t.Fatalf("scratch schema %q", schema)
+	}
 	var n int
 	if err := conn.QueryRow(context.Background(),
-		`SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'mls_bench_%'`).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("%d benchmark schemas left (%v)", n, err)
+		`SELECT count(*) FROM information_schema.schemata WHERE schema_name = $1`, schema).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the benchmark's schema %s left (%d, %v)", schema, n, err)
 	}
 }
 

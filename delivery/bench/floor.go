@@ -51,7 +51,8 @@ func postgresScratch(ctx context.Context, storeURL string) (*scratch, error) {
 		u.RawQuery = q.Encode()
 	}
 	return &scratch{
-		url: u.String(),
+		url:    u.String(),
+		schema: schema,
 		floor: func(ctx context.Context, cfg Config, _ func() float64) (*measurement, func(), error) {
 			return postgresFloor(ctx, connURL, cfg)
 		},

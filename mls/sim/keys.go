@@ -21,6 +21,9 @@ type keys struct {
 	cs   *suite.Suite
 	seed uint64
 	now  time.Time
+	// dress, if set, completes each member's Config (a run through a
+	// delivery service: ds.go).
+	dress func(id uint64, cfg *mls.Config) error
 }
 
 // epochTime is the clock of every simulated client, fixed so that a run
@@ -68,13 +71,19 @@ func (k *keys) config(id uint64, rnd io.Reader) (mls.Config, error) {
 	if err != nil {
 		return mls.Config{}, fmt.Errorf("sim: signature key of member %d: %w", id, err)
 	}
-	return mls.Config{
+	cfg := mls.Config{
 		Suite:      k.cs.ID(),
 		Signer:     s,
 		Credential: treekem.BasicCredential(fmt.Appendf(nil, "member-%d", id)),
 		Rand:       rnd,
 		Now:        func() time.Time { return k.now },
-	}, nil
+	}
+	if k.dress != nil {
+		if err := k.dress(id, &cfg); err != nil {
+			return mls.Config{}, fmt.Errorf("sim: credential of member %d: %w", id, err)
+		}
+	}
+	return cfg, nil
 }
 
 // keyPackage returns member id's KeyPackage (an MLSMessage) and its

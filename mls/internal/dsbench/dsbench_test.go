@@ -11,18 +11,10 @@ package dsbench_test
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"math/big"
-	"net"
-	"net/http"
 	"slices"
 	"syscall"
 	"testing"
@@ -31,6 +23,7 @@ import (
 	"github.com/mlsengine/engine/delivery"
 	"github.com/mlsengine/engine/delivery/store/memstore"
 	"github.com/mlsengine/engine/mls"
+	"github.com/mlsengine/engine/mls/internal/localds"
 	"github.com/mlsengine/engine/mls/internal/simulation"
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
@@ -41,15 +34,13 @@ const cs = mls.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
 var bg = context.Background()
 
 // world is a tracked group of n members at a delivery service on a
-// loopback listener. Clients authenticate by name (the embedder's
-// Config.Authenticate), so that simulated members need no registration;
-// their certificates come from the service's CA key, which the test holds.
+// loopback listener (package localds): clients authenticate by name, so
+// that simulated members need no registration; their certificates come
+// from the service's CA, whose key the test holds.
 type world struct {
 	tb      testing.TB
 	cs      *suite.Suite
-	url     string
-	ca      *x509.Certificate
-	caKey   ed25519.PrivateKey
+	ds      *localds.Service
 	roots   *x509.CertPool
 	gid     []byte
 	members []*member // by leaf; nil once removed or replaced
@@ -73,34 +64,20 @@ type member struct {
 func start(tb testing.TB) *world {
 	tb.Helper()
 	s, _ := suite.Lookup(cs)
-	_, caKey, _ := ed25519.GenerateKey(rand.Reader)
-	w := &world{tb: tb, cs: s, caKey: caKey, gid: []byte("large group")}
-	srv, err := delivery.NewServer(delivery.Config{
-		Store: memstore.New(), CAKey: caKey, Logger: slog.New(slog.DiscardHandler),
-		Authenticate: func(r *http.Request) (string, error) { return r.Header.Get("X-Client"), nil },
-		Limits: delivery.Limits{Uploads: delivery.Rate{PerSecond: -1}, Claims: delivery.Rate{PerSecond: -1},
-			ClaimsPerTarget: delivery.Rate{PerSecond: -1}, ClaimsOfTarget: delivery.Rate{PerSecond: -1}, GroupCreations: delivery.Rate{PerSecond: -1}},
-	})
+	st := memstore.New()
+	ca, err := localds.OpenCA(bg, st, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	off := delivery.Rate{PerSecond: -1}
+	ds, err := localds.Start(localds.Config{Store: st, CA: ca, Server: delivery.Config{
+		Limits: delivery.Limits{Uploads: off, Claims: off, ClaimsPerTarget: off, ClaimsOfTarget: off, GroupCreations: off},
+	}})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(bg)
-	done := make(chan struct{})
-	go func() { srv.Serve(ctx, ln); close(done) }()
-	tb.Cleanup(func() { cancel(); <-done })
-	w.url = "http://" + ln.Addr().String()
-	der, err := (&delivery.Client{BaseURL: w.url}).CA(bg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	w.ca, _ = x509.ParseCertificate(der)
-	w.roots = x509.NewCertPool()
-	w.roots.AddCert(w.ca)
-	return w
+	tb.Cleanup(func() { ds.Close() })
+	return &world{tb: tb, cs: s, ds: ds, roots: ds.CA.Roots(), gid: []byte("large group")}
 }
 
 // newMember makes member "m<id>": a signature key, a certificate from the
@@ -113,15 +90,11 @@ func (w *world) newMember() *member {
 	if err != nil {
 		w.tb.Fatal(err)
 	}
-	pub := ed25519.PublicKey(signer.Public())
-	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
-		SerialNumber: big.NewInt(int64(id) + 1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
-	}, w.ca, pub, w.caKey)
+	chain, err := w.ds.CA.Certify(name, w.cs, signer.Public())
 	if err != nil {
 		w.tb.Fatal(err)
 	}
-	cfg, err := mls.NewX509Config(cs, signer, [][]byte{der}, w.roots)
+	cfg, err := mls.NewX509Config(cs, signer, chain, w.roots)
 	if err != nil {
 		w.tb.Fatal(err)
 	}
@@ -130,16 +103,7 @@ func (w *world) newMember() *member {
 	if err != nil {
 		w.tb.Fatal(err)
 	}
-	hc := &http.Client{Transport: nameTransport(name)}
-	return &member{name: name, cfg: cfg, kp: kp, kpPriv: priv, dc: &delivery.Client{BaseURL: w.url, HTTPClient: hc}}
-}
-
-type nameTransport string
-
-func (n nameTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("X-Client", string(n))
-	return http.DefaultTransport.RoundTrip(r)
+	return &member{name: name, cfg: cfg, kp: kp, kpPriv: priv, dc: w.ds.Client(name)}
 }
 
 // pathSecret and nodeKey make the parent keys of the steady-state tree,
@@ -250,14 +214,14 @@ func (w *world) post(m *member, pc *mls.PendingCommit, recipients ...string) com
 	}
 	b := &delivery.CommitBundle{Commit: pc.Commit, Welcome: pc.Welcome, GroupInfo: gi, Recipients: recipients}
 	var st commitStats
-	if body, err := encodeBundle(b); err == nil {
-		st.upload = len(body)
-	}
+	up0, _ := w.ds.Traffic()
 	before := processCPU()
 	if _, err := m.dc.PostCommit(bg, w.gid, b); err != nil {
 		w.tb.Fatalf("%s posting a commit: %v", m.name, err)
 	}
 	st.cpu = processCPU() - before
+	up1, _ := w.ds.Traffic()
+	st.upload = int(up1 - up0)
 	if err := m.g.Apply(pc); err != nil {
 		w.tb.Fatal(err)
 	}
@@ -355,22 +319,6 @@ func (w *world) agree() {
 			w.tb.Fatalf("%s and %s disagree", w.real[0].name, r.name)
 		}
 	}
-}
-
-func encodeBundle(b *delivery.CommitBundle) ([]byte, error) {
-	var buf bytes.Buffer
-	hc := &http.Client{Transport: captureTransport{&buf}}
-	c := &delivery.Client{BaseURL: "http://capture", HTTPClient: hc}
-	c.PostCommit(bg, []byte{1}, b)
-	return buf.Bytes(), nil
-}
-
-// captureTransport records a request's body instead of sending it.
-type captureTransport struct{ buf *bytes.Buffer }
-
-func (c captureTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	io.Copy(c.buf, r.Body)
-	return nil, fmt.Errorf("captured")
 }
 
 // processCPU is the CPU time the process has used, all threads.
