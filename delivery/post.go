@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"mime"
 	"net/http"
 
 	"github.com/mlsengine/engine/delivery/store"
@@ -35,11 +34,16 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request, caller strin
 		s.writeError(w, r, errRateLimited("uploads"))
 		return
 	}
+	mt, err := requestMediaType(r, MediaTypeMLS, MediaTypeCommitBundle)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	limit := s.cfg.MaxMessageSize
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == MediaTypeCommitBundle {
+	if mt == MediaTypeCommitBundle {
 		limit = s.cfg.MaxBundleSize
 	}
-	mt, body, err := readBody(w, r, limit, MediaTypeMLS, MediaTypeCommitBundle)
+	body, err := readLimited(w, r, limit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

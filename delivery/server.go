@@ -344,26 +344,53 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // readBody reads a request body of one of the media types, refusing a body
 // larger than limit before reading it (Content-Length) or while reading it.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64, mediaTypes ...string) (mediaType string, body []byte, err error) {
-	mediaType, _, err = mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || !slices.Contains(mediaTypes, mediaType) {
-		return "", nil, &mediaTypeError{got: r.Header.Get("Content-Type"), want: mediaTypes}
+	if mediaType, err = requestMediaType(r, mediaTypes...); err != nil {
+		return "", nil, err
 	}
+	if body, err = readLimited(w, r, limit); err != nil {
+		return "", nil, err
+	}
+	return mediaType, body, nil
+}
+
+// requestMediaType returns which of mediaTypes the request's Content-Type
+// names.
+func requestMediaType(r *http.Request, mediaTypes ...string) (string, error) {
+	ct := r.Header.Get("Content-Type")
+	if slices.Contains(mediaTypes, ct) {
+		return ct, nil // what clients send: the type alone, in lower case
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || !slices.Contains(mediaTypes, mt) {
+		return "", &mediaTypeError{got: ct, want: mediaTypes}
+	}
+	return mt, nil
+}
+
+// readLimited reads a request body of up to limit bytes, refusing a larger
+// one before reading it (Content-Length) or while reading it.
+func readLimited(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
-		return "", nil, ErrTooLarge
+		return nil, ErrTooLarge
+	}
+	if r.ContentLength >= 0 {
+		// The server ends the body after Content-Length bytes.
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, &MalformedError{What: "request body", Err: err}
+		}
+		return body, nil
 	}
 	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return "", nil, ErrTooLarge
+		return nil, ErrTooLarge
 	case err != nil:
-		return "", nil, &MalformedError{What: "request body", Err: err}
+		return nil, &MalformedError{What: "request body", Err: err}
 	}
-	return mediaType, buf.Bytes(), nil
+	return buf.Bytes(), nil
 }
 
 type mediaTypeError struct {

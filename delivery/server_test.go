@@ -22,7 +22,7 @@ import (
 var bg = context.Background()
 
 // testServer runs a Server over st (memory if nil) on a local port.
-func testServer(t *testing.T, st store.Store, cfg Config) (*Server, string) {
+func testServer(t testing.TB, st store.Store, cfg Config) (*Server, string) {
 	t.Helper()
 	if st == nil {
 		st = memstore.New()

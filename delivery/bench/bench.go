@@ -136,7 +136,7 @@ func run(ctx context.Context, cfg Config, sc *scratch, st store.Store) (*Result,
 	if err != nil {
 		return nil, err
 	}
-	appends := newMeasurement("store appends", cfg, storeOp(st, gids))
+	appends := newMeasurement("store appends", streamStore, cfg, storeOp(st, gids))
 	var floor *measurement
 	if sc.floor != nil {
 		var closeFloor func()
@@ -267,10 +267,19 @@ func createGroups(ctx context.Context, st store.Store, n int) ([][]byte, error) 
 // group at epoch 0, framed as an MLS PrivateMessage (the only parts the
 // delivery service reads) of about size bytes.
 type messages struct {
-	client uint64
+	client uint64 // the measurement's stream and the client's number in it
 	n      uint64
 	size   int
 }
+
+// The streams of messages of the measurements: each measurement's clients
+// make messages no other one makes, so that none is a duplicate (which a
+// store answers without writing it).
+const (
+	streamStore = iota
+	streamFloor
+	streamHTTP
+)
 
 func (m *messages) next(gid []byte) []byte {
 	m.n++
@@ -308,10 +317,10 @@ type measurement struct {
 	batches   sqlstore.BatchStats // of the store, during the slices
 }
 
-func newMeasurement(what string, cfg Config, o op) *measurement {
+func newMeasurement(what string, stream uint64, cfg Config, o op) *measurement {
 	m := &measurement{what: what, op: o}
 	for c := range cfg.Clients {
-		m.clients = append(m.clients, &messages{client: uint64(c), size: cfg.PayloadSize})
+		m.clients = append(m.clients, &messages{client: stream<<32 | uint64(c), size: cfg.PayloadSize})
 	}
 	return m
 }

@@ -95,7 +95,7 @@ func postgresFloor(ctx context.Context, connURL string, cfg Config) (*measuremen
 	var next, seq atomic.Uint64
 	const insert = "INSERT INTO " + floorTable + " (gkey, seq, epoch, content_type, wire_format, digest, data) VALUES ($1, $2, 0, 1, 2, $3, $4)"
 	what := fmt.Sprintf("plain single-row INSERTs through pgx, %d connections", conns)
-	m := newMeasurement(what, cfg, func(ctx context.Context, m *messages) (int, error) {
+	m := newMeasurement(what, streamFloor, cfg, func(ctx context.Context, m *messages) (int, error) {
 		g := next.Add(1) % uint64(len(gids))
 		data := m.next(gids[g])
 		sum := sha256.Sum256(data)
@@ -130,7 +130,7 @@ func sqliteFloor(path string) func(ctx context.Context, cfg Config, perBatch fun
 		n := 1
 		one := cfg
 		one.Clients = 1
-		m := newMeasurement("one writer, transactions of one multi-row INSERT, WAL, synchronous=FULL", one,
+		m := newMeasurement("one writer, transactions of one multi-row INSERT, WAL, synchronous=FULL", streamFloor, one,
 			func(ctx context.Context, m *messages) (int, error) {
 				insert := inserts[n]
 				if insert == nil {

@@ -89,7 +89,7 @@ func (s *Store) batchWorker() {
 		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 		s.runBatch(ctx, reqs)
 		cancel()
-		s.queue.finished()
+		s.queue.finished(len(reqs))
 		for _, r := range reqs {
 			close(r.done)
 		}

@@ -10,21 +10,30 @@ import (
 // queue hands appends to the workers of group commit.
 //
 // A worker takes everything pending (up to maxBatch) as its batch when no
-// batch is running, or when at least parallelBatch appends wait: under
-// light load one transaction runs at a time and carries every append that
-// arrived while the previous one ran, which costs the least per append;
-// under heavy load (or with a slow disk) large batches run side by side, up
-// to one per worker.
+// batch is running; while one runs, when as many appends wait as it
+// carries (but at most parallelBatch); while several run, when
+// parallelBatch appends wait. So under light load two transactions of
+// about equal size alternate: one forms and is sent while the other waits
+// for its commit's flush, which the database can then share between them,
+// instead of the clients' appends waiting for a whole round trip and flush
+// before the next batch may start: with fewer clients than parallelBatch,
+// one running batch would never be joined by a second. (Measured with
+// delivery/bench, PostgreSQL, 16 clients, 1,000 groups: 1.12–1.19 times
+// the floor against 1.05–1.13 for one batch at a time on a quiet machine,
+// 0.74 against 0.48 on a loaded one; starting a second batch for any one
+// waiting append measured 0.95–0.98.) Under heavy load (or with a slow
+// disk) large batches run side by side, up to one per worker.
 type queue struct {
 	mu       sync.Mutex
 	ready    sync.Cond // signalled when a worker may take a batch
 	pending  []*appendReq
 	running  int  // batches being run
+	inFlight int  // appends in the batches being run
 	closed   bool // no more batches are taken
 	maxBatch int
 }
 
-// parallelBatch is the number of waiting appends for which a batch starts
+// parallelBatch is the most appends that must wait for a batch to start
 // while others run.
 const parallelBatch = 16
 
@@ -65,7 +74,7 @@ func (q *queue) withdraw(r *appendReq) bool {
 func (q *queue) take() []*appendReq {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for !q.closed && (len(q.pending) == 0 || (q.running > 0 && len(q.pending) < parallelBatch)) {
+	for !q.closed && len(q.pending) < q.waitFor() {
 		q.ready.Wait()
 	}
 	if q.closed {
@@ -76,16 +85,31 @@ func (q *queue) take() []*appendReq {
 	copy(batch, q.pending)
 	q.pending = append(q.pending[:0], q.pending[n:]...)
 	q.running++
+	q.inFlight += n
 	if len(q.pending) > 0 {
 		q.ready.Signal() // a full batch may be waiting for another worker
 	}
 	return batch
 }
 
-// finished records the end of a batch taken from the queue.
-func (q *queue) finished() {
+// waitFor returns how many appends must be pending for a batch to start
+// now (see queue). The caller holds q.mu.
+func (q *queue) waitFor() int {
+	switch q.running {
+	case 0:
+		return 1
+	case 1:
+		return min(q.inFlight, parallelBatch)
+	default:
+		return parallelBatch
+	}
+}
+
+// finished records the end of a batch of n appends taken from the queue.
+func (q *queue) finished(n int) {
 	q.mu.Lock()
 	q.running--
+	q.inFlight -= n
 	q.mu.Unlock()
 	q.ready.Signal()
 }
