@@ -25,8 +25,8 @@ type Tree struct {
 	npk  int    // HPKE public key size
 	n    uint32 // number of leaves: 0 or a power of two
 	st   store
-	enc  keyIndex // encryption key -> node, over all non-blank nodes
-	sig  keyIndex // signature key -> leaf node, over all non-blank leaves
+	enc  *keyIndex // encryption key -> node, over all non-blank nodes; shared with clones
+	sig  *keyIndex // signature key -> leaf node, over all non-blank leaves; shared with clones
 	caps capIndex
 	seed maphash.Seed
 }
@@ -48,11 +48,12 @@ func NewTree(cs *suite.Suite) (*Tree, error) {
 // Clone returns a copy of t that shares storage with t copy-on-write: it
 // costs O(n/8192) pointer copies, and each tree copies a 64-node chunk the
 // first time it writes to it. Neither tree sees the other's later changes.
+// (The key indexes are shared as they are, see keyIndex; when they hold
+// mostly keys t no longer has, Clone first rebuilds t's, in O(n).)
 func (t *Tree) Clone() *Tree {
+	t.compactIndexes(2)
 	c := *t
 	c.st = t.st.clone()
-	c.enc = t.enc.clone()
-	c.sig = t.sig.clone()
 	c.caps = t.caps.clone()
 	return &c
 }
@@ -255,24 +256,49 @@ func (t *Tree) index(x NodeIndex) {
 		if v, ok := parseLeaf(d); ok {
 			t.caps.add(&v, 1)
 		}
-		return
+	} else {
+		t.enc.insert(ks, x, parentKey(d))
 	}
-	t.enc.insert(ks, x, parentKey(d))
+	// A tree changed in place, never cloned, drops its stale entries too.
+	t.compactIndexes(4)
 }
 
+// unindex forgets node x's capabilities before its encoding changes; its
+// keys' entries go stale by themselves (see keyIndex).
 func (t *Tree) unindex(x NodeIndex) {
-	ks := keySource{st: &t.st}
-	d := t.st.get(x).data
-	if x.IsLeaf() {
-		enc, sig := leafKeys(d)
-		t.enc.remove(ks, x, enc)
-		t.sig.remove(keySource{st: &t.st, sig: true}, x, sig)
-		if v, ok := parseLeaf(d); ok {
-			t.caps.add(&v, -1)
-		}
+	if !x.IsLeaf() {
 		return
 	}
-	t.enc.remove(ks, x, parentKey(d))
+	if v, ok := parseLeaf(t.st.get(x).data); ok {
+		t.caps.add(&v, -1)
+	}
+}
+
+// compactIndexes gives t key indexes of its own keys only, if the ones it
+// shares hold more than factor times as many entries as t has keys. It
+// reads only the nodes' encodings, so it may run in the middle of a
+// change.
+func (t *Tree) compactIndexes(factor int) {
+	live := 0
+	if t.n > 0 {
+		live = int(t.st.get(Root(t.n)).filled())
+	}
+	if !t.enc.stale(live, factor) && !t.sig.stale(int(t.caps.members), factor) {
+		return
+	}
+	enc, sig := newKeyIndex(t.seed, live), newKeyIndex(t.seed, int(t.caps.members))
+	ks, ss := keySource{st: &t.st}, keySource{st: &t.st, sig: true}
+	for x := NodeIndex(0); uint32(x) < NodeWidth(t.n); x++ {
+		if k := ks.key(x); k != nil {
+			enc.insert(ks, x, k)
+		}
+		if x.IsLeaf() {
+			if k := ss.key(x); k != nil {
+				sig.insert(ss, x, k)
+			}
+		}
+	}
+	t.enc, t.sig = enc, sig
 }
 
 // extend doubles the tree (§7.7), or creates its first leaf.

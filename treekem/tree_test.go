@@ -195,8 +195,9 @@ func TestKeyIndexAgainstMap(t *testing.T) {
 				}
 			}
 		}
-		if count != tr.enc.count {
-			t.Fatalf("step %d: %d non-blank nodes, %d indexed keys", step, count, tr.enc.count)
+		// Stale entries are kept, but not without bound.
+		if tr.enc.count > 4*count+64 {
+			t.Fatalf("step %d: %d non-blank nodes, %d index entries", step, count, tr.enc.count)
 		}
 		if _, ok := tr.FindEncryptionKey(bytes.Repeat([]byte{0xaa}, 32)); ok {
 			t.Fatal("found an absent key")
