@@ -42,7 +42,7 @@ type keySource struct {
 }
 
 func (ks keySource) key(x NodeIndex) []byte {
-	if int(x>>chunkBits) >= ks.st.chunks.len() {
+	if !ks.st.has(x) {
 		return nil // an entry of a clone with a larger tree
 	}
 	d := ks.st.get(x).data
