@@ -276,7 +276,7 @@ func FuzzParseEnvelope(f *testing.F) {
 		if m, err := parseGroupMessage("message", data, fuzzGroup); err == nil && !bytes.Equal(m.Data, data) {
 			t.Fatal("accepted message not kept as posted")
 		}
-		parseKeyPackage(data)
+		parseKeyPackage(data, nil)
 		parseWelcome(data)
 		parseGroupInfo(data)
 		parseBundle(data, fuzzGroup)

@@ -28,8 +28,10 @@ type Client struct {
 	HTTPClient *http.Client // nil means http.DefaultClient
 }
 
-// maxResponse bounds the responses a Client reads.
-const maxResponse = 64 << 20
+// maxResponse bounds the responses a Client reads: twice the default
+// limit of a commit bundle, whose Welcome or GroupInfo (in base64 in JSON)
+// it may fetch.
+const maxResponse = 2 * DefaultMaxBundleSize
 
 // ClaimedKeyPackage is a KeyPackage handed out by a claim.
 type ClaimedKeyPackage struct {

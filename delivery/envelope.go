@@ -75,8 +75,8 @@ func checkSender(m *message.MLSMessage) error {
 }
 
 // parseKeyPackage decodes an uploaded MLSMessage(key_package) and returns
-// its cipher suite and KeyPackageRef (RFC 9420 §5.2).
-func parseKeyPackage(data []byte) (suite.ID, []byte, error) {
+// its cipher suite, one of suites, and KeyPackageRef (RFC 9420 §5.2).
+func parseKeyPackage(data []byte, suites *suite.Registry) (suite.ID, []byte, error) {
 	m, err := parseMLSMessage("KeyPackage", data, message.WireFormatKeyPackage)
 	if err != nil {
 		return 0, nil, err
@@ -87,7 +87,7 @@ func parseKeyPackage(data []byte) (suite.ID, []byte, error) {
 	if kp.LeafNode.Source != treekem.SourceKeyPackage {
 		return 0, nil, malformed("KeyPackage", "leaf_node_source is not key_package")
 	}
-	cs, err := suite.Lookup(kp.CipherSuite)
+	cs, err := suites.Lookup(kp.CipherSuite)
 	if err != nil {
 		return 0, nil, &MalformedError{What: "KeyPackage", Err: err}
 	}

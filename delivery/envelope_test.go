@@ -51,7 +51,7 @@ func TestEnvelopeVectors(t *testing.T) {
 		if _, err := parseGroupMessage("application", v.PublicMessageApplication, appGroup); !errors.Is(err, message.ErrApplicationPublic) {
 			t.Fatalf("%d: public application message: %v, want ErrApplicationPublic", i, err)
 		}
-		if _, _, err := parseKeyPackage(v.MLSKeyPackage); err != nil {
+		if _, _, err := parseKeyPackage(v.MLSKeyPackage, nil); err != nil {
 			t.Fatalf("%d: KeyPackage: %v", i, err)
 		}
 		if _, err := parseWelcome(v.MLSWelcome); err != nil {
@@ -91,7 +91,7 @@ func TestKeyPackageRefVectors(t *testing.T) {
 		t.Fatal("no vectors")
 	}
 	for i, v := range vs {
-		cs, ref, err := parseKeyPackage(v.KeyPackage)
+		cs, ref, err := parseKeyPackage(v.KeyPackage, nil)
 		if err != nil || uint16(cs) != v.Suite {
 			t.Fatalf("%d: parseKeyPackage = suite %v, %v", i, cs, err)
 		}
@@ -146,7 +146,7 @@ func TestParseGroupMessage(t *testing.T) {
 func TestParseKeyPackage(t *testing.T) {
 	for _, cs := range suite.IDs() {
 		data := keyPackageMsg(cs, "alice")
-		got, ref, err := parseKeyPackage(data)
+		got, ref, err := parseKeyPackage(data, nil)
 		if err != nil || got != cs {
 			t.Fatalf("suite %v: %v, %v", cs, got, err)
 		}
@@ -157,7 +157,17 @@ func TestParseKeyPackage(t *testing.T) {
 			t.Fatalf("suite %v: ref %x, want %x", cs, ref, want)
 		}
 	}
-	if _, _, err := parseKeyPackage(keyPackageMsg(0x0a0a, "grease")); !errors.Is(err, ErrMalformed) {
+	if _, _, err := parseKeyPackage(keyPackageMsg(0x0a0a, "grease"), nil); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("unknown suite: %v, want ErrMalformed", err)
+	}
+	// A composition of Config.Suites, unknown to suite.Default.
+	tbd1, _ := suite.Lookup(suite.MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519)
+	custom, _ := suite.New(0x0053, "custom", tbd1.Composition())
+	reg, _ := suite.Default().With(custom)
+	if got, _, err := parseKeyPackage(keyPackageMsg(0x0053, "alice"), reg); err != nil || got != 0x0053 {
+		t.Fatalf("custom suite: %v, %v", got, err)
+	}
+	if _, _, err := parseKeyPackage(keyPackageMsg(0x0053, "alice"), nil); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("custom suite without the registry: %v, want ErrMalformed", err)
 	}
 }

@@ -75,7 +75,7 @@ func (s *Server) handleUploadKeyPackage(w http.ResponseWriter, r *http.Request, 
 		s.writeError(w, r, err)
 		return
 	}
-	cs, ref, err := parseKeyPackage(body)
+	cs, ref, err := parseKeyPackage(body, s.cfg.Suites)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

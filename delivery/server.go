@@ -16,12 +16,17 @@ import (
 	"time"
 
 	"github.com/mlsengine/engine/delivery/store"
+	"github.com/mlsengine/engine/mls/suite"
 )
 
-// Defaults of Config.
+// Defaults of Config. DefaultMaxBundleSize fits the commit bundle of an
+// Add to a group of 10,000 members of the largest built-in suite
+// (ML-KEM-1024 with ML-DSA-87: about 10.5 kB per member in a ratchet tree,
+// which the Welcome and the GroupInfo both carry), and of about 480,000
+// members of suite 0x0001 (277 B per member).
 const (
-	DefaultMaxMessageSize = 1 << 20  // 1 MiB
-	DefaultMaxBundleSize  = 16 << 20 // 16 MiB
+	DefaultMaxMessageSize = 1 << 20   // 1 MiB
+	DefaultMaxBundleSize  = 256 << 20 // 256 MiB
 	DefaultMaxWait        = 60 * time.Second
 	DefaultPollInterval   = 2 * time.Second
 )
@@ -43,6 +48,10 @@ type Config struct {
 	// before they are read.
 	MaxMessageSize int64
 	MaxBundleSize  int64
+
+	// Suites are the cipher suites of the KeyPackages the directory takes;
+	// nil means suite.Default().
+	Suites *suite.Registry
 
 	// MaxWait bounds how long a long poll waits (default DefaultMaxWait).
 	MaxWait time.Duration

@@ -177,7 +177,7 @@ func (v *view) applyList(list []entry, cc *commitContext) (*staged, error) {
 			}
 			s.psks = append(s.psks, body.PSK)
 		case *ExternalInit:
-			if len(body.KEMOutput) != cf.cs.HPKEPublicKeySize() {
+			if len(body.KEMOutput) != cf.cs.HPKEEncapsulatedKeySize() {
 				return nil, proposalErr(e.index, e.p.Type(), "kem_output of the wrong size (§12.1.6)", nil)
 			}
 			s.extInit = body

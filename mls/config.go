@@ -31,13 +31,20 @@ type Config struct {
 	// its KeyPackages. Joining takes the suite from the Welcome or
 	// GroupInfo, which must be this one.
 	Suite CipherSuite
+	// Suites are the cipher suites the client supports, where Suite is
+	// looked up, and which its capabilities list by default. Nil means
+	// suite.Default(): the suites of RFC 9420 and of
+	// draft-ietf-mls-pq-ciphersuites. A registry made with suite.New and
+	// suite.Registry.With adds compositions under the code points the
+	// client's peers use.
+	Suites *suite.Registry
 	// Signer signs with the client's signature key; its public key goes in
 	// the client's LeafNodes. It may live in an HSM.
 	Signer Signer
 	// Credential binds the client's identity to the signature key (§5.3).
 	Credential Credential
 	// Capabilities are advertised in the client's LeafNodes (§7.2). Nil
-	// selects: protocol version mls10, all seven cipher suites, the
+	// selects: protocol version mls10, the cipher suites of Suites, the
 	// extension and proposal types of SupportedExtensions and
 	// SupportedProposals, and the basic and X.509 credential types (and
 	// that of Credential). DefaultCapabilities returns them.
@@ -143,7 +150,7 @@ func (c *Config) resolve() (*config, error) {
 	if c.Suite == 0 {
 		return nil, errorf(ErrInvalidArgument, "Config.Suite is zero: set a cipher suite, e.g. mls.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519")
 	}
-	cs, err := lookupSuite(c.Suite)
+	cs, err := lookupSuite(c.Suites, c.Suite)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +287,7 @@ func (c *config) capabilities() Capabilities {
 func DefaultCapabilities(cfg Config) Capabilities {
 	c := &cfg
 	caps := Capabilities{Versions: []treekem.ProtocolVersion{treekem.MLS10}}
-	for _, id := range suite.IDs() {
+	for _, id := range c.Suites.IDs() {
 		caps.CipherSuites = append(caps.CipherSuites, uint16(id))
 	}
 	for _, e := range c.SupportedExtensions {

@@ -3,6 +3,8 @@ package mls
 import (
 	"io"
 	"slices"
+
+	"github.com/mlsengine/engine/mls/suite"
 )
 
 // GREASE (§13.5). When Config.GREASE is set, the client adds one random
@@ -13,10 +15,9 @@ import (
 // other.
 
 // IsGREASE reports whether v is one of the values RFC 9420 reserves for
-// GREASE: 0x0A0A, 0x1A1A, ..., 0xEAEA.
-func IsGREASE(v uint16) bool {
-	return v&0x0F0F == 0x0A0A && v>>12 == (v>>4)&0xF && v>>12 <= 0xE
-}
+// GREASE: 0x0A0A, 0x1A1A, ..., 0xEAEA, the same in every registry (which
+// is why no suite can be registered under one).
+func IsGREASE(v uint16) bool { return suite.ID(v).IsGREASE() }
 
 // greaseValue returns a random GREASE value.
 func (c *config) greaseValue() (uint16, error) {

@@ -30,6 +30,12 @@ func newClientSuite(t testing.TB, name string, id suite.ID) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newClientOf(t, name, cs)
+}
+
+// newClientOf is newClientSuite for a suite of any registry.
+func newClientOf(t testing.TB, name string, cs *suite.Suite) *client {
+	t.Helper()
 	priv, _, err := cs.GenerateSignatureKey(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +45,7 @@ func newClientSuite(t testing.TB, name string, id suite.ID) *client {
 		t.Fatal(err)
 	}
 	return &client{name: name, cfg: Config{
-		Suite:      id,
+		Suite:      cs.ID(),
 		Signer:     signer,
 		Credential: treekem.BasicCredential([]byte(name)),
 	}}

@@ -45,17 +45,23 @@ type KeyPackagePrivate struct {
 	EncryptionKey []byte
 	// LastResort reports whether the KeyPackage is a last-resort one.
 	LastResort bool
+
+	cs *suite.Suite // the suite of NewKeyPackage; nil after UnmarshalBinary
 }
 
-// Ref returns the KeyPackageRef of the KeyPackage (§5.2).
+// Ref returns the KeyPackageRef of the KeyPackage (§5.2). A
+// KeyPackagePrivate decoded by UnmarshalBinary finds its suite in
+// suite.Default(); one made by NewKeyPackage knows it.
 func (k *KeyPackagePrivate) Ref() ([]byte, error) {
 	kp, err := ParseKeyPackage(k.KeyPackage)
 	if err != nil {
 		return nil, err
 	}
-	cs, err := suite.Lookup(kp.CipherSuite)
-	if err != nil {
-		return nil, wrapErr(ErrUnsupported, "KeyPackage cipher suite", err)
+	cs := k.cs
+	if cs == nil || cs.ID() != kp.CipherSuite {
+		if cs, err = suite.Lookup(kp.CipherSuite); err != nil {
+			return nil, wrapErr(ErrUnsupported, "KeyPackage cipher suite", err)
+		}
 	}
 	ref, err := kp.Ref(cs)
 	if err != nil {
@@ -136,7 +142,7 @@ func NewKeyPackage(cfg Config, opts *KeyPackageOptions) ([]byte, *KeyPackagePriv
 	if err != nil {
 		return nil, nil, internalErr("encoding the KeyPackage message: %v", err)
 	}
-	return msg, &KeyPackagePrivate{KeyPackage: bare, InitKey: initPriv, EncryptionKey: leafPriv, LastResort: opts.LastResort}, nil
+	return msg, &KeyPackagePrivate{KeyPackage: bare, InitKey: initPriv, EncryptionKey: leafPriv, LastResort: opts.LastResort, cs: cf.cs}, nil
 }
 
 // listExtensions adds the types of a KeyPackage's extensions to its leaf's

@@ -17,9 +17,10 @@ type SigningKey struct {
 }
 
 // NewSigner generates a signature key for the signature scheme of cipher
-// suite id (§5.1), from crypto/rand.
+// suite id (§5.1) of suite.Default, from crypto/rand. For a suite of another
+// registry, use that Suite's GenerateSignatureKey and NewSigner.
 func NewSigner(id CipherSuite) (*SigningKey, error) {
-	cs, err := lookupSuite(id)
+	cs, err := lookupSuite(nil, id)
 	if err != nil {
 		return nil, err
 	}
@@ -48,24 +49,26 @@ func (k *SigningKey) MarshalBinary() ([]byte, error) {
 	return append(binary.BigEndian.AppendUint16(nil, uint16(k.id)), k.priv...), nil
 }
 
-// UnmarshalSigningKey restores a key encoded by SigningKey.MarshalBinary.
+// UnmarshalSigningKey restores a key encoded by SigningKey.MarshalBinary,
+// of a suite of suite.Default.
 func UnmarshalSigningKey(data []byte) (*SigningKey, error) {
 	if len(data) < 3 {
 		return nil, errorf(ErrMalformed, "signing key of %d bytes", len(data))
 	}
-	cs, err := lookupSuite(CipherSuite(binary.BigEndian.Uint16(data)))
+	cs, err := lookupSuite(nil, CipherSuite(binary.BigEndian.Uint16(data)))
 	if err != nil {
 		return nil, err
 	}
 	return newSigningKey(cs, bytes.Clone(data[2:]))
 }
 
-// lookupSuite looks a cipher suite up, saying so when it is unset.
-func lookupSuite(id CipherSuite) (*suite.Suite, error) {
+// lookupSuite looks a cipher suite up in suites (nil: suite.Default),
+// saying so when it is unset.
+func lookupSuite(suites *suite.Registry, id CipherSuite) (*suite.Suite, error) {
 	if id == 0 {
 		return nil, errorf(ErrInvalidArgument, "the cipher suite is zero: set one, e.g. mls.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519")
 	}
-	cs, err := suite.Lookup(id)
+	cs, err := suites.Lookup(id)
 	if err != nil {
 		return nil, wrapErr(ErrUnsupported, "cipher suite", err)
 	}

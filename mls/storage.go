@@ -74,7 +74,7 @@ func (k *KeyPackagePrivate) UnmarshalBinary(data []byte) error {
 	if err := cbor.Unmarshal(data, &r); err != nil {
 		return wrapErr(ErrInvalidState, "KeyPackage private part", err)
 	}
-	*k = KeyPackagePrivate(r)
+	*k = KeyPackagePrivate{KeyPackage: r.KeyPackage, InitKey: r.InitKey, EncryptionKey: r.EncryptionKey, LastResort: r.LastResort}
 	return nil
 }
 

@@ -28,8 +28,14 @@ func (h *HexBytes) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// MarshalJSON encodes as a hex string.
-func (h HexBytes) MarshalJSON() ([]byte, error) { return json.Marshal(hex.EncodeToString(h)) }
+// MarshalJSON encodes as a hex string, and nil as null (as UnmarshalJSON
+// decodes them): an empty value must be a non-nil empty slice.
+func (h HexBytes) MarshalJSON() ([]byte, error) {
+	if h == nil {
+		return []byte("null"), nil
+	}
+	return json.Marshal(hex.EncodeToString(h))
+}
 
 // expectEqual returns an ErrMismatch error naming what differs.
 func expectEqual(what string, got, want []byte) error {

@@ -11,38 +11,41 @@ import (
 // KeySchedule is one case of key-schedule.json (FORMAT.md "Key Schedule"):
 // a chain of epochs of the RFC 9420 §8 key schedule for one suite.
 type KeySchedule struct {
-	Suite             uint16   `json:"cipher_suite"`
-	GroupID           HexBytes `json:"group_id"`
-	InitialInitSecret HexBytes `json:"initial_init_secret"`
-	Epochs            []struct {
-		TreeHash                HexBytes `json:"tree_hash"`
-		CommitSecret            HexBytes `json:"commit_secret"`
-		PSKSecret               HexBytes `json:"psk_secret"`
-		ConfirmedTranscriptHash HexBytes `json:"confirmed_transcript_hash"`
+	Suite             uint16             `json:"cipher_suite"`
+	GroupID           HexBytes           `json:"group_id"`
+	InitialInitSecret HexBytes           `json:"initial_init_secret"`
+	Epochs            []KeyScheduleEpoch `json:"epochs"`
+}
 
-		GroupContext HexBytes `json:"group_context"`
+// KeyScheduleEpoch is one epoch of a KeySchedule case.
+type KeyScheduleEpoch struct {
+	TreeHash                HexBytes `json:"tree_hash"`
+	CommitSecret            HexBytes `json:"commit_secret"`
+	PSKSecret               HexBytes `json:"psk_secret"`
+	ConfirmedTranscriptHash HexBytes `json:"confirmed_transcript_hash"`
 
-		JoinerSecret  HexBytes `json:"joiner_secret"`
-		WelcomeSecret HexBytes `json:"welcome_secret"`
-		InitSecret    HexBytes `json:"init_secret"`
+	GroupContext HexBytes `json:"group_context"`
 
-		SenderDataSecret   HexBytes `json:"sender_data_secret"`
-		EncryptionSecret   HexBytes `json:"encryption_secret"`
-		ExporterSecret     HexBytes `json:"exporter_secret"`
-		EpochAuthenticator HexBytes `json:"epoch_authenticator"`
-		ExternalSecret     HexBytes `json:"external_secret"`
-		ConfirmationKey    HexBytes `json:"confirmation_key"`
-		MembershipKey      HexBytes `json:"membership_key"`
-		ResumptionPSK      HexBytes `json:"resumption_psk"`
+	JoinerSecret  HexBytes `json:"joiner_secret"`
+	WelcomeSecret HexBytes `json:"welcome_secret"`
+	InitSecret    HexBytes `json:"init_secret"`
 
-		ExternalPub HexBytes `json:"external_pub"`
-		Exporter    struct {
-			Label   string   `json:"label"`
-			Context HexBytes `json:"context"`
-			Length  uint32   `json:"length"`
-			Secret  HexBytes `json:"secret"`
-		} `json:"exporter"`
-	} `json:"epochs"`
+	SenderDataSecret   HexBytes `json:"sender_data_secret"`
+	EncryptionSecret   HexBytes `json:"encryption_secret"`
+	ExporterSecret     HexBytes `json:"exporter_secret"`
+	EpochAuthenticator HexBytes `json:"epoch_authenticator"`
+	ExternalSecret     HexBytes `json:"external_secret"`
+	ConfirmationKey    HexBytes `json:"confirmation_key"`
+	MembershipKey      HexBytes `json:"membership_key"`
+	ResumptionPSK      HexBytes `json:"resumption_psk"`
+
+	ExternalPub HexBytes `json:"external_pub"`
+	Exporter    struct {
+		Label   string   `json:"label"`
+		Context HexBytes `json:"context"`
+		Length  uint32   `json:"length"`
+		Secret  HexBytes `json:"secret"`
+	} `json:"exporter"`
 }
 
 // CipherSuite returns the case's cipher suite.

@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -70,14 +71,7 @@ var decoders = map[string]func([]byte) ([]Case, error){
 }
 
 // Kinds returns the known kinds, sorted.
-func Kinds() []string {
-	ks := make([]string, 0, len(decoders))
-	for k := range decoders {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
+func Kinds() []string { return slices.Sorted(maps.Keys(decoders)) }
 
 // KindOf returns the kind of a vector file from its base name, as in the
 // official set; every name starting with "passive-client" is a
@@ -103,7 +97,7 @@ func Dir() string {
 func LoadFile(path, kind string) ([]Case, error) {
 	dec, ok := decoders[kind]
 	if !ok {
-		return nil, fmt.Errorf("testvectors: unknown kind %q", kind)
+		return nil, fmt.Errorf("%w %q", ErrUnknownKind, kind)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

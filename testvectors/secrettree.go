@@ -21,14 +21,18 @@ type SecretTree struct {
 		Nonce            HexBytes `json:"nonce"`
 	} `json:"sender_data"`
 
-	EncryptionSecret HexBytes `json:"encryption_secret"`
-	Leaves           [][]struct {
-		Generation       uint32   `json:"generation"`
-		HandshakeKey     HexBytes `json:"handshake_key"`
-		HandshakeNonce   HexBytes `json:"handshake_nonce"`
-		ApplicationKey   HexBytes `json:"application_key"`
-		ApplicationNonce HexBytes `json:"application_nonce"`
-	} `json:"leaves"`
+	EncryptionSecret HexBytes                 `json:"encryption_secret"`
+	Leaves           [][]SecretTreeGeneration `json:"leaves"`
+}
+
+// SecretTreeGeneration is the keys and nonces of one generation of a leaf's
+// ratchets in a SecretTree case.
+type SecretTreeGeneration struct {
+	Generation       uint32   `json:"generation"`
+	HandshakeKey     HexBytes `json:"handshake_key"`
+	HandshakeNonce   HexBytes `json:"handshake_nonce"`
+	ApplicationKey   HexBytes `json:"application_key"`
+	ApplicationNonce HexBytes `json:"application_nonce"`
 }
 
 // CipherSuite returns the case's cipher suite.

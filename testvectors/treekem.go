@@ -14,27 +14,38 @@ import (
 // TreeKEM is a case of treekem.json: members' private states, and
 // UpdatePaths that each of them must process (§7.4-§7.6, §12.4.2).
 type TreeKEM struct {
-	Suite                   uint16   `json:"cipher_suite"`
-	GroupID                 HexBytes `json:"group_id"`
-	Epoch                   uint64   `json:"epoch"`
-	ConfirmedTranscriptHash HexBytes `json:"confirmed_transcript_hash"`
-	RatchetTree             HexBytes `json:"ratchet_tree"`
-	LeavesPrivate           []struct {
-		Index          uint32   `json:"index"`
-		EncryptionPriv HexBytes `json:"encryption_priv"`
-		SignaturePriv  HexBytes `json:"signature_priv"`
-		PathSecrets    []struct {
-			Node       uint32   `json:"node"`
-			PathSecret HexBytes `json:"path_secret"`
-		} `json:"path_secrets"`
-	} `json:"leaves_private"`
-	UpdatePaths []struct {
-		Sender        uint32     `json:"sender"`
-		UpdatePath    HexBytes   `json:"update_path"`
-		PathSecrets   []HexBytes `json:"path_secrets"`
-		CommitSecret  HexBytes   `json:"commit_secret"`
-		TreeHashAfter HexBytes   `json:"tree_hash_after"`
-	} `json:"update_paths"`
+	Suite                   uint16              `json:"cipher_suite"`
+	GroupID                 HexBytes            `json:"group_id"`
+	Epoch                   uint64              `json:"epoch"`
+	ConfirmedTranscriptHash HexBytes            `json:"confirmed_transcript_hash"`
+	RatchetTree             HexBytes            `json:"ratchet_tree"`
+	LeavesPrivate           []TreeKEMLeaf       `json:"leaves_private"`
+	UpdatePaths             []TreeKEMUpdatePath `json:"update_paths"`
+}
+
+// TreeKEMLeaf is the private state of one member in a TreeKEM case.
+type TreeKEMLeaf struct {
+	Index          uint32              `json:"index"`
+	EncryptionPriv HexBytes            `json:"encryption_priv"`
+	SignaturePriv  HexBytes            `json:"signature_priv"`
+	PathSecrets    []TreeKEMPathSecret `json:"path_secrets"`
+}
+
+// TreeKEMPathSecret is the path secret of a node a member knows.
+type TreeKEMPathSecret struct {
+	Node       uint32   `json:"node"`
+	PathSecret HexBytes `json:"path_secret"`
+}
+
+// TreeKEMUpdatePath is an UpdatePath of a TreeKEM case and what it gives
+// each member: PathSecrets has one entry per leaf, null for the sender and
+// blank leaves.
+type TreeKEMUpdatePath struct {
+	Sender        uint32     `json:"sender"`
+	UpdatePath    HexBytes   `json:"update_path"`
+	PathSecrets   []HexBytes `json:"path_secrets"`
+	CommitSecret  HexBytes   `json:"commit_secret"`
+	TreeHashAfter HexBytes   `json:"tree_hash_after"`
 }
 
 // CipherSuite returns the case's cipher suite.
@@ -55,7 +66,7 @@ func (c *TreeKEM) groupContext(treeHash []byte) ([]byte, error) {
 }
 
 // Verify follows FORMAT.md: it loads each member's private state and checks
-// it against the tree; then, for each UpdatePath, it merges the path
+// it, and the public key of its signature_priv, against the tree; then, for each UpdatePath, it merges the path
 // (verifying its parent hash), has every other member decrypt it, checks
 // the path secrets, commit secret and new tree hash, and finally creates a
 // fresh UpdatePath from the same sender that every other member must
@@ -88,6 +99,9 @@ func (c *TreeKEM) Verify() error {
 		privs[i] = p
 		if signers[i], err = cs.NewSigner(lp.SignaturePriv); err != nil {
 			return fmt.Errorf("leaf %d: %w", i, err)
+		}
+		if err := expectEqual(fmt.Sprintf("leaf %d: public key of signature_priv", i), signers[i].Public(), tree.SignatureKey(i)); err != nil {
+			return err
 		}
 	}
 	for n, upc := range c.UpdatePaths {

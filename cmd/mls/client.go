@@ -53,10 +53,10 @@ func clientSubs() []*clientSub {
 	return []*clientSub{
 		{word: "init", args: "NAME [--suite ID]", min: 1, max: 1, flags: []string{"suite"}, run: (*clientRun).init,
 			summary: "create the identity NAME, register it with the delivery service, upload KeyPackages",
-			details: `ID is a cipher suite number (1 to 7, or 0x0001) or its name (default 1,
-MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519). Prints "initialized NAME (SUITE)
-in DIR"; JSON: {"client","suite","dir"}. Run again on an initialized DIR,
-it only uploads the KeyPackages missing.
+			details: `ID is a cipher suite number (` + suiteRange + `, decimal or 0x hex)
+or its name (default 1, MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519). Prints
+"initialized NAME (SUITE) in DIR"; JSON: {"client","suite","dir"}. Run again
+on an initialized DIR, it only uploads the KeyPackages missing.
 `},
 		{word: "create", args: "GROUP", min: 1, max: 1, run: (*clientRun).create,
 			summary: "create a group named GROUP",
@@ -279,7 +279,7 @@ func (c *clientRun) check(word string, args []string) error {
 		c.suite = agent.DefaultSuite
 		if c.flags.suite != "" {
 			if c.suite, err = suite.ParseID(c.flags.suite); err != nil {
-				return fmt.Errorf("--suite %q: want a number from 1 to 7 or a name such as %v", c.flags.suite, agent.DefaultSuite)
+				return fmt.Errorf("--suite %q: want a number (%s) or a name such as %v", c.flags.suite, suiteRange, agent.DefaultSuite)
 			}
 		}
 	case "rejoin":

@@ -5,7 +5,9 @@
 // Usage:
 //
 //	mls vectors verify [--json] [--kind KIND] PATH...
-//	mls sim [--members N] [--suite ID] [--epochs E] [--observers K] [--seed S] [--bare] [--json]
+//	mls vectors generate --kind KIND --suite ID[,ID...] [--out FILE]
+//	mls sim [--members N | --sizes LIST] [--suite ID] [--epochs E] [--observers K] [--seed S] [--bare]
+//	        [--mix MIX] [--committers C] [--json] [--csv FILE] [--plot FILE]
 //	mls ds serve [--listen ADDR] [--store URL]
 //	mls client [--dir DIR] [--ds URL] COMMAND [ARGS]
 //	mls version

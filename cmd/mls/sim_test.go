@@ -25,7 +25,7 @@ func TestSimJSON(t *testing.T) {
 		slices.Sort(k)
 		return k
 	}
-	want := []string{"agreed_epochs", "application", "build_seconds", "epochs", "join", "max_rss_bytes", "members", "observers", "ops", "suite"}
+	want := []string{"agreed_epochs", "application", "build_seconds", "committers", "epochs", "join", "max_rss_bytes", "members", "mix", "observers", "ops", "suite"}
 	if got := keys(rep); !reflect.DeepEqual(got, want) {
 		t.Fatalf("fields %v, want %v", got, want)
 	}
@@ -58,6 +58,9 @@ func TestSimJSON(t *testing.T) {
 	if rep["max_rss_bytes"].(float64) <= 0 {
 		t.Errorf("max_rss_bytes = %v", rep["max_rss_bytes"])
 	}
+	if mix := rep["mix"].(map[string]any); mix["update"] != 1.0 || mix["add"] != 1.0 || mix["remove"] != 1.0 || rep["committers"] != "uniform" {
+		t.Errorf("workload %v, %v; want the default", rep["mix"], rep["committers"])
+	}
 }
 
 func TestSimTable(t *testing.T) {
@@ -83,6 +86,15 @@ func TestSimUsage(t *testing.T) {
 		{"sim", "--members", "x"},
 		{"sim", "extra"},
 		{"sim", "--nope"},
+		{"sim", "--mix", "update=x"},
+		{"sim", "--mix", "update=0"},
+		{"sim", "--mix", "join=1"},
+		{"sim", "--committers", "zipf:-1"},
+		{"sim", "--committers", "pareto"},
+		{"sim", "--sizes", "1e3,x"},
+		{"sim", "--sizes", "20,20"},
+		{"sim", "--sizes", "3,20"},
+		{"sim", "--sizes", "20", "--members", "30"},
 	} {
 		if code, out, _ := runCLI(args...); code != exitUsage || out != "" {
 			t.Errorf("%v: exit %d, stdout %q; want %d and nothing", args, code, out, exitUsage)

@@ -35,7 +35,7 @@ error or an unreadable or undecodable file.
 `,
 	}
 	verify.run = func(e *env, args []string) int { return runVectorsVerify(e, verify, args) }
-	return &command{name: "vectors", summary: "work with RFC 9420 test vectors", subs: []*command{verify}}
+	return &command{name: "vectors", summary: "work with RFC 9420 test vectors", subs: []*command{verify, generateCommand()}}
 }
 
 // vectorsReport is the --json output of `mls vectors verify`.

@@ -24,10 +24,13 @@
 //     time (no path); each joins with its Welcome and the tree passed out of
 //     band, validating the whole tree. In the steady state each then
 //     commits once.
-//  4. Epochs: in each, a random member commits a self-update (an empty
-//     commit, with a full path), an Add or a Remove, through
-//     mls.Group.Commit on its view of the group (mls.ViewAs), with
-//     the library's defaults: every commit carries a path (RFC 9420 §12.4).
+//  4. Epochs: in each, a member drawn by Options.Committers (uniformly,
+//     or by a Zipf law over the members ranked by when they joined)
+//     commits a self-update (an empty commit, with a full path), an Add or
+//     a Remove of a random simulated member, drawn with the weights of
+//     Options.Mix (equal by default), through mls.Group.Commit on its view
+//     of the group (mls.ViewAs), with the library's defaults: every
+//     commit carries a path (RFC 9420 §12.4).
 //     Every observer processes it with mls.Group.Process; then a random
 //     observer sends an application message that every other observer
 //     decrypts. A Remove blanks the removed member's direct path below the
@@ -43,6 +46,10 @@
 // wall-clock time may be below its CPU time.) Each update is compared with
 // its crypto floor, depth × (one HPKE seal + one DeriveKeyPair), timed
 // right after it on one goroutine.
+//
+// Sweep runs the same options at several group sizes, one Result each
+// (the rows of `mls sim --sizes`); WriteSweepTable and WriteCSV write
+// them.
 //
 // Everything is deterministic from Options.Seed (ChaCha8 streams), except
 // the signatures of the ECDSA suites, which draw their own randomness.

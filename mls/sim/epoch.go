@@ -67,8 +67,7 @@ func (r *runner) commit(phase string, step int, c treekem.LeafIndex, opts *mls.C
 	out.pc = pc
 	r.view = g
 	for _, rm := range pc.Removes {
-		delete(r.ids, rm.Leaf)
-		delete(r.leafKeys, rm.Leaf)
+		r.removed(rm.Leaf)
 	}
 	if leafPriv != nil {
 		// A path replaced the leaf key with one from the commit's stream:
@@ -118,6 +117,10 @@ func (r *runner) processAll(phase string, step int, out *commitOut, kind string)
 // epochs runs the measured epochs.
 func (r *runner) epochs() error {
 	e := r.opts.Epochs
+	if s := r.opts.Committers.Zipf; s > 0 {
+		// Every member so far is in the group; each epoch adds at most one.
+		r.zipf = newZipfPicker(s, int(r.nextID)+e, int(r.nextID))
+	}
 	r.opts.progress("epochs", 0, e)
 	for i := 1; i <= e; i++ {
 		if err := r.ctx.Err(); err != nil {
@@ -135,10 +138,15 @@ func (r *runner) epochs() error {
 	return nil
 }
 
-// epoch runs measured epoch i: a random member commits a random operation.
+// epoch runs measured epoch i: a member drawn by Options.Committers
+// commits an operation drawn by Options.Mix.
 func (r *runner) epoch(i int) error {
-	c, _ := r.randomMember(func(treekem.LeafIndex) bool { return true }, 1<<20)
-	kind := []string{opUpdate, opAdd, opRemove}[r.rng.IntN(3)]
+	c, err := r.committer()
+	if err != nil {
+		return failed("epoch", i, err, "drawing the committer")
+	}
+	kind := r.opts.Mix.draw(r.rng)
+	ch := choice{committer: c, by: r.idAt(c)}
 	opts := &mls.CommitOptions{} // an empty commit: a path, nothing else
 	var addID uint64
 	switch kind {
@@ -161,7 +169,10 @@ func (r *runner) epoch(i int) error {
 			break
 		}
 		opts = &mls.CommitOptions{Proposals: []*mls.Proposal{mls.NewRemove(target)}}
+		ch.removed, ch.gone = target, r.idAt(target)
 	}
+	ch.kind = kind
+	r.choices = append(r.choices, ch)
 	if kind == opUpdate {
 		depth, encs := pathCost(r.view.Tree(), c)
 		r.smp.depth = append(r.smp.depth, depth)
@@ -193,12 +204,31 @@ func (r *runner) epoch(i int) error {
 		if len(out.pc.Adds) != 1 {
 			return failed("epoch", i, nil, "the Add commit added %d members", len(out.pc.Adds))
 		}
-		r.ids[out.pc.Adds[0].Leaf] = addID
+		r.place(out.pc.Adds[0].Leaf, addID)
 	}
 	if err := r.processAll("epoch", i, out, kind); err != nil {
 		return err
 	}
 	return r.agree("epoch", i)
+}
+
+// committer returns the leaf of the member who commits the next epoch,
+// drawn by Options.Committers.
+func (r *runner) committer() (treekem.LeafIndex, error) {
+	if r.zipf == nil {
+		c, _ := r.randomMember(func(treekem.LeafIndex) bool { return true }, 1<<20)
+		return c, nil
+	}
+	for range 1 << 20 {
+		id, err := r.zipf.draw(r.rng)
+		if err != nil {
+			return 0, err
+		}
+		if c, ok := r.leafOf(id); ok {
+			return c, nil
+		}
+	}
+	return 0, errNoWeight
 }
 
 // pathCost returns the length of leaf's filtered direct path and the

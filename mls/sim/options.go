@@ -37,6 +37,12 @@ type Options struct {
 	// Batch is the number of Add proposals per build commit; 0 means
 	// DefaultBatch.
 	Batch int
+	// Mix weighs the kinds of commit of the measured epochs; the zero Mix
+	// means equal weights.
+	Mix Mix
+	// Committers chooses who commits each measured epoch; the zero value
+	// is uniform.
+	Committers Committers
 	// Progress, if set, is called as the run advances.
 	Progress func(Progress)
 
@@ -59,6 +65,7 @@ func DefaultOptions() Options {
 		Epochs:    DefaultEpochs,
 		Observers: DefaultObservers,
 		Seed:      DefaultSeed,
+		Mix:       defaultMix,
 	}
 }
 
@@ -69,6 +76,9 @@ type Progress struct {
 	// Done of Total steps are complete (members added, observers joined,
 	// epochs run); Total is 0 for a phase without steps.
 	Done, Total int
+	// Members is the run's Options.Members, which tells the runs of a
+	// Sweep apart.
+	Members int
 }
 
 // maxMembers bounds Members: a tree of 2^31 leaves is the most treekem
@@ -91,11 +101,14 @@ func (o *Options) check() error {
 	if _, err := suite.Lookup(o.Suite); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
-	return nil
+	if err := o.Mix.check(); err != nil {
+		return err
+	}
+	return o.Committers.check()
 }
 
 func (o *Options) progress(phase string, done, total int) {
 	if o.Progress != nil {
-		o.Progress(Progress{Phase: phase, Done: done, Total: total})
+		o.Progress(Progress{Phase: phase, Done: done, Total: total, Members: o.Members})
 	}
 }

@@ -26,6 +26,10 @@ type Result struct {
 	// AgreedEpochs counts the measured epochs at which the committer and
 	// every observer agreed on the epoch authenticator.
 	AgreedEpochs int `json:"agreed_epochs"`
+	// Mix and Committers are the run's workload: Options.Mix (equal
+	// weights for the zero Mix) and Options.Committers.
+	Mix        Mix        `json:"mix"`
+	Committers Committers `json:"committers"`
 
 	// Bare reports a run without shaping.
 	Bare bool `json:"-"`
@@ -203,8 +207,9 @@ func (s *samples) fill(r *Result) {
 	}
 }
 
-// WriteTable writes r as a human-readable table.
-func (r *Result) WriteTable(w io.Writer) error {
+// describe returns the options of the run but its size, as the tables
+// show them; the workload only when it is not the default.
+func (r *Result) describe() string {
 	shape := "steady state"
 	if r.Bare {
 		shape = "bare (as built)"
@@ -214,9 +219,20 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if cs != nil {
 		name = cs.String()
 	}
+	s := fmt.Sprintf("suite %d (%s), %d epochs, %d observers, %s", uint16(r.Suite), name, r.Epochs, r.Observers, shape)
+	if r.Mix != defaultMix && r.Mix != (Mix{}) {
+		s += ", mix " + r.Mix.String()
+	}
+	if r.Committers != (Committers{}) {
+		s += ", committers " + r.Committers.String()
+	}
+	return s
+}
+
+// WriteTable writes r as a human-readable table.
+func (r *Result) WriteTable(w io.Writer) error {
 	p := &printer{w: w}
-	p.printf("mls sim: %d members, suite %d (%s), %d epochs, %d observers, %s\n\n",
-		r.Members, uint16(r.Suite), name, r.Epochs, r.Observers, shape)
+	p.printf("mls sim: %d members, %s\n\n", r.Members, r.describe())
 	p.printf("%-10s %6s %12s %12s %14s %12s %12s\n", "operation", "count", "create ms", "process ms", "commit bytes", "create cpu", "process cpu")
 	for _, row := range []struct {
 		name string

@@ -39,8 +39,10 @@ type runner struct {
 	// leaf i < built holds member i unless ids says otherwise.
 	built uint32
 	// ids maps the leaves whose member changed since the build to the
-	// member's id; a leaf removed since is absent from the tree.
-	ids map[treekem.LeafIndex]uint64
+	// member's id; a leaf removed since is absent from the tree. leaves is
+	// its inverse.
+	ids    map[treekem.LeafIndex]uint64
+	leaves map[uint64]treekem.LeafIndex
 	// leafKeys holds the leaf private keys of the creator and of the
 	// simulated members that committed with a path during the run: keys
 	// that came from the seed's streams but not from a member's
@@ -52,9 +54,22 @@ type runner struct {
 	byLeaf    map[treekem.LeafIndex]*observer
 	nextID    uint64 // the id of the next member to add
 	commitSeq uint64 // the stream index of the next simulated commit
+	// zipf draws the committers of the epochs by Options.Committers; nil
+	// for uniform.
+	zipf *zipfPicker
+	// choices are the measured epochs' draws, for tests: O(epochs).
+	choices []choice
 
 	floorPub  []byte // the HPKE key the crypto floor encrypts to
 	floorRand io.Reader
+}
+
+// choice is what a measured epoch drew: the kind of commit, the
+// committer's leaf and id and, for a Remove, the removed member's.
+type choice struct {
+	kind               string
+	committer, removed treekem.LeafIndex
+	by, gone           uint64 // the committer's and the removed member's ids
 }
 
 // observer is a member with full private state.
@@ -86,6 +101,9 @@ func newRunner(ctx context.Context, opts Options) *runner {
 	if opts.Batch == 0 {
 		opts.Batch = DefaultBatch
 	}
+	if opts.Mix == (Mix{}) {
+		opts.Mix = defaultMix
+	}
 	cs, _ := suite.Lookup(opts.Suite)
 	k := newKeys(cs, opts.Seed)
 	return &runner{
@@ -96,14 +114,17 @@ func newRunner(ctx context.Context, opts Options) *runner {
 		rng:      rand.New(k.stream(streamChoices, 0)),
 		smp:      newSamples(),
 		ids:      map[treekem.LeafIndex]uint64{},
+		leaves:   map[uint64]treekem.LeafIndex{},
 		leafKeys: map[treekem.LeafIndex][]byte{},
 		byLeaf:   map[treekem.LeafIndex]*observer{},
 		res: &Result{
-			Members:   opts.Members,
-			Suite:     opts.Suite,
-			Epochs:    opts.Epochs,
-			Observers: opts.Observers,
-			Bare:      opts.Bare,
+			Members:    opts.Members,
+			Suite:      opts.Suite,
+			Epochs:     opts.Epochs,
+			Observers:  opts.Observers,
+			Mix:        opts.Mix,
+			Committers: opts.Committers,
+			Bare:       opts.Bare,
 		},
 	}
 }
@@ -139,6 +160,42 @@ func (r *runner) idAt(leaf treekem.LeafIndex) uint64 {
 		return id
 	}
 	return uint64(leaf)
+}
+
+// place records that member id joined at leaf.
+func (r *runner) place(leaf treekem.LeafIndex, id uint64) {
+	r.ids[leaf] = id
+	r.leaves[id] = leaf
+	if r.zipf != nil {
+		r.zipf.add(id)
+	}
+}
+
+// removed records that the member at leaf left.
+func (r *runner) removed(leaf treekem.LeafIndex) {
+	id := r.idAt(leaf)
+	delete(r.ids, leaf)
+	delete(r.leaves, id)
+	delete(r.leafKeys, leaf)
+	if r.zipf != nil {
+		r.zipf.remove(id)
+	}
+}
+
+// leafOf returns the leaf of member id, false if id is not a member.
+func (r *runner) leafOf(id uint64) (treekem.LeafIndex, bool) {
+	if leaf, ok := r.leaves[id]; ok {
+		return leaf, true
+	}
+	leaf := treekem.LeafIndex(id)
+	if id >= uint64(r.built) {
+		return 0, false
+	}
+	if _, moved := r.ids[leaf]; moved {
+		return 0, false // removed, and another member joined at its leaf
+	}
+	_, member := r.view.Member(leaf)
+	return leaf, member
 }
 
 // leafKey returns the leaf private key of the simulated member at leaf,

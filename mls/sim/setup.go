@@ -97,7 +97,7 @@ func (r *runner) join() error {
 		o := &observer{index: j, id: id, g: g}
 		r.observers = append(r.observers, o)
 		r.byLeaf[g.LeafIndex()] = o
-		r.ids[g.LeafIndex()] = id
+		r.place(g.LeafIndex(), id)
 		if err := r.agree("join", j+1); err != nil {
 			return err
 		}

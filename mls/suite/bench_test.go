@@ -4,9 +4,12 @@ import (
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/hpke"
+	"crypto/mlkem"
 	"testing"
 
 	circlhpke "github.com/cloudflare/circl/hpke"
+	"github.com/cloudflare/circl/kem/mlkem/mlkem1024"
+	"github.com/cloudflare/circl/kem/mlkem/mlkem768"
 	circled25519 "github.com/cloudflare/circl/sign/ed25519"
 )
 
@@ -92,35 +95,37 @@ func BenchmarkExpandWithLabel(b *testing.B) {
 }
 
 // The benchmarks below compare the alternatives for the choice of
-// implementation (doc.go): crypto/hpke vs circl's HPKE for the curves both
-// support, and crypto/ed25519 vs circl's Ed25519.
+// implementation (doc.go): crypto/hpke vs circl's HPKE for the KEMs both
+// support, crypto/ed25519 vs circl's Ed25519, and crypto/mlkem vs circl's
+// ML-KEM.
 
 func BenchmarkAltHPKESealOpen(b *testing.B) {
 	type alt struct {
-		name  string
-		curve ecdh.Curve
-		kem   circlhpke.KEM
-		kdf   circlhpke.KDF
-		skdf  hpke.KDF
+		name string
+		skem hpke.KEM
+		kem  circlhpke.KEM
+		kdf  circlhpke.KDF
+		skdf hpke.KDF
 	}
 	for _, a := range []alt{
-		{"X25519", ecdh.X25519(), circlhpke.KEM_X25519_HKDF_SHA256, circlhpke.KDF_HKDF_SHA256, hpke.HKDFSHA256()},
-		{"P256", ecdh.P256(), circlhpke.KEM_P256_HKDF_SHA256, circlhpke.KDF_HKDF_SHA256, hpke.HKDFSHA256()},
-		{"P384", ecdh.P384(), circlhpke.KEM_P384_HKDF_SHA384, circlhpke.KDF_HKDF_SHA384, hpke.HKDFSHA384()},
-		{"P521", ecdh.P521(), circlhpke.KEM_P521_HKDF_SHA512, circlhpke.KDF_HKDF_SHA512, hpke.HKDFSHA512()},
+		{"X25519", hpke.DHKEM(ecdh.X25519()), circlhpke.KEM_X25519_HKDF_SHA256, circlhpke.KDF_HKDF_SHA256, hpke.HKDFSHA256()},
+		{"P256", hpke.DHKEM(ecdh.P256()), circlhpke.KEM_P256_HKDF_SHA256, circlhpke.KDF_HKDF_SHA256, hpke.HKDFSHA256()},
+		{"P384", hpke.DHKEM(ecdh.P384()), circlhpke.KEM_P384_HKDF_SHA384, circlhpke.KDF_HKDF_SHA384, hpke.HKDFSHA384()},
+		{"P521", hpke.DHKEM(ecdh.P521()), circlhpke.KEM_P521_HKDF_SHA512, circlhpke.KDF_HKDF_SHA512, hpke.HKDFSHA512()},
+		// X-Wing, the one post-quantum KEM both have (BenchmarkAltXWing
+		// times parsing its private key).
+		{"XWing", hpke.MLKEM768X25519(), circlhpke.KEM_XWING, circlhpke.KDF_HKDF_SHA256, hpke.HKDFSHA256()},
 	} {
 		pt := make([]byte, 64)
-		stdKEM := hpke.DHKEM(a.curve)
-		sk, _ := stdKEM.GenerateKey()
+		sk, _ := a.skem.GenerateKey()
 		pk := sk.PublicKey()
 		b.Run("std/"+a.name+"/seal", func(b *testing.B) {
 			for b.Loop() {
-				enc, s, err := hpke.NewSender(pk, a.skdf, hpke.AES128GCM(), nil)
+				_, s, err := hpke.NewSender(pk, a.skdf, hpke.AES128GCM(), nil)
 				if err != nil {
 					b.Fatal(err)
 				}
 				s.Seal(nil, pt)
-				_ = enc
 			}
 		})
 		enc, sender, _ := hpke.NewSender(pk, a.skdf, hpke.AES128GCM(), nil)
@@ -193,4 +198,63 @@ func BenchmarkAltEd25519(b *testing.B) {
 			circled25519.Verify(cpriv.Public().(circled25519.PublicKey), msg, csig)
 		}
 	})
+}
+
+// BenchmarkAltXWing compares parsing a private key of MLKEM768-X25519
+// (X-Wing), which an HPKE open of a stored key does first: a 32-byte seed,
+// expanded into the ML-KEM and X25519 keys.
+func BenchmarkAltXWing(b *testing.B) {
+	seed := make([]byte, 32)
+	b.Run("std/parse", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := hpke.MLKEM768X25519().NewPrivateKey(seed); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("circl/parse", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := circlhpke.KEM_XWING.Scheme().UnmarshalBinaryPrivateKey(seed); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkAltMLKEM compares the bare ML-KEM of crypto/mlkem and of circl
+// (encapsulate, decapsulate, key generation from a seed). circl is faster,
+// but only crypto/hpke implements HPKE with the ML-KEM KEMs and it takes
+// crypto/mlkem's keys only, so circl's would need an HPKE of our own.
+func BenchmarkAltMLKEM(b *testing.B) {
+	seed := make([]byte, mlkem.SeedSize)
+	ss := make([]byte, mlkem.SharedKeySize)
+	s768, _ := mlkem.NewDecapsulationKey768(seed)
+	_, sct768 := s768.EncapsulationKey().Encapsulate()
+	s1024, _ := mlkem.NewDecapsulationKey1024(seed)
+	_, sct1024 := s1024.EncapsulationKey().Encapsulate()
+	cpk768, csk768 := mlkem768.NewKeyFromSeed(seed)
+	cct768 := make([]byte, mlkem768.CiphertextSize)
+	cpk1024, csk1024 := mlkem1024.NewKeyFromSeed(seed)
+	cct1024 := make([]byte, mlkem1024.CiphertextSize)
+	for _, op := range []struct {
+		name string
+		f    func()
+	}{
+		{"std/768/encap", func() { s768.EncapsulationKey().Encapsulate() }},
+		{"std/768/decap", func() { s768.Decapsulate(sct768) }},
+		{"std/768/keygen", func() { d, _ := mlkem.NewDecapsulationKey768(seed); d.EncapsulationKey().Bytes() }},
+		{"std/1024/encap", func() { s1024.EncapsulationKey().Encapsulate() }},
+		{"std/1024/decap", func() { s1024.Decapsulate(sct1024) }},
+		{"circl/768/encap", func() { cpk768.EncapsulateTo(cct768, ss, nil) }},
+		{"circl/768/decap", func() { csk768.DecapsulateTo(ss, cct768) }},
+		{"circl/768/keygen", func() { mlkem768.NewKeyFromSeed(seed) }},
+		{"circl/1024/encap", func() { cpk1024.EncapsulateTo(cct1024, ss, nil) }},
+		{"circl/1024/decap", func() { csk1024.DecapsulateTo(ss, cct1024) }},
+	} {
+		b.Run(op.name, func(b *testing.B) {
+			for b.Loop() {
+				op.f()
+			}
+		})
+	}
 }

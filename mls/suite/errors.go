@@ -21,6 +21,9 @@ var (
 	ErrInvalidArgument = errors.New("suite: invalid argument")
 	// ErrRandom reports a failure to read from the randomness source.
 	ErrRandom = errors.New("suite: reading randomness failed")
+	// ErrInvalidComposition reports a Composition New cannot build, or a
+	// registry with two suites under one code point or name.
+	ErrInvalidComposition = errors.New("suite: invalid composition")
 	// ErrInternal reports a bug in this package or a failure of an
 	// underlying library that valid input cannot cause.
 	ErrInternal = errors.New("suite: internal error")

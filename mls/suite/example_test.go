@@ -1,6 +1,7 @@
 package suite_test
 
 import (
+	"crypto"
 	"errors"
 	"fmt"
 
@@ -82,16 +83,63 @@ func ExampleSuite_HPKEExportSender() {
 	// true <nil>
 }
 
+// A suite made of parts and registered under the code point the peers use:
+// X-Wing with AES-256-GCM, SHA-512 and Ed25519 at 0x0053. Pass the
+// registry where suites are looked up, e.g. in mls.Config.Suites.
+func ExampleNew() {
+	xwing, err := suite.New(0x0053, "MLS_256_XWING_AES256GCM_SHA512_Ed25519", suite.Composition{
+		KEM:       suite.MLKEM768X25519,
+		KDF:       suite.HKDFSHA512,
+		AEAD:      suite.AES256GCM,
+		Hash:      crypto.SHA512,
+		Signature: suite.Ed25519,
+	})
+	if err != nil {
+		panic(err)
+	}
+	registry, err := suite.Default().With(xwing)
+	if err != nil {
+		panic(err)
+	}
+	s, err := registry.Lookup(0x0053)
+	fmt.Println(s, s.HPKEPublicKeySize(), err)
+	_, err = suite.Lookup(0x0053) // Default is unchanged
+	fmt.Println(errors.Is(err, suite.ErrUnsupportedSuite))
+	// Output:
+	// MLS_256_XWING_AES256GCM_SHA512_Ed25519 1216 <nil>
+	// true
+}
+
+// A draft suite moved to the code point a peer uses for it: under its own
+// name, it replaces the provisional one.
+func ExampleRegistry_With() {
+	tbd1, _ := suite.Lookup(suite.MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519)
+	moved, err := suite.New(0xF0A1, tbd1.String(), tbd1.Composition())
+	if err != nil {
+		panic(err)
+	}
+	registry, err := suite.Default().With(moved)
+	if err != nil {
+		panic(err)
+	}
+	id, _ := registry.ParseID("MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519")
+	_, err = registry.Lookup(0xF101)
+	fmt.Printf("0x%04x %v\n", uint16(id), errors.Is(err, suite.ErrUnsupportedSuite))
+	// Output:
+	// 0xf0a1 true
+}
+
 func ExampleParseID() {
-	for _, s := range []string{"1", "0x0003", "mls_256_dhkemp384_aes256gcm_sha384_p384"} {
+	for _, s := range []string{"1", "0x0003", "0xF10B", "mls_128_mlkem768x25519_aes128gcm_sha256_ed25519"} {
 		id, err := suite.ParseID(s)
-		fmt.Println(uint16(id), id, err)
+		fmt.Printf("0x%04x %v %v\n", uint16(id), id, err)
 	}
 	_, err := suite.ParseID("9")
 	fmt.Println(err)
 	// Output:
-	// 1 MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 <nil>
-	// 3 MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519 <nil>
-	// 7 MLS_256_DHKEMP384_AES256GCM_SHA384_P384 <nil>
-	// suite: unsupported cipher suite: "9": want a number from 1 to 7 or a name such as MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+	// 0x0001 MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 <nil>
+	// 0x0003 MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519 <nil>
+	// 0xf10b MLS_256_MLKEM1024_AES256GCM_SHA384_MLDSA87 <nil>
+	// 0xf101 MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519 <nil>
+	// suite: unsupported cipher suite: "9": want a number (1 to 7, 0xF101 to 0xF10B) or a name such as MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
 }

@@ -2,6 +2,7 @@ package suite_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/mlsengine/engine/mls/suite"
@@ -20,10 +21,22 @@ func fuzzSuite(b uint8) *suite.Suite {
 	return s
 }
 
-// cryptoBasicsSeeds returns the vectors' cases; a missing file fails.
+// cryptoBasicsSeeds returns the vectors' cases (a missing file fails) and
+// generated ones for the suites they lack.
 func cryptoBasicsSeeds(f *testing.F) []testvectors.CryptoBasics {
 	var cases []testvectors.CryptoBasics
 	vectordir.Load(f, "crypto-basics.json", &cases)
+	for _, id := range suite.IDs() {
+		if slices.ContainsFunc(cases, func(c testvectors.CryptoBasics) bool { return c.Suite == uint16(id) }) {
+			continue
+		}
+		s, _ := suite.Lookup(id)
+		gen, err := testvectors.Generate("crypto-basics", s, nil)
+		if err != nil {
+			f.Fatal(err)
+		}
+		cases = append(cases, *gen[0].(*testvectors.CryptoBasics))
+	}
 	return cases
 }
 

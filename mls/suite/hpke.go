@@ -12,19 +12,26 @@ import (
 // private key. Wherever a private key is parsed (HPKEPublicKey, HPKEOpen,
 // DecryptWithLabel, HPKEExportReceiver), a P-256, P-384 or P-521 key may
 // also be shorter: it is a big-endian scalar, and a shorter encoding is the
-// same integer without its leading zero bytes. X25519 and X448 keys must
-// have exactly this size.
+// same integer without its leading zero bytes. X25519 and X448 keys, and
+// the seeds that are the keys of the post-quantum KEMs, must have exactly
+// this size.
 func (s *Suite) HPKEPrivateKeySize() int { return s.kem.params().nsk }
 
 // HPKEPublicKeySize returns the KEM's Npk, the size of a serialized HPKE
-// public key and of a KEM output.
+// public key.
 func (s *Suite) HPKEPublicKeySize() int { return s.kem.params().npk }
 
-// DeriveKeyPair is RFC 9180 §7.1.3 DeriveKeyPair for the suite's KEM, for
-// an ikm of any length (RFC 9420 derives from KDF.Nh bytes, e.g. path
-// secrets in §7.4 and external_secret in §8.3).
+// HPKEEncapsulatedKeySize returns the KEM's Nenc, the size of a KEM output
+// (kem_output in RFC 9420 §5.1.3, §12.1.6). It equals Npk for a DHKEM but
+// not for the post-quantum KEMs.
+func (s *Suite) HPKEEncapsulatedKeySize() int { return s.kem.params().nenc }
+
+// DeriveKeyPair is the suite's KEM's DeriveKeyPair, for an ikm of any
+// length (RFC 9420 derives from KDF.Nh bytes, e.g. path secrets in §7.4
+// and external_secret in §8.3): RFC 9180 §7.1.3 for a DHKEM, and the KEM's
+// own derivation of draft-ietf-hpke-pq for ML-KEM and the hybrids.
 func (s *Suite) DeriveKeyPair(ikm []byte) (priv, pub []byte, err error) {
-	return deriveKeyPair(s.kem, ikm)
+	return s.kem.deriveKeyPair(ikm)
 }
 
 // GenerateKeyPair returns a fresh HPKE key pair: DeriveKeyPair of Nsk bytes

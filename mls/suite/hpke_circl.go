@@ -26,23 +26,28 @@ type circlKEM struct {
 	suite  circlhpke.Suite
 }
 
-func newCirclKEM(id circlhpke.KEM, kdf circlhpke.KDF, aead circlhpke.AEAD) *circlKEM {
-	k := &circlKEM{scheme: id.Scheme(), suite: circlhpke.NewSuite(id, kdf, aead)}
+// newCirclKEM returns DHKEM(X25519) or DHKEM(X448) with the HPKE KDF and
+// AEAD of the given identifiers, which circl uses too.
+func newCirclKEM(id KEM, kdf KDF, aead AEAD) *circlKEM {
+	cid := circlhpke.KEM(id)
+	k := &circlKEM{scheme: cid.Scheme(), suite: circlhpke.NewSuite(cid, circlhpke.KDF(kdf), circlhpke.AEAD(aead))}
 	switch id {
-	case circlhpke.KEM_X25519_HKDF_SHA256:
-		k.kemParams = kemParams{name: "DHKEM(X25519)", newHash: crypto.SHA256.New, nh: crypto.SHA256.Size(),
-			nsk: x25519.Size, npk: x25519.Size}
-	case circlhpke.KEM_X448_HKDF_SHA512:
-		k.kemParams = kemParams{name: "DHKEM(X448)", newHash: crypto.SHA512.New, nh: crypto.SHA512.Size(),
-			nsk: x448.Size, npk: x448.Size}
+	case DHKEMX25519:
+		k.kemParams = kemParams{newHash: crypto.SHA256.New, nsk: x25519.Size, npk: x25519.Size}
+	case DHKEMX448:
+		k.kemParams = kemParams{newHash: crypto.SHA512.New, nsk: x448.Size, npk: x448.Size}
 	default:
 		panic("suite: unsupported circl KEM in the suite table")
 	}
-	k.id = uint16(id)
+	k.name, k.id, k.nh, k.nenc = id.String(), uint16(id), kdfHashes[kdf].Size(), k.npk
 	return k
 }
 
 func (k *circlKEM) params() *kemParams { return &k.kemParams }
+
+func (k *circlKEM) deriveKeyPair(ikm []byte) (priv, pub []byte, err error) {
+	return deriveKeyPair(k, ikm)
+}
 
 func (k *circlKEM) publicKey(priv []byte) ([]byte, error) {
 	// RFC 7748 §5: every string of Nsk bytes is a scalar (clamped when used).
@@ -121,8 +126,8 @@ func (k *circlKEM) receiver(priv, enc, info []byte) (circlhpke.Opener, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(enc) != k.npk {
-		return nil, fmt.Errorf("%w: %s KEM output of %d bytes, want %d", ErrDecrypt, k.name, len(enc), k.npk)
+	if len(enc) != k.nenc {
+		return nil, fmt.Errorf("%w: %s KEM output of %d bytes, want %d", ErrDecrypt, k.name, len(enc), k.nenc)
 	}
 	r, err := k.suite.NewReceiver(sk, info)
 	if err != nil {

@@ -11,21 +11,18 @@ import (
 	circlhpke "github.com/cloudflare/circl/hpke"
 )
 
-// stdCurves maps each suite to its crypto/ecdh curve (none for X448).
-var stdCurves = map[ID]ecdh.Curve{0x0001: ecdh.X25519(), 0x0002: ecdh.P256(), 0x0003: ecdh.X25519(),
-	0x0005: ecdh.P521(), 0x0007: ecdh.P384()}
-
-// stdDHKEM returns the crypto/hpke KEM of the suite, or nil for X448.
-func stdDHKEM(s *Suite) hpke.KEM {
-	if c := stdCurves[s.ID()]; c != nil {
-		return hpke.DHKEM(c)
+// stdHPKEKEM returns the crypto/hpke KEM of the suite, or nil for X448.
+func stdHPKEKEM(s *Suite) hpke.KEM {
+	k, err := hpke.NewKEM(uint16(s.Composition().KEM))
+	if err != nil {
+		return nil
 	}
-	return nil
+	return k
 }
 
 // TestDeriveKeyPairCrossCheck compares DeriveKeyPair with crypto/hpke's for
-// ikm of any length, and with circl's for X448 at the only length circl
-// accepts (Nsk).
+// ikm of any length (the DHKEMs', and the post-quantum KEMs' own), and with
+// circl's for X448 at the only length circl accepts (Nsk).
 func TestDeriveKeyPairCrossCheck(t *testing.T) {
 	forEachSuite(t, func(t *testing.T, s *Suite) {
 		for _, n := range []int{0, 1, 16, 32, 48, 56, 64, 66, 200} {
@@ -34,7 +31,10 @@ func TestDeriveKeyPairCrossCheck(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DeriveKeyPair(%d bytes): %v", n, err)
 			}
-			if k := stdDHKEM(s); k != nil {
+			if len(priv) != s.HPKEPrivateKeySize() || len(pub) != s.HPKEPublicKeySize() {
+				t.Fatalf("DeriveKeyPair: keys of %d and %d bytes", len(priv), len(pub))
+			}
+			if k := stdHPKEKEM(s); k != nil {
 				sk, err := k.DeriveKeyPair(ikm)
 				if err != nil {
 					t.Fatal(err)
@@ -119,7 +119,7 @@ func TestHPKE(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(enc) != s.HPKEPublicKeySize() {
+		if len(enc) != s.HPKEEncapsulatedKeySize() {
 			t.Errorf("KEM output of %d bytes", len(enc))
 		}
 		if got, err := s.HPKEOpen(priv, enc, info, aad, ct); err != nil || !bytes.Equal(got, pt) {
@@ -202,21 +202,27 @@ func TestHPKEExport(t *testing.T) {
 	})
 }
 
-// TestKEMImplementations checks which implementation serves each suite.
+// TestKEMImplementations checks which implementation serves each suite:
+// circl for X448, and for X25519 where circlX25519Faster; crypto/hpke for
+// the rest.
 func TestKEMImplementations(t *testing.T) {
 	forEachSuite(t, func(t *testing.T, s *Suite) {
+		id := s.Composition().KEM
+		circl := id == DHKEMX448 || (id == DHKEMX25519 && circlX25519Faster)
 		switch k := s.kem.(type) {
 		case *stdKEM:
-			if k.curve != stdCurves[s.ID()] || (k.curve == ecdh.X25519() && circlX25519Faster) {
-				t.Errorf("crypto/hpke with %v", k.curve)
+			if circl || k.kem.ID() != uint16(id) {
+				t.Errorf("crypto/hpke with KEM %#x", k.kem.ID())
 			}
 		case *circlKEM:
-			x25519 := stdCurves[s.ID()] == ecdh.X25519()
-			if !(k.npk == 56 && stdCurves[s.ID()] == nil) && !(x25519 && circlX25519Faster) {
+			if !circl {
 				t.Errorf("circl %s", k.name)
 			}
 		default:
 			t.Errorf("KEM %T", s.kem)
+		}
+		if p := s.kem.params(); p.id != uint16(id) || p.name != id.String() || p.nh != s.HashSize() {
+			t.Errorf("parameters %+v", p)
 		}
 	})
 }
@@ -226,11 +232,11 @@ func TestKEMImplementations(t *testing.T) {
 // exports what the other sealed.
 func TestX25519Implementations(t *testing.T) {
 	impls := []kemScheme{
-		newStdKEM(ecdh.X25519(), crypto.SHA256, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305()),
-		newCirclKEM(circlhpke.KEM_X25519_HKDF_SHA256, circlhpke.KDF_HKDF_SHA256, circlhpke.AEAD_ChaCha20Poly1305),
+		newStdDHKEM(ecdh.X25519(), crypto.SHA256, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305()),
+		newCirclKEM(DHKEMX25519, HKDFSHA256, ChaCha20Poly1305),
 	}
 	a, b := impls[0].params(), impls[1].params()
-	if a.name != b.name || a.id != b.id || a.nh != b.nh || a.nsk != b.nsk || a.npk != b.npk || a.bitmask != b.bitmask {
+	if a.name != b.name || a.id != b.id || a.nh != b.nh || a.nsk != b.nsk || a.npk != b.npk || a.nenc != b.nenc || a.bitmask != b.bitmask {
 		t.Fatalf("parameters differ: %+v %+v", a, b)
 	}
 	for i := range 20 {
@@ -269,8 +275,9 @@ func TestX25519Implementations(t *testing.T) {
 
 // TestShortHPKEPrivateKey checks that a P-256, P-384 or P-521 private key
 // whose leading zero bytes were dropped is accepted wherever a private key
-// is parsed, as the same integer, while X25519 and X448 keys, fixed-length
-// byte strings, must have exactly Nsk bytes.
+// is parsed, as the same integer, while X25519 and X448 keys and the seeds
+// of the post-quantum KEMs, fixed-length byte strings, must have exactly
+// Nsk bytes.
 func TestShortHPKEPrivateKey(t *testing.T) {
 	forEachSuite(t, func(t *testing.T, s *Suite) {
 		full, _, err := s.DeriveKeyPair([]byte("short key"))
@@ -305,7 +312,7 @@ func TestShortHPKEPrivateKey(t *testing.T) {
 			pt, errDec := s.DecryptWithLabel(priv, "label", ctx, kemOutput, ct)
 			opened, errOpen := s.HPKEOpen(priv, enc, []byte("info"), []byte("aad"), sealed)
 			secret, errExp := s.HPKEExportReceiver(priv, expEnc, []byte("info"), ctx, 32)
-			if !isECDSA(s.ID()) {
+			if !nistKEM(s) {
 				for _, err := range []error{errPub, errDec, errOpen, errExp} {
 					if !errors.Is(err, ErrInvalidKey) {
 						t.Errorf("private key of %d bytes: %v", len(priv), err)

@@ -9,10 +9,12 @@ import (
 )
 
 // kemScheme is the HPKE (RFC 9180, base mode) instantiation of a suite:
-// its DHKEM together with the suite's KDF and AEAD. Implementations
+// its KEM together with the suite's KDF and AEAD. Implementations
 // validate every key and KEM output before using it.
 type kemScheme interface {
 	params() *kemParams
+	// deriveKeyPair is the KEM's DeriveKeyPair for an ikm of any length.
+	deriveKeyPair(ikm []byte) (priv, pub []byte, err error)
 	// publicKey returns SerializePublicKey(pk(priv)), or an error wrapping
 	// ErrInvalidKey if priv is not a valid serialized private key.
 	publicKey(priv []byte) ([]byte, error)
@@ -25,17 +27,19 @@ type kemScheme interface {
 	exportReceiver(priv, enc, info, exporterContext []byte, length int) ([]byte, error)
 }
 
-// kemParams are the RFC 9180 §7.1 parameters of a DHKEM.
+// kemParams are the RFC 9180 §7.1 parameters of a KEM.
 type kemParams struct {
 	name    string
 	id      uint16           // kem_id
-	newHash func() hash.Hash // the KEM's KDF
-	nh      int              // the KEM's KDF Nh (bounds HPKE exports: 255*Nh)
+	newHash func() hash.Hash // a DHKEM's KDF, for deriveKeyPair; nil for the others
+	nh      int              // the HPKE KDF's Nh (bounds HPKE exports: 255*Nh)
 	nsk     int              // Nsk
-	npk     int              // Npk = Nenc
-	// bitmask is 0 for X25519 and X448 (any Nsk bytes are a private key);
-	// for the NIST curves it is the mask of the first candidate byte of the
-	// DeriveKeyPair rejection loop (RFC 9180 §7.1.3).
+	npk     int              // Npk
+	nenc    int              // Nenc
+	// bitmask is 0 for X25519, X448 and the post-quantum KEMs (a private
+	// key is any string of Nsk bytes); for the NIST curves it is the mask
+	// of the first candidate byte of the DeriveKeyPair rejection loop (RFC
+	// 9180 §7.1.3).
 	bitmask byte
 }
 
@@ -44,7 +48,9 @@ type kemParams struct {
 // shorter encoding is the same integer with its leading zero bytes dropped
 // (as some generators write them): it is left-padded. X25519 and X448
 // private keys are byte strings of a fixed length (RFC 7748 §5), not
-// integers, and any other length is rejected.
+// integers, as are the seeds that are the private keys of the
+// post-quantum KEMs (draft-ietf-hpke-pq), and any other length is
+// rejected.
 func (p *kemParams) privateKeyBytes(priv []byte) ([]byte, error) {
 	if p.bitmask != 0 {
 		return scalarBytes(p.name, priv, p.nsk)
@@ -103,7 +109,8 @@ func (p *kemParams) labeledExpand(prk []byte, label string, info []byte, length 
 	return out, nil
 }
 
-// deriveKeyPair is RFC 9180 §7.1.3 DeriveKeyPair for any ikm length.
+// deriveKeyPair is RFC 9180 §7.1.3 DeriveKeyPair of a DHKEM for any ikm
+// length.
 func deriveKeyPair(k kemScheme, ikm []byte) (priv, pub []byte, err error) {
 	p := k.params()
 	dkpPRK, err := p.labeledExtract(nil, "dkp_prk", ikm)

@@ -2,6 +2,7 @@ package suite
 
 import (
 	"bytes"
+	"crypto/mlkem"
 	"errors"
 	"testing"
 )
@@ -84,7 +85,7 @@ func TestMalformedKeys(t *testing.T) {
 			}
 		}
 		shortPriv := goodPriv[1:]
-		if isECDSA(s.ID()) {
+		if nistKEM(s) {
 			// A NIST-curve KEM private key is an integer too: one byte
 			// shorter, it is another valid scalar (see
 			// TestShortHPKEPrivateKey).
@@ -96,7 +97,7 @@ func TestMalformedKeys(t *testing.T) {
 			}
 		}
 		tooShort := sigPriv[1:]
-		if isECDSA(s.ID()) {
+		if isECDSA(s) {
 			// An ECDSA scalar with its leading zero bytes dropped is the
 			// same integer: accepted, and it must give the same key.
 			shortKey := sigPriv[1:]
@@ -116,12 +117,28 @@ func TestMalformedKeys(t *testing.T) {
 
 // TestInvalidPoints checks public keys that have the right length but are
 // not usable: off-curve NIST points and low-order X25519/X448 points
-// (RFC 9180 §7.1.4), and NIST private keys out of range.
+// (RFC 9180 §7.1.4), alone or in a hybrid KEM's key, ML-KEM encapsulation
+// keys failing the modulus check of FIPS 203 §7.2, and NIST private keys
+// out of range.
 func TestInvalidPoints(t *testing.T) {
 	forEachSuite(t, func(t *testing.T, s *Suite) {
 		npk := s.HPKEPublicKeySize()
 		var bad [][]byte
-		if s.kem.params().bitmask != 0 {
+		if ek := mlkemPublicKeySize(s); ek > 0 {
+			// An ML-KEM key with coefficients 0xfff >= q, then a valid
+			// ML-KEM key with an invalid curve point (a hybrid's).
+			_, good, _ := s.GenerateKeyPair(nil)
+			overQ := bytes.Clone(good)
+			for i := range overQ[:ek-32] {
+				overQ[i] = 0xff
+			}
+			bad = append(bad, overQ)
+			if ek < npk {
+				lowOrder := bytes.Clone(good)
+				clear(lowOrder[ek:]) // u = 0 for X25519; not a point of P-256 or P-384
+				bad = append(bad, lowOrder)
+			}
+		} else if s.kem.params().bitmask != 0 {
 			offCurve := make([]byte, npk)
 			offCurve[0] = 4
 			offCurve[npk-1] = 1
@@ -153,8 +170,8 @@ func TestInvalidPoints(t *testing.T) {
 				t.Errorf("HPKEOpen with enc %x: %v", pub, err)
 			}
 		}
-		if s.sig.name() == "Ed25519" || s.sig.name() == "Ed448" {
-			return
+		if !isECDSA(s) {
+			return // any EdDSA or ML-DSA key of the right length is checked when used
 		}
 		// Signature keys: off-curve ECDSA point.
 		_, sigPub, _ := s.GenerateSignatureKey(nil)
@@ -166,10 +183,28 @@ func TestInvalidPoints(t *testing.T) {
 	})
 }
 
-func isECDSA(id ID) bool {
-	switch id {
-	case MLS_128_DHKEMP256_AES128GCM_SHA256_P256, MLS_256_DHKEMP521_AES256GCM_SHA512_P521, MLS_256_DHKEMP384_AES256GCM_SHA384_P384:
+// isECDSA reports whether the suite signs with ECDSA, whose private keys
+// are integers (a shorter encoding is the same key).
+func isECDSA(s *Suite) bool {
+	switch s.Composition().Signature {
+	case ECDSAWithP256AndSHA256, ECDSAWithP384AndSHA384, ECDSAWithP521AndSHA512:
 		return true
 	}
 	return false
+}
+
+// nistKEM reports whether the suite's KEM is a DHKEM over a NIST curve,
+// whose private keys are integers.
+func nistKEM(s *Suite) bool { return s.kem.params().bitmask != 0 }
+
+// mlkemPublicKeySize returns the size of the ML-KEM encapsulation key that
+// starts the suite's HPKE public key, or 0 if the KEM has no ML-KEM.
+func mlkemPublicKeySize(s *Suite) int {
+	switch s.Composition().KEM {
+	case MLKEM768, MLKEM768P256, MLKEM768X25519:
+		return mlkem.EncapsulationKeySize768
+	case MLKEM1024, MLKEM1024P384:
+		return mlkem.EncapsulationKeySize1024
+	}
+	return 0
 }

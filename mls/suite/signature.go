@@ -1,6 +1,8 @@
 package suite
 
 import (
+	"crypto"
+	"crypto/elliptic"
 	"fmt"
 	"io"
 
@@ -9,8 +11,10 @@ import (
 
 // A Signer signs with the suite's signature algorithm (RFC 9420 §5.1.2).
 // Sign receives the full message (not a digest; ECDSA signers hash it with
-// the suite's hash) and returns the signature in the encoding of RFC 8446:
-// DER for ECDSA, R||S for EdDSA. Keys may live outside the process (an HSM).
+// the scheme's hash) and returns the signature in the encoding of TLS
+// (RFC 8446; draft-ietf-tls-mldsa): DER for ECDSA, R||S for EdDSA, the
+// FIPS 204 encoding for ML-DSA, which signs the message itself with an
+// empty context. Keys may live outside the process (an HSM).
 type Signer interface {
 	Sign(message []byte) ([]byte, error)
 	// Public returns the SignaturePublicKey bytes.
@@ -28,6 +32,29 @@ type signatureScheme interface {
 	checkPublicKey(pub []byte) error
 }
 
+// newSignatureScheme returns the implementation of a signature scheme.
+func newSignatureScheme(s SignatureScheme) (signatureScheme, error) {
+	switch s {
+	case ECDSAWithP256AndSHA256:
+		return newECDSAScheme(elliptic.P256(), crypto.SHA256), nil
+	case ECDSAWithP384AndSHA384:
+		return newECDSAScheme(elliptic.P384(), crypto.SHA384), nil
+	case ECDSAWithP521AndSHA512:
+		return newECDSAScheme(elliptic.P521(), crypto.SHA512), nil
+	case Ed25519:
+		return ed25519Scheme{}, nil
+	case Ed448:
+		return ed448Scheme{}, nil
+	case MLDSA44:
+		return mldsa44Scheme, nil
+	case MLDSA65:
+		return mldsa65Scheme, nil
+	case MLDSA87:
+		return mldsa87Scheme, nil
+	}
+	return nil, fmt.Errorf("unsupported signature scheme")
+}
+
 // GenerateSignatureKey returns a fresh signature key pair, drawing all its
 // randomness from rand (nil means crypto/rand).
 func (s *Suite) GenerateSignatureKey(rand io.Reader) (priv, pub []byte, err error) {
@@ -35,7 +62,9 @@ func (s *Suite) GenerateSignatureKey(rand io.Reader) (priv, pub []byte, err erro
 }
 
 // NewSigner returns an in-memory Signer for priv (the private key encoding
-// of the test vectors: the RFC 8032 seed, or the big-endian ECDSA scalar).
+// of the test vectors: the RFC 8032 seed, the big-endian ECDSA scalar, or
+// the 32-byte ML-DSA seed ξ of FIPS 204 ML-DSA.KeyGen_internal, the "seed"
+// form of RFC 9881).
 func (s *Suite) NewSigner(priv []byte) (Signer, error) {
 	return s.sig.newSigner(priv)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -52,32 +53,46 @@ func forEachSuite(t *testing.T, f func(t *testing.T, s *Suite)) {
 }
 
 func TestLookup(t *testing.T) {
-	names := map[ID]string{
-		0x0001: "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519",
-		0x0002: "MLS_128_DHKEMP256_AES128GCM_SHA256_P256",
-		0x0003: "MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519",
-		0x0004: "MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448",
-		0x0005: "MLS_256_DHKEMP521_AES256GCM_SHA512_P521",
-		0x0006: "MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448",
-		0x0007: "MLS_256_DHKEMP384_AES256GCM_SHA384_P384",
+	// RFC 9420 §17.1 and draft-ietf-mls-pq-ciphersuites-06 Tables 1 and 2.
+	want := map[ID]string{
+		0x0001: "MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 DHKEM(X25519)/HKDF-SHA-256/AES-128-GCM/SHA-256/ed25519",
+		0x0002: "MLS_128_DHKEMP256_AES128GCM_SHA256_P256 DHKEM(P-256)/HKDF-SHA-256/AES-128-GCM/SHA-256/ecdsa_secp256r1_sha256",
+		0x0003: "MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519 DHKEM(X25519)/HKDF-SHA-256/ChaCha20-Poly1305/SHA-256/ed25519",
+		0x0004: "MLS_256_DHKEMX448_AES256GCM_SHA512_Ed448 DHKEM(X448)/HKDF-SHA-512/AES-256-GCM/SHA-512/ed448",
+		0x0005: "MLS_256_DHKEMP521_AES256GCM_SHA512_P521 DHKEM(P-521)/HKDF-SHA-512/AES-256-GCM/SHA-512/ecdsa_secp521r1_sha512",
+		0x0006: "MLS_256_DHKEMX448_CHACHA20POLY1305_SHA512_Ed448 DHKEM(X448)/HKDF-SHA-512/ChaCha20-Poly1305/SHA-512/ed448",
+		0x0007: "MLS_256_DHKEMP384_AES256GCM_SHA384_P384 DHKEM(P-384)/HKDF-SHA-384/AES-256-GCM/SHA-384/ecdsa_secp384r1_sha384",
+		0xF101: "MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519 MLKEM768-X25519/HKDF-SHA-256/AES-128-GCM/SHA-256/ed25519",
+		0xF102: "MLS_128_MLKEM768X25519_AES256GCM_SHA384_Ed25519 MLKEM768-X25519/HKDF-SHA-384/AES-256-GCM/SHA-384/ed25519",
+		0xF103: "MLS_128_MLKEM768P256_AES128GCM_SHA256_P256 MLKEM768-P256/HKDF-SHA-256/AES-128-GCM/SHA-256/ecdsa_secp256r1_sha256",
+		0xF104: "MLS_128_MLKEM768P256_AES256GCM_SHA384_P256 MLKEM768-P256/HKDF-SHA-384/AES-256-GCM/SHA-384/ecdsa_secp256r1_sha256",
+		0xF105: "MLS_192_MLKEM1024P384_AES256GCM_SHA384_P384 MLKEM1024-P384/HKDF-SHA-384/AES-256-GCM/SHA-384/ecdsa_secp384r1_sha384",
+		0xF106: "MLS_128_MLKEM768_AES256GCM_SHA384_Ed25519 ML-KEM-768/HKDF-SHA-384/AES-256-GCM/SHA-384/ed25519",
+		0xF107: "MLS_128_MLKEM768_AES256GCM_SHA384_P256 ML-KEM-768/HKDF-SHA-384/AES-256-GCM/SHA-384/ecdsa_secp256r1_sha256",
+		0xF108: "MLS_192_MLKEM1024_AES256GCM_SHA384_P384 ML-KEM-1024/HKDF-SHA-384/AES-256-GCM/SHA-384/ecdsa_secp384r1_sha384",
+		0xF109: "MLS_128_MLKEM768X25519_CHACHA20POLY1305_SHA384_MLDSA44 MLKEM768-X25519/HKDF-SHA-384/ChaCha20-Poly1305/SHA-384/mldsa44",
+		0xF10A: "MLS_192_MLKEM768_AES256GCM_SHA384_MLDSA65 ML-KEM-768/HKDF-SHA-384/AES-256-GCM/SHA-384/mldsa65",
+		0xF10B: "MLS_256_MLKEM1024_AES256GCM_SHA384_MLDSA87 ML-KEM-1024/HKDF-SHA-384/AES-256-GCM/SHA-384/mldsa87",
 	}
-	if len(IDs()) != len(names) {
-		t.Fatalf("IDs() = %v", IDs())
+	ids := IDs()
+	if len(ids) != len(want) || !slices.IsSorted(ids) {
+		t.Fatalf("IDs() = %v", ids)
 	}
-	for _, id := range IDs() {
+	for _, id := range ids {
 		s, err := Lookup(id)
 		if err != nil {
 			t.Fatalf("Lookup(%d): %v", id, err)
 		}
-		if s.ID() != id || id.String() != names[id] || s.String() != names[id] {
-			t.Errorf("suite %d: ID %v, names %q %q", id, s.ID(), id.String(), s.String())
+		name, _, _ := strings.Cut(want[id], " ")
+		if got := s.String() + " " + s.Composition().String(); s.ID() != id || id.String() != name || got != want[id] {
+			t.Errorf("suite %#x: ID %#x, %q, %q", uint16(id), uint16(s.ID()), id.String(), got)
 		}
 		if s2, _ := Lookup(id); s2 != s {
 			t.Errorf("Lookup(%v) builds a new Suite per call", id)
 		}
 	}
 	// 0x0000 is reserved, 0x0A0A is GREASE (§13.6), 0xF000+ private use.
-	for _, id := range []ID{0, 8, 0x0a0a, 0xf000, 0xffff} {
+	for _, id := range []ID{0, 8, 0x0a0a, 0xf000, 0xf100, 0xf10c, 0xffff} {
 		s, err := Lookup(id)
 		if s != nil || !errors.Is(err, ErrUnsupportedSuite) {
 			t.Errorf("Lookup(%#x) = %v, %v; want ErrUnsupportedSuite", uint16(id), s, err)
@@ -92,17 +107,31 @@ func TestLookup(t *testing.T) {
 }
 
 func TestSizes(t *testing.T) {
-	want := map[ID][6]int{ // Nh, Nk, Nn, Nsk, Npk
-		0x0001: {32, 16, 12, 32, 32},
-		0x0002: {32, 16, 12, 32, 65},
-		0x0003: {32, 32, 12, 32, 32},
-		0x0004: {64, 32, 12, 56, 56},
-		0x0005: {64, 32, 12, 66, 133},
-		0x0006: {64, 32, 12, 56, 56},
-		0x0007: {48, 32, 12, 48, 97},
+	want := map[ID][6]int{ // Nh, Nk, Nn, Nsk, Npk, Nenc
+		0x0001: {32, 16, 12, 32, 32, 32},
+		0x0002: {32, 16, 12, 32, 65, 65},
+		0x0003: {32, 32, 12, 32, 32, 32},
+		0x0004: {64, 32, 12, 56, 56, 56},
+		0x0005: {64, 32, 12, 66, 133, 133},
+		0x0006: {64, 32, 12, 56, 56, 56},
+		0x0007: {48, 32, 12, 48, 97, 97},
+		// draft-ietf-hpke-pq: ML-KEM keys are 64-byte seeds, the hybrids'
+		// 32-byte seeds; a hybrid's public key and ciphertext are the
+		// ML-KEM one followed by the curve's.
+		0xF101: {32, 16, 12, 32, 1184 + 32, 1088 + 32},
+		0xF102: {48, 32, 12, 32, 1184 + 32, 1088 + 32},
+		0xF103: {32, 16, 12, 32, 1184 + 65, 1088 + 65},
+		0xF104: {48, 32, 12, 32, 1184 + 65, 1088 + 65},
+		0xF105: {48, 32, 12, 32, 1568 + 97, 1568 + 97},
+		0xF106: {48, 32, 12, 64, 1184, 1088},
+		0xF107: {48, 32, 12, 64, 1184, 1088},
+		0xF108: {48, 32, 12, 64, 1568, 1568},
+		0xF109: {48, 32, 12, 32, 1184 + 32, 1088 + 32},
+		0xF10A: {48, 32, 12, 64, 1184, 1088},
+		0xF10B: {48, 32, 12, 64, 1568, 1568},
 	}
 	forEachSuite(t, func(t *testing.T, s *Suite) {
-		got := [6]int{s.HashSize(), s.AEADKeySize(), s.AEADNonceSize(), s.HPKEPrivateKeySize(), s.HPKEPublicKeySize()}
+		got := [6]int{s.HashSize(), s.AEADKeySize(), s.AEADNonceSize(), s.HPKEPrivateKeySize(), s.HPKEPublicKeySize(), s.HPKEEncapsulatedKeySize()}
 		if got != want[s.ID()] {
 			t.Errorf("sizes %v, want %v", got, want[s.ID()])
 		}

@@ -68,7 +68,7 @@ func TestKeyScheduleExternalPub(t *testing.T) {
 			}
 		}
 	}
-	for _, id := range suite.IDs() {
+	for id := suite.ID(1); id <= 7; id++ { // the suites of RFC 9420
 		if !seen[id] {
 			t.Errorf("key-schedule.json has no case for %v", id)
 		}
