@@ -144,13 +144,14 @@ func (s *store) hash(x NodeIndex) []byte {
 	return s.bands[b].get(blk).hashes[o : o+s.nh : o+s.nh]
 }
 
-// setHash stores h as x's tree hash and marks it valid.
-func (s *store) setHash(x NodeIndex, h []byte) {
+// hashSlot returns x's tree hash slot for writing, empty with room for
+// the hash, and marks the hash valid.
+func (s *store) hashSlot(x NodeIndex) []byte {
 	b, blk, off := locate(x)
 	c := s.own(b, blk)
 	o := int(off) * s.nh
-	copy(c.hashes[o:o+s.nh], h)
 	c.nodes[off].bits |= hashValid
+	return c.hashes[o:o:o+s.nh]
 }
 
 // ownMids copies every shared middle block of the tables, so that blocks

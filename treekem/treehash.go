@@ -26,15 +26,18 @@ func splits(x NodeIndex) bool {
 
 // appendVec appends opaque v<V> with a minimal varint length (§2.1.2).
 func appendVec(b, v []byte) []byte {
-	switch n := len(v); {
+	return append(appendVarint(b, len(v)), v...)
+}
+
+// appendVarint appends n, less than 2^30, as a minimal varint (§2.1.2).
+func appendVarint(b []byte, n int) []byte {
+	switch {
 	case n < 1<<6:
-		b = append(b, byte(n))
+		return append(b, byte(n))
 	case n < 1<<14:
-		b = append(b, 0x40|byte(n>>8), byte(n))
-	default:
-		b = append(b, 0x80|byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+		return append(b, 0x40|byte(n>>8), byte(n))
 	}
-	return append(b, v...)
+	return append(b, 0x80|byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 }
 
 func appendUint32(b []byte, v uint32) []byte {
@@ -127,7 +130,7 @@ func (t *Tree) hashNode(x NodeIndex, buf *[]byte) {
 	}
 	if x.IsLeaf() {
 		*buf = appendLeafHashInput((*buf)[:0], x.Leaf(), nd.data)
-		t.st.setHash(x, t.cs.Hash(*buf))
+		t.cs.AppendHash(t.st.hashSlot(x), *buf)
 		return
 	}
 	l, r := x.Left(), x.Right()
@@ -146,7 +149,7 @@ func (t *Tree) hashNode(x NodeIndex, buf *[]byte) {
 		t.hashNode(r, buf)
 	}
 	*buf = appendParentHashInput((*buf)[:0], t.st.get(x).data, t.st.hash(l), t.st.hash(r))
-	t.st.setHash(x, t.cs.Hash(*buf))
+	t.cs.AppendHash(t.st.hashSlot(x), *buf)
 }
 
 // originalHash returns the tree hash of x in the tree where the leaves in

@@ -124,16 +124,14 @@ func unmergedAt(u []byte, i int) LeafIndex {
 }
 
 // encodeParent returns the ParentNode encoding of the given fields.
+// The lengths are bounded by the stored encodings the fields come from.
 func encodeParent(key, parentHash []byte, unmerged []LeafIndex) []byte {
-	b := wire.NewBuilder(make([]byte, 0, len(key)+len(parentHash)+4*len(unmerged)+12))
-	b.AddVector(key)
-	b.AddVector(parentHash)
-	b.AddVectorFunc(func(b *wire.Builder) {
-		for _, l := range unmerged {
-			b.AddUint32(uint32(l))
-		}
-	})
-	out, _ := b.Bytes() // lengths are bounded by the stored encodings
+	out := make([]byte, 0, len(key)+len(parentHash)+4*len(unmerged)+12)
+	out = appendVec(appendVec(out, key), parentHash)
+	out = appendVarint(out, 4*len(unmerged))
+	for _, l := range unmerged {
+		out = appendUint32(out, uint32(l))
+	}
 	return out
 }
 
