@@ -21,9 +21,13 @@ func (r *runner) shape() error {
 			return pub, err
 		},
 		Signer: func(i treekem.LeafIndex) (suite.Signer, error) {
+			if int(i) < len(r.signers) && r.signers[i] != nil {
+				return r.signers[i], nil
+			}
 			return r.keys.signer(uint64(i)) // built members: leaf i is member i
 		},
 	})
+	r.signers = nil
 	if err != nil {
 		return failed("shape", 0, err, "steady-state tree")
 	}

@@ -61,6 +61,26 @@ func (s *Suite) GenerateSignatureKey(rand io.Reader) (priv, pub []byte, err erro
 	return s.sig.generate(rand)
 }
 
+// GenerateSigner returns an in-memory Signer of a fresh key pair, drawing
+// all its randomness from rand (nil means crypto/rand): the Signer that
+// NewSigner returns for the private key of GenerateSignatureKey(rand), made
+// without deriving the public key twice where the private key is a seed
+// (EdDSA).
+func (s *Suite) GenerateSigner(rand io.Reader) (Signer, error) {
+	if g, ok := s.sig.(interface{ seedSize() int }); ok {
+		seed, err := readRandom(rand, g.seedSize())
+		if err != nil {
+			return nil, err
+		}
+		return s.sig.newSigner(seed)
+	}
+	priv, _, err := s.sig.generate(rand)
+	if err != nil {
+		return nil, err
+	}
+	return s.sig.newSigner(priv)
+}
+
 // NewSigner returns an in-memory Signer for priv (the private key encoding
 // of the test vectors: the RFC 8032 seed, the big-endian ECDSA scalar, or
 // the 32-byte ML-DSA seed ξ of FIPS 204 ML-DSA.KeyGen_internal, the "seed"
