@@ -151,7 +151,7 @@ func (s *store) hashSlot(x NodeIndex) []byte {
 	c := s.own(b, blk)
 	o := int(off) * s.nh
 	c.nodes[off].bits |= hashValid
-	return c.hashes[o:o:o+s.nh]
+	return c.hashes[o : o : o+s.nh]
 }
 
 // ownMids copies every shared middle block of the tables, so that blocks
