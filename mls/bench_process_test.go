@@ -60,8 +60,9 @@ func cpuLoop(b *testing.B, body func()) float64 {
 // (each: DeriveSecret "node", DeriveKeyPair, DeriveSecret "path"; §7.4)
 // for the d nodes of the path from the lowest one above the member to the
 // root. For a PublicGroup (public): the two verifications and the hashes
-// of the staged tree, the d+1 tree hashes of the changed nodes (§7.8), the
-// d parent hashes of the path (§7.9) and the two transcript hashes (§8.2).
+// it must compute, of about their inputs' sizes: the d+1 tree hashes of
+// the changed nodes (§7.8), the d parent hashes of the path (§7.9) and the
+// two transcript hashes (§8.2), the confirmed one over the whole commit.
 type processFloor struct {
 	cs             *suite.Suite
 	depth          int
@@ -143,9 +144,14 @@ func (f *processFloor) member(b testing.TB) {
 // public runs a PublicGroup's floor.
 func (f *processFloor) public(b testing.TB) {
 	f.verify(b)
-	for range 2*f.depth + 3 {
-		f.cs.Hash(f.hashIn)
+	for range f.depth + 1 {
+		f.cs.Hash(f.hashIn[:150]) // TreeHashInput
 	}
+	for range f.depth {
+		f.cs.Hash(f.hashIn[:100]) // ParentHashInput
+	}
+	f.cs.Hash(f.content)     // the confirmed transcript hash
+	f.cs.Hash(f.hashIn[:70]) // the interim one
 }
 
 // BenchmarkProcessCommit measures processing a commit with a full path

@@ -5,15 +5,16 @@ package treekem
 // of block pointers, and the first write to a shared block copies that
 // block.
 //
-// A block holds a complete subtree of blockLevels levels (63 nodes), so
-// the levels of the tree fall into bands of blockLevels levels, each band a
-// row of blocks. A commit changes one leaf-to-root path, which crosses one
-// block per band: staging it on a clone copies ⌈(log n + 1)/6⌉ blocks (4
-// for a million members), where blocks of consecutive node indexes would
-// copy one per level above the sixth.
+// A block holds a complete subtree of blockLevels levels (15 nodes, 1 KiB
+// with their hashes), so the levels of the tree fall into bands of
+// blockLevels levels, each band a row of blocks. A commit changes one
+// leaf-to-root path, which crosses one block per band: staging it on a
+// clone copies ⌈(log n + 1)/4⌉ blocks (6 for a million members, with a
+// middle block of pointers each), where blocks of consecutive node indexes
+// would copy one per level above the block's.
 
 const (
-	blockLevels = 6
+	blockLevels = 4
 	blockSize   = 1<<blockLevels - 1
 	// maxBands covers the levels 0 to 30 of a tree of maxLeaves leaves.
 	maxBands = (30 + blockLevels) / blockLevels
@@ -80,7 +81,7 @@ func newStore(nh int) store {
 
 // locate returns the band, block and offset in the block of node x: the
 // block of band b holding x is the one under x's ancestor at the band's
-// top level, and x's offset is its index in that subtree of 63 nodes.
+// top level, and x's offset is its index in that subtree.
 func locate(x NodeIndex) (band, blk int, off uint32) {
 	k := x.Level()
 	b := k / blockLevels

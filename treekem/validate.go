@@ -123,6 +123,11 @@ func (t *Tree) ValidateLeaf(ln *LeafNode, lc LeafContext, pol *Policy) error {
 	if err != nil {
 		return leafErr(lc.Index, "encoding", err)
 	}
+	return t.validateLeafData(data, lc, pol)
+}
+
+// validateLeafData is ValidateLeaf of the leaf whose encoding is data.
+func (t *Tree) validateLeafData(data []byte, lc LeafContext, pol *Policy) error {
 	v, ok := parseLeaf(data)
 	if !ok {
 		return leafErr(lc.Index, "encoding", errEncode)

@@ -294,7 +294,7 @@ func SignContent(s *suite.Suite, signer suite.Signer, wf WireFormat, content *Fr
 // public key pub (§6.1). groupContext is the serialized GroupContext of the
 // content's epoch.
 func (ac *AuthenticatedContent) VerifySignature(s *suite.Suite, pub, groupContext []byte) error {
-	b := wire.NewBuilder(nil)
+	b := wire.NewBuilder(make([]byte, 0, 4+len(ac.Content.Raw)+len(groupContext)))
 	framedContentTBS(b, ac.WireFormat, &ac.Content, groupContext)
 	tbs, err := b.Bytes()
 	if err != nil {
