@@ -60,19 +60,24 @@ func addUint16s[T ~uint16](b *wire.Builder, vs []T) {
 }
 
 func readUint16s[T ~uint16](r *wire.Reader, out *[]T) bool {
-	var vs []T
-	ok := r.ReadList(func(r *wire.Reader) bool {
-		var v uint16
-		if !r.ReadUint16(&v) {
-			return false
-		}
-		vs = append(vs, T(v))
-		return true
-	})
-	if ok {
-		*out = vs
+	var sub wire.Reader
+	if !r.ReadVectorReader(&sub) {
+		return false
 	}
-	return ok
+	if sub.Len()%2 != 0 {
+		return r.Fail("truncated")
+	}
+	var vs []T
+	if !sub.Empty() {
+		vs = make([]T, sub.Len()/2)
+	}
+	for i := range vs {
+		var v uint16
+		sub.ReadUint16(&v)
+		vs[i] = T(v)
+	}
+	*out = vs
+	return true
 }
 
 // MarshalMLS encodes the Capabilities.

@@ -179,8 +179,15 @@ func (t *Tree) checkPathKeys(i LeafIndex, leafKey []byte, keys [][]byte) error {
 // hashes and no unmerged leaves, and store the new leaf.
 func (t *Tree) setPath(i LeafIndex, leafData []byte, path []NodeIndex, keys, ph [][]byte) {
 	t.blankDirectPath(i)
+	size := 0
+	for k := range path {
+		size += parentSize(keys[k], ph[k], nil)
+	}
+	enc := make([]byte, 0, size) // one array for the path's encodings
 	for k, x := range path {
-		t.setData(x, encodeParent(keys[k], ph[k], nil))
+		n := len(enc)
+		enc = appendParent(enc, keys[k], ph[k], nil)
+		t.setData(x, enc[n:len(enc):len(enc)])
 	}
 	t.setData(i.Node(), leafData)
 	t.fixPath(i.Node())

@@ -71,13 +71,7 @@ type store struct {
 	nh    int
 }
 
-func newStore(nh int) store {
-	s := store{owner: new(owner), nh: nh}
-	for b := range s.bands {
-		s.bands[b] = newCowTable[block]()
-	}
-	return s
-}
+func newStore(nh int) store { return store{owner: new(owner), nh: nh} }
 
 // locate returns the band, block and offset in the block of node x: the
 // block of band b holding x is the one under x's ancestor at the band's
@@ -104,7 +98,7 @@ func (s *store) grow(width uint32) {
 		need := int((n>>low + 1<<(blockLevels-1) - 1) >> (blockLevels - 1))
 		t := &s.bands[b]
 		for t.len() < need {
-			t.append(&block{owner: s.owner, hashes: make([]byte, blockSize*s.nh)})
+			t.append(&block{owner: s.owner, hashes: make([]byte, blockSize*s.nh)}, s.owner)
 		}
 	}
 }
@@ -132,7 +126,7 @@ func (s *store) own(b, i int) *block {
 	c := t.get(i)
 	if c.owner != s.owner {
 		cp := &block{owner: s.owner, nodes: c.nodes, hashes: append([]byte(nil), c.hashes...)}
-		t.set(i, cp)
+		t.set(i, cp, s.owner)
 		c = cp
 	}
 	return c
@@ -160,7 +154,7 @@ func (s *store) hashSlot(x NodeIndex) []byte {
 // goroutines).
 func (s *store) ownMids() {
 	for b := range s.bands {
-		s.bands[b].ownMids()
+		s.bands[b].ownMids(s.owner)
 	}
 }
 

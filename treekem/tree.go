@@ -96,6 +96,21 @@ func (t *Tree) Leaf(i LeafIndex) (*LeafNode, bool) {
 	return ln, true
 }
 
+// LeafCredential returns a decoded copy of the credential of leaf i, the
+// Credential of Leaf(i) without decoding the rest, and false if the leaf is
+// blank or out of range.
+func (t *Tree) LeafCredential(i LeafIndex) (*Credential, bool) {
+	v, ok := parseLeaf(t.LeafEncoding(i))
+	if !ok {
+		return nil, false
+	}
+	c := new(Credential)
+	if wire.Unmarshal(bytes.Clone(v.cred), c) != nil {
+		return nil, false // unreachable: stored encodings were checked
+	}
+	return c, true
+}
+
 // LeafEncoding returns the encoding of leaf i, nil if it is blank or out of
 // range. The bytes belong to the tree and must not be modified.
 func (t *Tree) LeafEncoding(i LeafIndex) []byte {
@@ -236,24 +251,48 @@ func (t *Tree) fixPath(x NodeIndex) {
 // does not update counts or hashes (see fixPath). The caller has checked
 // that the new keys are unique.
 func (t *Tree) setData(x NodeIndex, data []byte) {
-	nd := t.st.get(x)
-	if nd.data != nil {
+	old := t.st.get(x).data
+	// A leaf replaced by one of the same credential type and capabilities
+	// (as a member's own commits do) leaves the counts unchanged.
+	caps := !x.IsLeaf() || !sameCapabilities(old, data)
+	if old != nil && caps {
 		t.unindex(x)
 	}
 	t.st.mut(x).data = data
 	if data != nil {
-		t.index(x)
+		t.index(x, caps)
 	}
 }
 
-func (t *Tree) index(x NodeIndex) {
+// sameCapabilities reports whether the leaf encodings a and b (nil when
+// blank) have the same credential type and capabilities.
+func sameCapabilities(a, b []byte) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	va, oka := parseLeaf(a)
+	vb, okb := parseLeaf(b)
+	if !oka || !okb || va.credType != vb.credType {
+		return false
+	}
+	for k := range va.caps {
+		if !bytes.Equal(va.caps[k], vb.caps[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// index records the keys of node x and, with caps, counts its
+// capabilities.
+func (t *Tree) index(x NodeIndex, caps bool) {
 	ks := keySource{st: &t.st}
 	d := t.st.get(x).data
 	if x.IsLeaf() {
 		enc, sig := leafKeys(d)
 		t.enc.insert(ks, x, enc)
 		t.sig.insert(keySource{st: &t.st, sig: true}, x, sig)
-		if v, ok := parseLeaf(d); ok {
+		if v, ok := parseLeaf(d); ok && caps {
 			t.caps.add(&v, 1)
 		}
 	} else {

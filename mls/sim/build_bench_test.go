@@ -31,13 +31,34 @@ func BenchmarkBuild(b *testing.B) {
 	opts := DefaultOptions()
 	opts.Members, opts.Epochs = n, 0
 	cs, _ := suite.Lookup(opts.Suite)
+	// Each phase's CPU and wall-clock time, logged: their ratio is the
+	// number of cores the phase kept busy.
+	type mark struct {
+		phase     string
+		cpu, wall time.Duration
+	}
+	var marks []mark
+	t0 := time.Now()
+	opts.Progress = func(p Progress) {
+		if len(marks) == 0 || marks[len(marks)-1].phase != p.Phase {
+			c, _ := processCPU()
+			marks = append(marks, mark{p.Phase, c, time.Since(t0)})
+		}
+	}
 	for b.Loop() {
+		marks = marks[:0]
 		c0, _ := processCPU()
 		res, err := Run(context.Background(), opts)
 		if err != nil {
 			b.Fatal(err)
 		}
 		c1, _ := processCPU()
+		marks = append(marks, mark{"end", c1, time.Since(t0)})
+		for i, m := range marks[:len(marks)-1] {
+			next := marks[i+1]
+			cpu, wall := next.cpu-m.cpu, next.wall-m.wall
+			b.Logf("%-6s wall %6.2fs cpu %7.2fs (%.2f cores)", m.phase, wall.Seconds(), cpu.Seconds(), cpu.Seconds()/wall.Seconds())
+		}
 		cpu := (c1 - c0).Seconds()
 		floor := buildFloor(b, cs, opts).Seconds()
 		wall := res.BuildSeconds
