@@ -328,16 +328,16 @@ func (t *Tree) indexAll() error {
 			if !ok {
 				return internalErr("leaf %d does not parse", x.Leaf())
 			}
-			if y, ok := t.enc.insert(ks, x, v.enc); !ok {
+			if y, _, ok := t.enc.insert(ks, x, v.enc); !ok {
 				return nodeErr(x, ErrDuplicateKey, "encryption key also at node %d", y)
 			}
-			if y, ok := t.sig.insert(ss, x, v.sig); !ok {
+			if y, _, ok := t.sig.insert(ss, x, v.sig); !ok {
 				return nodeErr(x, ErrDuplicateKey, "signature key also at leaf %d", y.Leaf())
 			}
 			t.caps.add(&v, 1)
 			continue
 		}
-		if y, ok := t.enc.insert(ks, x, parentKey(d)); !ok {
+		if y, _, ok := t.enc.insert(ks, x, parentKey(d)); !ok {
 			return nodeErr(x, ErrDuplicateKey, "encryption key also at node %d", y)
 		}
 	}

@@ -98,10 +98,10 @@ func (ix *keyIndex) find(ks keySource, key []byte) (NodeIndex, bool) {
 	}
 }
 
-// insert records that x holds key in ks's tree. If another node of the
-// tree holds key already, it returns that node and false and changes
-// nothing.
-func (ix *keyIndex) insert(ks keySource, x NodeIndex, key []byte) (NodeIndex, bool) {
+// insert records that x holds key in ks's tree, and returns the number
+// of entries. If another node of the tree holds key already, it returns
+// that node and false and changes nothing.
+func (ix *keyIndex) insert(ks keySource, x NodeIndex, key []byte) (NodeIndex, int, bool) {
 	h := ix.hash(key)
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
@@ -114,10 +114,10 @@ func (ix *keyIndex) insert(ks keySource, x NodeIndex, key []byte) (NodeIndex, bo
 		}
 		y := NodeIndex(s.node - 1)
 		if y == x {
-			return x, true // recorded before, by this tree or a clone
+			return x, ix.count, true // recorded before, by this tree or a clone
 		}
 		if ks.holds(y, key) {
-			return y, false
+			return y, ix.count, false
 		}
 	}
 	ix.slots[i] = keySlot{node: uint32(x) + 1, hash: h}
@@ -125,7 +125,7 @@ func (ix *keyIndex) insert(ks keySource, x NodeIndex, key []byte) (NodeIndex, bo
 	if 2*ix.count > len(ix.slots) {
 		ix.grow()
 	}
-	return x, true
+	return x, ix.count, true
 }
 
 // grow doubles the table, placing the entries by their stored hashes.
@@ -151,5 +151,7 @@ func (ix *keyIndex) grow() {
 func (ix *keyIndex) stale(live, factor int) bool {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return ix.count > factor*live+64
+	return tooMany(ix.count, live, factor)
 }
+
+func tooMany(entries, live, factor int) bool { return entries > factor*live+64 }

@@ -288,18 +288,30 @@ func sameCapabilities(a, b []byte) bool {
 func (t *Tree) index(x NodeIndex, caps bool) {
 	ks := keySource{st: &t.st}
 	d := t.st.get(x).data
+	var entries, sigEntries int
 	if x.IsLeaf() {
 		enc, sig := leafKeys(d)
-		t.enc.insert(ks, x, enc)
-		t.sig.insert(keySource{st: &t.st, sig: true}, x, sig)
+		_, entries, _ = t.enc.insert(ks, x, enc)
+		_, sigEntries, _ = t.sig.insert(keySource{st: &t.st, sig: true}, x, sig)
 		if v, ok := parseLeaf(d); ok && caps {
 			t.caps.add(&v, 1)
 		}
 	} else {
-		t.enc.insert(ks, x, parentKey(d))
+		_, entries, _ = t.enc.insert(ks, x, parentKey(d))
 	}
 	// A tree changed in place, never cloned, drops its stale entries too.
-	t.compactIndexes(4)
+	if tooMany(entries, t.liveNodes(), 4) || tooMany(sigEntries, int(t.caps.members), 4) {
+		t.compactIndexes(4)
+	}
+}
+
+// liveNodes returns the number of non-blank nodes, as the root counts
+// them.
+func (t *Tree) liveNodes() int {
+	if t.n == 0 {
+		return 0
+	}
+	return int(t.st.get(Root(t.n)).filled())
 }
 
 // unindex forgets node x's capabilities before its encoding changes; its
@@ -318,10 +330,7 @@ func (t *Tree) unindex(x NodeIndex) {
 // reads only the nodes' encodings, so it may run in the middle of a
 // change.
 func (t *Tree) compactIndexes(factor int) {
-	live := 0
-	if t.n > 0 {
-		live = int(t.st.get(Root(t.n)).filled())
-	}
+	live := t.liveNodes()
 	if !t.enc.stale(live, factor) && !t.sig.stale(int(t.caps.members), factor) {
 		return
 	}
