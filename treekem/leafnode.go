@@ -124,6 +124,28 @@ func (l *LeafNode) MarshalMLS(b *wire.Builder) {
 	b.AddVector(l.Signature)
 }
 
+// marshalLeaf encodes ln into a buffer of about its size (sizeBound), so
+// that a stored encoding wastes no capacity.
+func marshalLeaf(ln *LeafNode) ([]byte, error) {
+	return wire.AppendMarshal(make([]byte, 0, ln.sizeBound()), ln)
+}
+
+// sizeBound returns an upper bound of the size of the LeafNode's encoding,
+// within a few bytes per vector of it: each varint length counts 4.
+func (l *LeafNode) sizeBound() int {
+	n := 4 + len(l.EncryptionKey) + 4 + len(l.SignatureKey) + 2 + 4 + len(l.Credential.Identity)
+	for _, c := range l.Credential.Certificates {
+		n += 4 + len(c)
+	}
+	c := &l.Capabilities
+	n += 5*4 + 2*(len(c.Versions)+len(c.CipherSuites)+len(c.Extensions)+len(c.Proposals)+len(c.Credentials))
+	n += 1 + 16 + 4 + len(l.ParentHash) + 4
+	for _, e := range l.Extensions {
+		n += 2 + 4 + len(e.Data)
+	}
+	return n + 4 + len(l.Signature)
+}
+
 // UnmarshalMLS decodes a LeafNode.
 func (l *LeafNode) UnmarshalMLS(r *wire.Reader) bool {
 	*l = LeafNode{}

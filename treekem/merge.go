@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
-
-	"github.com/mlsengine/engine/mls/wire"
 )
 
 // MergeUpdatePath validates an UpdatePath received from leaf sender and
@@ -26,7 +24,7 @@ func (t *Tree) MergeUpdatePath(sender LeafIndex, path *UpdatePath, groupID []byt
 	if sender >= LeafIndex(t.n) {
 		return fmt.Errorf("%w: leaf %d", ErrNoLeaf, sender)
 	}
-	data, err := wire.Marshal(&path.LeafNode)
+	data, err := marshalLeaf(&path.LeafNode)
 	if err != nil {
 		return leafErr(sender, "encoding", err)
 	}

@@ -17,7 +17,7 @@ func (t *Tree) encodeLeaf(ln *LeafNode) ([]byte, error) {
 	if ln == nil {
 		return nil, fmt.Errorf("%w: nil leaf node", ErrInvalidArgument)
 	}
-	data, err := wire.Marshal(ln)
+	data, err := marshalLeaf(ln)
 	if err != nil {
 		return nil, err
 	}

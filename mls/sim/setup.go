@@ -105,6 +105,13 @@ func (r *runner) join() error {
 		if err := r.agree("join", j+1); err != nil {
 			return err
 		}
+		// Each observer decoded its own copy of the tree; they now share
+		// the view's, copy-on-write (the same tree, as its hash proves).
+		for _, o := range r.observers {
+			if err := mls.ShareTree(simulation.Access{}, o.g, r.view); err != nil {
+				return failed("join", j+1, err, "observer %d sharing the tree", o.index)
+			}
+		}
 		r.opts.progress("join", j+1, k)
 	}
 	return nil
