@@ -293,8 +293,10 @@ func (t *Tree) index(x NodeIndex, caps bool) {
 		enc, sig := leafKeys(d)
 		_, entries, _ = t.enc.insert(ks, x, enc)
 		_, sigEntries, _ = t.sig.insert(keySource{st: &t.st, sig: true}, x, sig)
-		if v, ok := parseLeaf(d); ok && caps {
-			t.caps.add(&v, 1)
+		if caps {
+			if v, ok := parseLeaf(d); ok {
+				t.caps.add(&v, 1)
+			}
 		}
 	} else {
 		_, entries, _ = t.enc.insert(ks, x, parentKey(d))

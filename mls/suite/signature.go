@@ -104,11 +104,19 @@ func (s *Suite) CheckSignaturePublicKey(pub []byte) error {
 	return s.sig.checkPublicKey(pub)
 }
 
-// signContent encodes RFC 9420 §5.1.2 SignContent.
-func signContent(label string, content []byte) ([]byte, error) {
-	b := wire.NewBuilder(make([]byte, 0, 4+len(labelPrefix)+len(label)+4+len(content)))
+// signContent encodes RFC 9420 §5.1.2 SignContent, of the content made
+// of parts concatenated.
+func signContent(label string, parts ...[]byte) ([]byte, error) {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	b := wire.NewBuilder(make([]byte, 0, 4+len(labelPrefix)+len(label)+4+n))
 	b.AddVector([]byte(labelPrefix + label))
-	b.AddVector(content)
+	b.AddVarint(uint64(n))
+	for _, p := range parts {
+		b.AddFixed(p)
+	}
 	msg, err := b.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("%w: SignContent: %v", ErrInvalidArgument, err)
@@ -134,7 +142,14 @@ func (s *Suite) SignWithLabel(signer Signer, label string, content []byte) ([]by
 // signature is valid, an error wrapping ErrVerify if it is not (or is
 // malformed), and one wrapping ErrInvalidKey if pub is malformed.
 func (s *Suite) VerifyWithLabel(pub []byte, label string, content, signature []byte) error {
-	msg, err := signContent(label, content)
+	return s.VerifyWithLabelParts(pub, label, signature, content)
+}
+
+// VerifyWithLabelParts is VerifyWithLabel of the content made of parts
+// concatenated, which it encodes into SignContent at once: a caller whose
+// content comes in pieces spares building it.
+func (s *Suite) VerifyWithLabelParts(pub []byte, label string, signature []byte, parts ...[]byte) error {
+	msg, err := signContent(label, parts...)
 	if err != nil {
 		return err
 	}
