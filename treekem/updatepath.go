@@ -109,7 +109,8 @@ func (p *UpdatePath) UnmarshalMLS(r *wire.Reader) bool {
 func peekVector(r *wire.Reader) (wire.Reader, bool) {
 	var sub wire.Reader
 	c := *r
-	return sub, c.ReadVectorReader(&sub)
+	ok := c.ReadVectorReader(&sub)
+	return sub, ok
 }
 
 // countPathNodes counts the UpdatePathNodes of a list body and their
