@@ -63,10 +63,21 @@ type rawRequest struct {
 func TestBadInput(t *testing.T) {
 	st := memstore.New()
 	_, url := testServer(t, st, Config{MaxMessageSize: 2048, MaxBundleSize: 4096})
-	alice := newClient(t, url, "alice")
-	newClient(t, url, "bob")
+	alice := newMember(t, url, "alice")
+	bob, carol := newMember(t, url, "bob"), newMember(t, url, "carol")
+	var refs [][]byte
+	for _, m := range []*testMember{bob, carol} {
+		up, err := m.UploadKeyPackage(bg, m.keyPackage(t, false), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, up.Ref)
+	}
 	gid := groupID()
 	g := EncodeGroupID(gid)
+	if _, err := alice.CreateGroup(bg, gid, opaque); err != nil {
+		t.Fatal(err)
+	}
 	c0 := privateMsg(gid, 0, message.ContentCommit)
 	loser := privateMsg(gid, 0, message.ContentCommit)
 	if _, err := alice.PostCommit(bg, gid, &CommitBundle{Commit: c0, GroupInfo: groupInfoMsg(gid, 1)}); err != nil {
@@ -79,13 +90,13 @@ func TestBadInput(t *testing.T) {
 	if _, err := alice.Post(bg, gid, loser); err == nil {
 		t.Fatal("a second commit for epoch 0 won")
 	}
-	if _, err := alice.UploadKeyPackage(bg, keyPackageMsg(1, "alice"), false); err != nil {
+	if _, err := alice.UploadKeyPackage(bg, alice.keyPackage(t, false), false); err != nil {
 		t.Fatal(err)
 	}
 
 	msgs := "/v1/groups/{g}/messages"
 	good := privateMsg(gid, 1, message.ContentApplication)
-	goodBundle := bundle(&CommitBundle{Commit: privateMsg(gid, 1, message.ContentCommit), Welcome: welcomeMsg(2),
+	goodBundle := bundle(&CommitBundle{Commit: privateMsg(gid, 1, message.ContentCommit), Welcome: welcomeFor(refs...),
 		Recipients: []string{"bob", "carol"}, GroupInfo: groupInfoMsg(gid, 2)})
 	withBundle := func(b CommitBundle) []byte {
 		if b.Commit == nil {
@@ -110,7 +121,8 @@ func TestBadInput(t *testing.T) {
 		{name: "Welcome as message", body: welcomeMsg(1), want: 400},
 		{name: "KeyPackage as message", body: keyPackageMsg(1, "x"), want: 400},
 		{name: "bundle of a proposal", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Commit: privateMsg(gid, 1, message.ContentProposal)}), want: 400},
-		{name: "bundle, Welcome without recipients", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Welcome: welcomeMsg(1)}), want: 400},
+		{name: "bundle, recipients who own no KeyPackage the Welcome names", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Welcome: welcomeFor(refs[0]), Recipients: []string{"carol"}}), want: 400},
+		{name: "bundle, recipients but an unknown KeyPackage", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Welcome: welcomeMsg(1), Recipients: []string{"bob"}}), want: 400},
 		{name: "bundle, recipients without Welcome", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Recipients: []string{"bob"}}), want: 400},
 		{name: "bundle, more recipients than secrets", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Welcome: welcomeMsg(1), Recipients: []string{"bob", "carol"}}), want: 400},
 		{name: "bundle, repeated recipient", contentType: MediaTypeCommitBundle, body: withBundle(CommitBundle{Welcome: welcomeMsg(2), Recipients: []string{"bob", "bob"}}), want: 400},
@@ -121,7 +133,7 @@ func TestBadInput(t *testing.T) {
 		{name: "bundle, trailing byte", contentType: MediaTypeCommitBundle, body: append(bytes.Clone(goodBundle), 0), want: 400},
 		{name: "replayed message", body: app, want: 200},
 		{name: "replayed winning commit", body: c0, want: 200},
-		{name: "replayed winning commit as bundle", contentType: MediaTypeCommitBundle, body: bundle(&CommitBundle{Commit: c0, Welcome: welcomeMsg(1), Recipients: []string{"bob"}}), want: 200},
+		{name: "replayed winning commit as bundle", contentType: MediaTypeCommitBundle, body: bundle(&CommitBundle{Commit: c0, Welcome: welcomeFor(refs[0]), Recipients: []string{"bob"}}), want: 200},
 		{name: "replayed losing commit", body: loser, want: 409},
 		{name: "stale message", body: privateMsg(gid, 0, message.ContentApplication), want: 409},
 		{name: "future commit", body: privateMsg(gid, 9, message.ContentCommit), want: 409},
@@ -273,7 +285,7 @@ func FuzzParseEnvelope(f *testing.F) {
 	}
 	f.Add(keyPackageMsg(1, "x"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if m, err := parseGroupMessage("message", data, fuzzGroup); err == nil && !bytes.Equal(m.Data, data) {
+		if _, m, err := parseGroupMessage("message", data, fuzzGroup); err == nil && !bytes.Equal(m.Data, data) {
 			t.Fatal("accepted message not kept as posted")
 		}
 		parseKeyPackage(data, nil)

@@ -87,7 +87,7 @@ func fillGroups(b *testing.B, s store.Store, gids [][]byte) {
 			defer wg.Done()
 			for i := w; i < total; i += writers {
 				gid := gids[i%len(gids)]
-				m, _ := parseGroupMessage("message", privateMsg(gid, 0, message.ContentApplication), gid)
+				_, m, _ := parseGroupMessage("message", privateMsg(gid, 0, message.ContentApplication), gid)
 				if _, err := s.Append(bg, gid, m); err != nil {
 					b.Error(err)
 					return

@@ -13,7 +13,54 @@ const (
 	MediaTypeCommitBundle = "application/vnd.mlsengine.commit-bundle"
 	// MediaTypeMessages is a list of log entries (see [Entry]).
 	MediaTypeMessages = "application/vnd.mlsengine.messages"
+	// MediaTypeGroupSetup is a [GroupSetup].
+	MediaTypeGroupSetup = "application/vnd.mlsengine.group-setup"
+	// MediaTypeTree is a ratchet tree (RFC 9420 §12.4.3.3: the
+	// ratchet_tree extension's content).
+	MediaTypeTree = "application/vnd.mlsengine.ratchet-tree"
 )
+
+// GroupSetup is how a group is created (PUT /v1/groups/{group}): tracked,
+// with its initial state, or opaque. Its encoding (media type
+// MediaTypeGroupSetup) uses the MLS presentation language:
+//
+//	struct {
+//	    uint8 opaque;             // 1: the service only orders the group's messages
+//	    opaque group_info<V>;     // tracked: MLSMessage GroupInfo of epoch 0
+//	    opaque ratchet_tree<V>;   // tracked: its tree, unless the GroupInfo has a ratchet_tree extension
+//	} GroupSetup;
+type GroupSetup struct {
+	// Opaque groups have encrypted handshake messages, or a membership
+	// the service must not see: it orders their messages without reading
+	// them, and checks no membership (any authenticated client may read
+	// and post), so it cannot refuse an invalid commit, which then stalls
+	// the group.
+	Opaque      bool
+	GroupInfo   []byte
+	RatchetTree []byte
+}
+
+// MarshalMLS implements wire.Marshaler.
+func (g *GroupSetup) MarshalMLS(b *wire.Builder) {
+	b.AddBool(g.Opaque)
+	b.AddVector(g.GroupInfo)
+	b.AddVector(g.RatchetTree)
+}
+
+// UnmarshalMLS implements wire.Unmarshaler.
+func (g *GroupSetup) UnmarshalMLS(r *wire.Reader) bool {
+	*g = GroupSetup{}
+	if !r.ReadBool(&g.Opaque) || !r.ReadVector(&g.GroupInfo) || !r.ReadVector(&g.RatchetTree) {
+		return false
+	}
+	if len(g.GroupInfo) == 0 {
+		g.GroupInfo = nil
+	}
+	if len(g.RatchetTree) == 0 {
+		g.RatchetTree = nil
+	}
+	return true
+}
 
 // CommitBundle is a commit posted with what only a winning commit may
 // deliver. Its encoding (media type MediaTypeCommitBundle) uses the MLS
@@ -23,15 +70,18 @@ const (
 //	    opaque commit<V>;      // MLSMessage: PublicMessage or PrivateMessage, content_type commit
 //	    opaque welcome<V>;     // MLSMessage: Welcome, or empty
 //	    opaque group_info<V>;  // MLSMessage: GroupInfo for the new epoch, or empty
-//	    ClientName recipients<V>;  // the clients the Welcome adds; empty iff welcome is
+//	    ClientName recipients<V>;  // optional: the clients the Welcome adds
 //	} CommitBundle;
 //
 //	opaque ClientName<V>;
 type CommitBundle struct {
-	Commit     []byte
-	Welcome    []byte   // optional
-	GroupInfo  []byte   // optional
-	Recipients []string // the registered names of the clients Welcome is for
+	Commit    []byte
+	Welcome   []byte // optional
+	GroupInfo []byte // optional
+	// Recipients optionally names the clients Welcome is for; the service
+	// queues it for the owners of the KeyPackages it names, and refuses a
+	// bundle whose Recipients are not exactly those.
+	Recipients []string
 }
 
 // MarshalMLS implements wire.Marshaler.

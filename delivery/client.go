@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mlsengine/engine/delivery/store"
+	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/mls/wire"
 )
 
@@ -26,12 +27,22 @@ type Client struct {
 	BaseURL    string       // e.g. "http://127.0.0.1:8080"
 	Token      string       // bearer token from Register
 	HTTPClient *http.Client // nil means http.DefaultClient
+	// MaxTreeSize bounds a ratchet tree fetched with Tree or TreeAt; 0
+	// means DefaultMaxTreeSize. (The tree is checked by mls.Join against
+	// the tree hash of the Welcome's GroupInfo, and bounded again there by
+	// mls.Config.MaxTreeLeaves.)
+	MaxTreeSize int64
 }
 
-// maxResponse bounds the responses a Client reads: twice the default
-// limit of a commit bundle, whose Welcome or GroupInfo (in base64 in JSON)
-// it may fetch.
+// maxResponse bounds the responses a Client reads but ratchet trees:
+// twice the default limit of a commit bundle, whose Welcome or GroupInfo
+// (in base64 in JSON) it may fetch.
 const maxResponse = 2 * DefaultMaxBundleSize
+
+// DefaultMaxTreeSize is the default of Client.MaxTreeSize: 1 GiB, the tree
+// of about 1.8 million members of suite 0x0001 with X.509 credentials
+// (about 580 bytes per member).
+const DefaultMaxTreeSize = 1 << 30
 
 // ClaimedKeyPackage is a KeyPackage handed out by a claim.
 type ClaimedKeyPackage struct {
@@ -45,19 +56,68 @@ type PendingWelcome struct {
 	ID      int64  // for DeleteWelcome
 	GroupID []byte // the group it adds the client to
 	Seq     uint64 // the sequence number of the commit that added the client
+	Epoch   uint64 // the epoch the Welcome is for (its GroupInfo's): see Client.TreeAt
 	Welcome []byte // MLSMessage(welcome)
 }
 
-// Register registers a client name and returns its token; it also sets
-// c.Token.
+// Register registers a client name without a signature key and returns
+// its token; it also sets c.Token. Such a client has no certificate, so it
+// can use the KeyPackage directory and opaque groups, not tracked ones;
+// see RegisterKey.
 func (c *Client) Register(ctx context.Context, name string) (Registration, error) {
-	body, _ := json.Marshal(map[string]string{"name": name})
+	return c.register(ctx, CertificateRequest{Name: name})
+}
+
+// RegisterKey registers a client name with its signature key in cipher
+// suite cs (signer holds it) and returns its token and certificate chain,
+// the X.509 credential the service's CA issued; it also sets c.Token.
+func (c *Client) RegisterKey(ctx context.Context, name string, cs suite.ID, signer suite.Signer) (Registration, error) {
+	req, err := ProveKey(cs, signer, name)
+	if err != nil {
+		return Registration{}, err
+	}
+	return c.register(ctx, req)
+}
+
+func (c *Client) register(ctx context.Context, req CertificateRequest) (Registration, error) {
+	body, _ := json.Marshal(req)
 	var reg Registration
 	err := c.doJSON(ctx, "POST", "/v1/clients", "application/json", body, &reg)
 	if err == nil {
 		c.Token = reg.Token
 	}
 	return reg, err
+}
+
+// Certify asks the service's CA to certify a new signature key of the
+// client name (the caller): key rotation. It returns the new chain.
+func (c *Client) Certify(ctx context.Context, name string, cs suite.ID, signer suite.Signer) ([][]byte, error) {
+	req, err := ProveKey(cs, signer, name)
+	if err != nil {
+		return nil, err
+	}
+	req.Name = ""
+	body, _ := json.Marshal(req)
+	var out Certified
+	err = c.doJSON(ctx, "POST", "/v1/clients/"+url.PathEscape(name)+"/certificate", "application/json", body, &out)
+	return out.Certificates, err
+}
+
+// CA returns the service's root certificate (DER), which clients pin.
+func (c *Client) CA(ctx context.Context) ([]byte, error) {
+	resp, err := c.do(ctx, "GET", "/v1/ca", "", nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.body, nil
+}
+
+// Claims returns the latest claims of the caller's KeyPackages, newest
+// first.
+func (c *Client) Claims(ctx context.Context) ([]ClaimRecord, error) {
+	var out []ClaimRecord
+	err := c.doJSON(ctx, "GET", "/v1/keypackages/claims", "", nil, &out)
+	return out, err
 }
 
 // UploadKeyPackage adds an MLSMessage(key_package) to the caller's
@@ -90,12 +150,47 @@ func (c *Client) ClaimKeyPackage(ctx context.Context, client string, suite uint1
 	return ClaimedKeyPackage{KeyPackage: resp.body, Ref: ref, LastResort: resp.header.Get("Mls-Last-Resort") == "true"}, nil
 }
 
-// CreateGroup creates a group at epoch 0, or returns the existing group's
-// state.
-func (c *Client) CreateGroup(ctx context.Context, groupID []byte) (GroupState, error) {
+// CreateGroup creates a group at epoch 0 as setup says, or returns the
+// state of the group created so before.
+func (c *Client) CreateGroup(ctx context.Context, groupID []byte, setup *GroupSetup) (GroupState, error) {
+	body, err := wire.Marshal(setup)
+	if err != nil {
+		return GroupState{}, err
+	}
 	var out GroupState
-	err := c.doJSON(ctx, "PUT", "/v1/groups/"+EncodeGroupID(groupID), "", nil, &out)
+	err = c.doJSON(ctx, "PUT", "/v1/groups/"+EncodeGroupID(groupID), MediaTypeGroupSetup, body, &out)
 	return out, err
+}
+
+// Tree returns a tracked group's ratchet tree in its current epoch, and
+// that epoch.
+func (c *Client) Tree(ctx context.Context, groupID []byte) ([]byte, uint64, error) {
+	return c.tree(ctx, groupID, "")
+}
+
+// TreeAt returns a tracked group's ratchet tree in an epoch: for a joiner,
+// the epoch of its Welcome (PendingWelcome.Epoch). Check it against the
+// tree hash of a GroupInfo (mls.Join does): the service is not trusted
+// with it.
+func (c *Client) TreeAt(ctx context.Context, groupID []byte, epoch uint64) ([]byte, error) {
+	tree, _, err := c.tree(ctx, groupID, "?epoch="+strconv.FormatUint(epoch, 10))
+	return tree, err
+}
+
+func (c *Client) tree(ctx context.Context, groupID []byte, query string) ([]byte, uint64, error) {
+	limit := c.MaxTreeSize
+	if limit <= 0 {
+		limit = DefaultMaxTreeSize
+	}
+	resp, err := c.doLimit(ctx, "GET", "/v1/groups/"+EncodeGroupID(groupID)+"/tree"+query, "", nil, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	epoch, err := strconv.ParseUint(resp.header.Get("Mls-Epoch"), 10, 64)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: bad Mls-Epoch header", ErrServer)
+	}
+	return resp.body, epoch, nil
 }
 
 // Group returns a group's state.
@@ -217,6 +312,9 @@ func (c *Client) NextWelcome(ctx context.Context) (*PendingWelcome, error) {
 	if err == nil {
 		w.Seq, err = strconv.ParseUint(resp.header.Get("Mls-Seq"), 10, 64)
 	}
+	if err == nil {
+		w.Epoch, err = strconv.ParseUint(resp.header.Get("Mls-Epoch"), 10, 64)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: bad Welcome headers", ErrServer)
 	}
@@ -259,6 +357,12 @@ func (c *Client) newRequest(ctx context.Context, method, path, contentType strin
 // do sends a request and returns a 2xx response, or the error the response
 // stands for.
 func (c *Client) do(ctx context.Context, method, path, contentType string, body []byte) (*response, error) {
+	return c.doLimit(ctx, method, path, contentType, body, maxResponse)
+}
+
+// doLimit is do for a response body of at most limit bytes; a longer one
+// is an error, never silently cut.
+func (c *Client) doLimit(ctx context.Context, method, path, contentType string, body []byte, limit int64) (*response, error) {
 	req, err := c.newRequest(ctx, method, path, contentType, body)
 	if err != nil {
 		return nil, err
@@ -268,9 +372,12 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: %s %s: response larger than %d bytes", ErrServer, method, path, limit)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, responseError(resp.StatusCode, data)

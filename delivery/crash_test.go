@@ -62,7 +62,7 @@ func crash(t *testing.T, storeURL string) {
 	l := &crashLog{acked: make(map[string]map[uint64][]byte)}
 	for i := range gids {
 		gids[i] = groupID()
-		if _, err := clientAt(admin, p.url).CreateGroup(bg, gids[i]); err != nil {
+		if _, err := clientAt(admin, p.url).CreateGroup(bg, gids[i], opaque); err != nil {
 			t.Fatal(err)
 		}
 		l.acked[string(gids[i])] = make(map[uint64][]byte)

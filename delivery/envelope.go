@@ -12,11 +12,12 @@ import (
 	"github.com/mlsengine/engine/treekem"
 )
 
-// This file is everything the delivery service reads of MLS messages: the
-// cleartext framing, decoded strictly by package message (minimal varints,
-// known enum values, no trailing bytes; a proposal of an unknown type makes
-// its message undecodable, RFC 9420 §13.5). Nothing is decrypted or
-// verified: that is the members' job.
+// This file decodes the cleartext framing of MLS messages, strictly, by
+// package message (minimal varints, known enum values, no trailing bytes;
+// a proposal of an unknown type makes its message undecodable, RFC 9420
+// §13.5): all the service reads of an opaque group's messages. A tracked
+// group's handshake messages are verified besides by its view (see
+// validate.go); nothing is ever decrypted.
 
 // parseMLSMessage decodes data as an MLSMessage of one of the wire formats
 // want.
@@ -32,21 +33,21 @@ func parseMLSMessage(what string, data []byte, want ...message.WireFormat) (*mes
 }
 
 // parseGroupMessage decodes a PublicMessage or PrivateMessage posted to
-// groupID and returns what the store keeps of it.
-func parseGroupMessage(what string, data, groupID []byte) (store.Message, error) {
+// groupID and returns it with what the store keeps of it.
+func parseGroupMessage(what string, data, groupID []byte) (*message.MLSMessage, store.Message, error) {
 	m, err := parseMLSMessage(what, data, message.WireFormatPublicMessage, message.WireFormatPrivateMessage)
 	if err != nil {
-		return store.Message{}, err
+		return nil, store.Message{}, err
 	}
 	gid, epoch, _ := m.Epoch()
 	ct, _ := m.ContentType()
 	if !bytes.Equal(gid, groupID) {
-		return store.Message{}, malformed(what, "group_id differs from the group in the URL")
+		return nil, store.Message{}, malformed(what, "group_id differs from the group in the URL")
 	}
 	if err := checkSender(m); err != nil {
-		return store.Message{}, &MalformedError{What: what, Err: err}
+		return nil, store.Message{}, &MalformedError{What: what, Err: err}
 	}
-	return store.Message{Epoch: epoch, ContentType: store.ContentType(ct), WireFormat: uint16(m.WireFormat), Data: data}, nil
+	return m, store.Message{Epoch: epoch, ContentType: store.ContentType(ct), WireFormat: uint16(m.WireFormat), Data: data}, nil
 }
 
 // checkSender enforces the rules of RFC 9420 §6 on who may send what, so

@@ -25,7 +25,7 @@ func TestEnvelopeVectors(t *testing.T) {
 			t.Fatalf("%d: GroupInfo: %v", i, err)
 		}
 		for name, data := range map[string][]byte{"proposal": v.PublicMessageProposal, "commit": v.PublicMessageCommit, "private": v.PrivateMessage} {
-			m, err := parseGroupMessage(name, data, nil)
+			_, m, err := parseGroupMessage(name, data, nil)
 			// The vectors' messages have their own group ids: a mismatch
 			// with nil must be the only complaint.
 			if err == nil || !errors.Is(err, ErrMalformed) {
@@ -36,7 +36,7 @@ func TestEnvelopeVectors(t *testing.T) {
 				t.Fatalf("%d: %s: %v", i, name, err)
 			}
 			g, _, _ := pm.Epoch()
-			if m, err = parseGroupMessage(name, data, g); err != nil {
+			if _, m, err = parseGroupMessage(name, data, g); err != nil {
 				t.Fatalf("%d: %s: %v", i, name, err)
 			}
 			if !bytes.Equal(m.Data, data) {
@@ -48,7 +48,7 @@ func TestEnvelopeVectors(t *testing.T) {
 			t.Fatalf("%d: public application message: %v", i, err)
 		}
 		appGroup, _, _ := app.Epoch()
-		if _, err := parseGroupMessage("application", v.PublicMessageApplication, appGroup); !errors.Is(err, message.ErrApplicationPublic) {
+		if _, _, err := parseGroupMessage("application", v.PublicMessageApplication, appGroup); !errors.Is(err, message.ErrApplicationPublic) {
 			t.Fatalf("%d: public application message: %v, want ErrApplicationPublic", i, err)
 		}
 		if _, _, err := parseKeyPackage(v.MLSKeyPackage, nil); err != nil {
@@ -120,7 +120,7 @@ func TestParseGroupMessage(t *testing.T) {
 		{"member proposal", publicProposal(gid, 7, message.MemberSender(3)), store.ContentProposal, 1},
 		{"external remove", publicProposal(gid, 7, message.ExternalSenderAt(0)), store.ContentProposal, 1},
 	} {
-		m, err := parseGroupMessage("message", tt.data, gid)
+		_, m, err := parseGroupMessage("message", tt.data, gid)
 		if err != nil || m.Epoch != 7 || m.ContentType != tt.ct || m.WireFormat != tt.wf {
 			t.Errorf("%s: %+v, %v", tt.name, m, err)
 		}
@@ -137,7 +137,7 @@ func TestParseGroupMessage(t *testing.T) {
 		"wire format 6":              append([]byte{0, 1, 0, 6}, privateMsg(gid, 7, 1)[4:]...),
 	}
 	for name, data := range bad {
-		if _, err := parseGroupMessage("message", data, gid); !errors.Is(err, ErrMalformed) {
+		if _, _, err := parseGroupMessage("message", data, gid); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: %v, want ErrMalformed", name, err)
 		}
 	}

@@ -26,6 +26,28 @@ var (
 	// ErrStoreURL reports a store URL of an unknown kind.
 	ErrStoreURL = errors.New("delivery: unsupported store URL")
 
+	// ErrForbidden reports a request the caller may not make: reading a
+	// group it is not a member of, speaking for another member, certifying
+	// another client's key. HTTP 403.
+	ErrForbidden = errors.New("delivery: forbidden")
+
+	// ErrRejected reports a handshake message or GroupInfo of a tracked
+	// group that the service's view of the group refuses (RFC 9420
+	// validation, the group's policy); the error says why. HTTP 422.
+	ErrRejected = errors.New("delivery: rejected by the group's view")
+
+	// ErrRateLimited reports a request over one of the service's limits
+	// (Limits): too many streams, registrations, claims... HTTP 429.
+	ErrRateLimited = errors.New("delivery: too many requests")
+
+	// ErrGroupExists reports the creation of a group that exists with
+	// another initial state. HTTP 409.
+	ErrGroupExists = errors.New("delivery: group exists")
+
+	// ErrCanceled is the status of a request the client gave up on:
+	// never counted as a server error. HTTP 499 (no response is read).
+	ErrCanceled = errors.New("delivery: request canceled by the client")
+
 	// ErrServer is matched by a client's error for a response of status
 	// 5xx or one it cannot decode: the server's fault, not the request's.
 	ErrServer = errors.New("delivery: server error")
@@ -103,4 +125,22 @@ var errorCodes = []struct {
 	{store.ErrNoKeyPackage, http.StatusNotFound, "no_key_package"},
 	{store.ErrNoGroupInfo, http.StatusNotFound, "no_group_info"},
 	{store.ErrNotFound, http.StatusNotFound, "not_found"},
+	{ErrForbidden, http.StatusForbidden, "forbidden"},
+	{ErrRejected, http.StatusUnprocessableEntity, "rejected"},
+	{ErrRateLimited, http.StatusTooManyRequests, "rate_limited"},
+	{ErrGroupExists, http.StatusConflict, "group_exists"},
+	{ErrCanceled, statusClientClosed, "canceled"},
 }
+
+// statusClientClosed is the status recorded for a request the client
+// cancelled (nginx's 499): its response is never read.
+const statusClientClosed = 499
+
+func forbidden(reason string) error { return fmt.Errorf("%w: %s", ErrForbidden, reason) }
+
+func errRateLimited(what string) error {
+	return fmt.Errorf("%w: %s; try again later", ErrRateLimited, what)
+}
+
+// rejected wraps an error of the group's view.
+func rejected(what string, err error) error { return fmt.Errorf("%w: %s: %w", ErrRejected, what, err) }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/mlsengine/engine/delivery/store"
 )
 
 // Limits of a fetch.
@@ -25,9 +27,71 @@ const (
 	streamWriteTimeout = 30 * time.Second
 )
 
+// reader filters what one client reads of a group's log: everything of an
+// opaque group, a tracked group's messages within the client's
+// memberships.
+type reader struct {
+	s      *Server
+	tg     *trackedGroup // nil for an opaque group
+	caller string
+	acc    access
+}
+
+// newReader checks that caller may read the group gid.
+func (s *Server) newReader(ctx context.Context, gid []byte, caller string) (*reader, error) {
+	tg, acc, err := s.reading(ctx, gid, caller)
+	if err != nil {
+		return nil, err
+	}
+	defer tg.mu.Unlock()
+	if tg.opaque {
+		return &reader{s: s}, nil
+	}
+	if len(acc) == 0 {
+		return nil, forbidden("only the group's members read its log")
+	}
+	return &reader{s: s, tg: tg, caller: caller, acc: acc}, nil
+}
+
+// filter returns the messages of ms the client may read. A handshake
+// message among them that the view has not seen (another process stored
+// it) makes the view catch up first, so that memberships are current.
+func (rd *reader) filter(ctx context.Context, ms []store.Message) ([]store.Message, error) {
+	if rd.tg == nil {
+		return ms, nil
+	}
+	for _, m := range ms {
+		if m.ContentType == store.ContentApplication {
+			continue
+		}
+		rd.tg.mu.Lock()
+		var err error
+		if m.Seq > rd.tg.seq {
+			err = rd.s.catchUp(ctx, rd.tg)
+		}
+		rd.acc = rd.tg.ix.spans(rd.caller)
+		rd.tg.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		break
+	}
+	out := ms[:0:0]
+	for _, m := range ms {
+		if rd.acc.allows(m.Seq) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// ended reports whether nothing after cursor will ever be readable: the
+// client's memberships all ended by then.
+func (rd *reader) ended(cursor uint64) bool { return rd.tg != nil && rd.acc.ended(cursor) }
+
 // handleFetch returns the group's messages after a cursor, waiting up to
 // "wait" seconds for the first one if there is none yet (long poll).
-func (s *Server) handleFetch(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Server) handleFetch(w http.ResponseWriter, r *http.Request, caller string) {
 	gid, err := groupIDParam(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -51,8 +115,18 @@ func (s *Server) handleFetch(w http.ResponseWriter, r *http.Request, _ string) {
 		s.writeError(w, r, err)
 		return
 	}
+	rd, err := s.newReader(r.Context(), gid, caller)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var deadline <-chan time.Time
 	if waitSecs > 0 {
+		if !s.limits.acquireStream(caller) {
+			s.writeError(w, r, errRateLimited("event streams and long polls at once"))
+			return
+		}
+		defer s.limits.releaseStream(caller)
 		t := time.NewTimer(time.Duration(waitSecs) * time.Second)
 		defer t.Stop()
 		deadline = t.C
@@ -63,7 +137,10 @@ func (s *Server) handleFetch(w http.ResponseWriter, r *http.Request, _ string) {
 		if deadline != nil {
 			wake, release = s.hub.subscribe(gid)
 		}
-		body, n, cursor, err := s.collect(r.Context(), gid, after, int(limit))
+		body, n, cursor, err := s.collect(r.Context(), rd, gid, after, int(limit))
+		if err == nil && n == 0 && rd.ended(cursor) {
+			err = forbidden("this client is no longer a member of the group")
+		}
 		if err != nil || n > 0 || deadline == nil {
 			release()
 			if err != nil {
@@ -76,10 +153,15 @@ func (s *Server) handleFetch(w http.ResponseWriter, r *http.Request, _ string) {
 			w.Write(body)
 			return
 		}
+		after = cursor // past the messages the client may not read
 		s.metrics.waiting.Add(1)
 		timedOut := s.wait(r.Context(), wake, deadline)
 		s.metrics.waiting.Add(-1)
 		release()
+		if err := r.Context().Err(); err != nil {
+			s.writeError(w, r, err) // the client gave up: 499, not an error of ours
+			return
+		}
 		if timedOut {
 			deadline = nil // one more read, then answer even if empty
 		}
@@ -104,14 +186,23 @@ func (s *Server) wait(ctx context.Context, wake <-chan struct{}, deadline <-chan
 	return false
 }
 
-// collect encodes up to limit messages after the cursor as log entries and
-// returns the new cursor (the last sequence number included, or after).
-func (s *Server) collect(ctx context.Context, gid []byte, after uint64, limit int) (body []byte, n int, cursor uint64, err error) {
+// collect encodes up to limit messages after the cursor that rd may read
+// as log entries and returns the new cursor: the last sequence number
+// included or skipped, or after.
+func (s *Server) collect(ctx context.Context, rd *reader, gid []byte, after uint64, limit int) (body []byte, n int, cursor uint64, err error) {
 	cursor = after
 	for n < limit && len(body) < fetchBudget {
 		want := min(fetchChunk, limit-n)
 		ms, err := s.st.Messages(ctx, gid, cursor, want)
 		if err != nil {
+			return nil, 0, 0, err
+		}
+		full := len(ms) == want
+		last := cursor
+		if len(ms) > 0 {
+			last = ms[len(ms)-1].Seq
+		}
+		if ms, err = rd.filter(ctx, ms); err != nil {
 			return nil, 0, 0, err
 		}
 		for i := range ms {
@@ -121,10 +212,11 @@ func (s *Server) collect(ctx context.Context, gid []byte, after uint64, limit in
 			cursor = ms[i].Seq
 			n++
 			if len(body) >= fetchBudget {
-				break
+				return body, n, cursor, nil
 			}
 		}
-		if len(ms) < want {
+		cursor = last
+		if !full {
 			break
 		}
 	}
@@ -134,7 +226,7 @@ func (s *Server) collect(ctx context.Context, gid []byte, after uint64, limit in
 // handleEvents streams the group's messages after a cursor as server-sent
 // events, until the client or the server goes away. The cursor is the
 // Last-Event-ID header of a reconnecting client, else the "after" parameter.
-func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, caller string) {
 	gid, err := groupIDParam(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -151,10 +243,16 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, _ string) 
 		s.writeError(w, r, err)
 		return
 	}
-	if _, err := s.st.Group(r.Context(), gid); err != nil {
+	rd, err := s.newReader(r.Context(), gid, caller)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	if !s.limits.acquireStream(caller) {
+		s.writeError(w, r, errRateLimited("event streams and long polls at once"))
+		return
+	}
+	defer s.limits.releaseStream(caller)
 	s.metrics.streams.Add(1)
 	defer s.metrics.streams.Add(-1)
 
@@ -179,6 +277,10 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, _ string) 
 	for {
 		wake, release := s.hub.subscribe(gid)
 		ms, err := s.st.Messages(r.Context(), gid, after, fetchChunk)
+		var readable []store.Message
+		if err == nil {
+			readable, err = rd.filter(r.Context(), ms)
+		}
 		if err != nil {
 			release()
 			if r.Context().Err() == nil {
@@ -186,15 +288,24 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request, _ string) 
 			}
 			return
 		}
+		if len(ms) > 0 && len(readable) == 0 {
+			release()
+			after = ms[len(ms)-1].Seq
+			continue
+		}
+		if rd.ended(after) {
+			release()
+			return // the client is no longer a member
+		}
 		if len(ms) > 0 {
 			release()
-			for _, m := range ms {
+			for _, m := range readable {
 				if !send("id: %d\nevent: message\ndata: %s\n\n", m.Seq, base64.StdEncoding.EncodeToString(m.Data)) {
 					return
 				}
-				after = m.Seq
 			}
-			s.metrics.fetched.Add(uint64(len(ms)))
+			after = ms[len(ms)-1].Seq
+			s.metrics.fetched.Add(uint64(len(readable)))
 			continue
 		}
 		poll := time.NewTimer(s.cfg.PollInterval)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +33,12 @@ type metrics struct {
 	welcomesQueued  atomic.Uint64
 	welcomesDeleted atomic.Uint64
 	listens         atomic.Uint64
+	certificates    atomic.Uint64
+	rejected        atomic.Uint64
+	forbidden       atomic.Uint64
+	rateLimited     atomic.Uint64
+	snapshots       atomic.Uint64
+	viewLoads       atomic.Uint64
 	notifications   atomic.Uint64
 	streams         atomic.Int64
 	waiting         atomic.Int64
@@ -80,6 +87,18 @@ func (m *metrics) appended(ct store.ContentType, a store.Appended) {
 		m.duplicates.Add(1)
 	} else {
 		m.stored[ct].Add(1)
+	}
+}
+
+// refused counts a request refused with status.
+func (m *metrics) refused(status int) {
+	switch status {
+	case http.StatusForbidden:
+		m.forbidden.Add(1)
+	case http.StatusUnprocessableEntity:
+		m.rejected.Add(1)
+	case http.StatusTooManyRequests:
+		m.rateLimited.Add(1)
 	}
 }
 
@@ -140,6 +159,12 @@ func (m *metrics) writeTo(w io.Writer) {
 		{"mls_ds_keypackage_claims_empty_total", "Claims that found no KeyPackage.", &m.kpClaimsEmpty},
 		{"mls_ds_welcomes_queued_total", "Welcome queue entries created by winning commits (one per recipient).", &m.welcomesQueued},
 		{"mls_ds_welcomes_deleted_total", "Welcomes deleted by their recipients after fetching them.", &m.welcomesDeleted},
+		{"mls_ds_certificates_issued_total", "Certificates issued by the service's CA (registrations with a key, key rotations).", &m.certificates},
+		{"mls_ds_rejected_total", "Handshake messages and GroupInfos of tracked groups refused by the group's view.", &m.rejected},
+		{"mls_ds_forbidden_total", "Requests refused because the client may not make them (not a member, another member's message).", &m.forbidden},
+		{"mls_ds_rate_limited_total", "Requests refused by a limit (streams, registrations, claims, uploads).", &m.rateLimited},
+		{"mls_ds_view_snapshots_total", "Snapshots of tracked groups' views written to the store.", &m.snapshots},
+		{"mls_ds_view_loads_total", "Tracked groups' views loaded from the store (a snapshot and the log after it).", &m.viewLoads},
 		{"mls_ds_store_listens_total", "Times the server started listening for other processes' appends (PostgreSQL LISTEN).", &m.listens},
 		{"mls_ds_store_notifications_total", "Appends announced by the store (by any process).", &m.notifications},
 	}

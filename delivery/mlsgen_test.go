@@ -86,6 +86,18 @@ func groupInfoMsg(gid []byte, epoch uint64) []byte {
 	})
 }
 
+// welcomeFor returns a Welcome for the KeyPackages refs.
+func welcomeFor(refs ...[]byte) []byte {
+	w := &message.Welcome{CipherSuite: suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519, EncryptedGroupInfo: random(100)}
+	for _, ref := range refs {
+		w.Secrets = append(w.Secrets, message.EncryptedGroupSecrets{
+			NewMember:             ref,
+			EncryptedGroupSecrets: treekem.HPKECiphertext{KEMOutput: random(32), Ciphertext: random(48)},
+		})
+	}
+	return encode(w)
+}
+
 // keyPackageMsg returns a KeyPackage of the cipher suite for identity.
 func keyPackageMsg(cs suite.ID, identity string) []byte {
 	return encode(&message.KeyPackage{
@@ -116,3 +128,13 @@ func bundle(b *CommitBundle) []byte {
 
 // groupID returns a fresh random group id.
 func groupID() []byte { return random(16) }
+
+// opaque is the setup of a group whose messages the service only orders.
+var opaque = &GroupSetup{Opaque: true}
+
+// noRates lifts every rate limit, for tests that register, create and
+// claim much from one address.
+var noRates = Limits{
+	Registrations: Rate{PerSecond: -1}, GroupCreations: Rate{PerSecond: -1}, Claims: Rate{PerSecond: -1},
+	ClaimsPerTarget: Rate{PerSecond: -1}, ClaimsOfTarget: Rate{PerSecond: -1}, Uploads: Rate{PerSecond: -1},
+}

@@ -2,12 +2,14 @@ package delivery
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math"
 	"mime"
 	"net/http"
 
 	"github.com/mlsengine/engine/delivery/store"
+	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/wire"
 )
 
@@ -21,12 +23,16 @@ type Posted struct {
 }
 
 // handlePost appends a proposal or application message (message/mls), or a
-// commit (message/mls, or a commit bundle with its Welcome, recipients and
-// GroupInfo).
-func (s *Server) handlePost(w http.ResponseWriter, r *http.Request, _ string) {
+// commit (message/mls, or a commit bundle with its Welcome and GroupInfo).
+// A tracked group's handshake messages are validated first (postTracked).
+func (s *Server) handlePost(w http.ResponseWriter, r *http.Request, caller string) {
 	gid, err := groupIDParam(r)
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if !s.limits.uploads.allow(caller) {
+		s.writeError(w, r, errRateLimited("uploads"))
 		return
 	}
 	limit := s.cfg.MaxMessageSize
@@ -38,25 +44,21 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request, _ string) {
 		s.writeError(w, r, err)
 		return
 	}
+	var m *message.MLSMessage
 	var c store.Commit
 	if mt == MediaTypeMLS {
-		c.Message, err = parseGroupMessage("message", body, gid)
+		m, c.Message, err = parseGroupMessage("message", body, gid)
 	} else {
-		c, err = parseBundle(body, gid)
+		m, c, err = parseBundle(body, gid)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	c.GroupID = gid
 	ctx, cancel := writeContext(r)
 	defer cancel()
-	var a store.Appended
-	if c.Message.ContentType == store.ContentCommit {
-		c.GroupID = gid
-		a, err = s.st.Commit(ctx, c)
-	} else {
-		a, err = s.st.Append(ctx, gid, c.Message)
-	}
+	a, err := s.post(ctx, caller, m, &c)
 	if errors.Is(err, store.ErrEpoch) {
 		s.metrics.epochConflicts[c.Message.ContentType].Add(1)
 	}
@@ -74,49 +76,87 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request, _ string) {
 	writeJSON(w, status, Posted{Seq: a.Seq, Epoch: a.Epoch, Duplicate: a.Duplicate})
 }
 
+// post stores a message of caller, after the checks of its group's kind.
+func (s *Server) post(ctx context.Context, caller string, m *message.MLSMessage, c *store.Commit) (store.Appended, error) {
+	handshake := c.Message.ContentType != store.ContentApplication
+	tg, err := s.lockGroup(ctx, c.GroupID, handshake)
+	if err != nil {
+		return store.Appended{}, err
+	}
+	switch {
+	case tg.opaque:
+		tg.mu.Unlock()
+		if c.Message.ContentType != store.ContentCommit {
+			return s.st.Append(ctx, c.GroupID, c.Message)
+		}
+		if c.Welcome != nil {
+			if err := s.welcomeRecipients(ctx, c); err != nil {
+				return store.Appended{}, err
+			}
+		}
+		return s.st.Commit(ctx, *c)
+	case handshake:
+		defer tg.mu.Unlock()
+		return s.postTracked(ctx, tg, caller, m, c)
+	}
+	// An application message: from a member. The view knows the
+	// membership of the message's epoch once it has caught up with it.
+	if c.Message.Epoch > tg.pg.Epoch() {
+		err = s.catchUp(ctx, tg)
+	}
+	member := err == nil && tg.ix.isMember(caller)
+	tg.mu.Unlock()
+	switch {
+	case err != nil:
+		return store.Appended{}, err
+	case !member:
+		return store.Appended{}, forbidden("only members send to the group")
+	}
+	return s.st.Append(ctx, c.GroupID, c.Message)
+}
+
 // parseBundle decodes and checks a commit bundle posted to groupID: a
-// commit for the group; optionally a Welcome with at least one recipient
-// and no more recipients than it has secrets; optionally a GroupInfo for
-// the group's next epoch.
-func parseBundle(body, groupID []byte) (store.Commit, error) {
+// commit for the group; optionally a Welcome, with recipients named at
+// most once each; optionally a GroupInfo for the group's next epoch.
+func parseBundle(body, groupID []byte) (*message.MLSMessage, store.Commit, error) {
 	var b CommitBundle
 	if err := wire.Unmarshal(body, &b); err != nil {
-		return store.Commit{}, &MalformedError{What: "commit bundle", Err: err}
+		return nil, store.Commit{}, &MalformedError{What: "commit bundle", Err: err}
 	}
-	m, err := parseGroupMessage("commit", b.Commit, groupID)
+	m, sm, err := parseGroupMessage("commit", b.Commit, groupID)
 	if err != nil {
-		return store.Commit{}, err
+		return nil, store.Commit{}, err
 	}
-	if m.ContentType != store.ContentCommit {
-		return store.Commit{}, malformed("commit", "content type is not commit")
+	if sm.ContentType != store.ContentCommit {
+		return nil, store.Commit{}, malformed("commit", "content type is not commit")
 	}
-	c := store.Commit{Message: m, Welcome: b.Welcome, Recipients: b.Recipients, GroupInfo: b.GroupInfo}
+	c := store.Commit{Message: sm, Welcome: b.Welcome, Recipients: b.Recipients, GroupInfo: b.GroupInfo}
 	if b.Welcome != nil {
 		secrets, err := parseWelcome(b.Welcome)
 		if err != nil {
-			return store.Commit{}, err
+			return nil, store.Commit{}, err
 		}
-		if len(b.Recipients) == 0 || len(b.Recipients) > secrets {
-			return store.Commit{}, malformed("commit bundle", "a Welcome needs between 1 and as many recipients as it has secrets")
+		if len(b.Recipients) > secrets {
+			return nil, store.Commit{}, malformed("commit bundle", "more recipients than the Welcome has secrets")
 		}
 	} else if len(b.Recipients) > 0 {
-		return store.Commit{}, malformed("commit bundle", "recipients without a Welcome")
+		return nil, store.Commit{}, malformed("commit bundle", "recipients without a Welcome")
 	}
 	seen := make(map[string]bool, len(b.Recipients))
 	for _, name := range b.Recipients {
 		if !validClientName(name) || seen[name] {
-			return store.Commit{}, malformed("commit bundle", "invalid or repeated recipient name")
+			return nil, store.Commit{}, malformed("commit bundle", "invalid or repeated recipient name")
 		}
 		seen[name] = true
 	}
 	if b.GroupInfo != nil {
 		giGroup, epoch, err := parseGroupInfo(b.GroupInfo)
 		if err != nil {
-			return store.Commit{}, err
+			return nil, store.Commit{}, err
 		}
-		if !bytes.Equal(giGroup, groupID) || m.Epoch == math.MaxUint64 || epoch != m.Epoch+1 {
-			return store.Commit{}, malformed("GroupInfo", "not for the epoch the commit starts in this group")
+		if !bytes.Equal(giGroup, groupID) || sm.Epoch == math.MaxUint64 || epoch != sm.Epoch+1 {
+			return nil, store.Commit{}, malformed("GroupInfo", "not for the epoch the commit starts in this group")
 		}
 	}
-	return c, nil
+	return m, c, nil
 }

@@ -16,8 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"errors"
+	"github.com/mlsengine/engine/delivery/store"
 	"github.com/mlsengine/engine/delivery/store/storetest"
+	"github.com/mlsengine/engine/mls"
 	"github.com/mlsengine/engine/mls/message"
+	"slices"
+	"sync"
 )
 
 // The multi-process tests run delivery service processes: this test binary
@@ -46,8 +51,8 @@ func serveChild() int {
 	err := ListenAndServe(ctx, ServeConfig{
 		Addr:     "127.0.0.1:0",
 		StoreURL: os.Getenv(envStore),
-		Server:   Config{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), PollInterval: poll},
-		Ready:    func(a net.Addr) { fmt.Printf("listening %s\n", a) },
+		Server:   Config{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), PollInterval: poll, Limits: noRates},
+		Ready:    func(a net.Addr, _ string) { fmt.Printf("listening %s\n", a) },
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "delivery test server:", err)
@@ -109,7 +114,7 @@ func TestLongPollAcrossProcesses(t *testing.T) {
 	waitFor(t, func() bool { return metric(t, b.url, "mls_ds_store_listens_total") != "0" })
 	alice := newClient(t, a.url, "alice")
 	gid := groupID()
-	if _, err := alice.CreateGroup(bg, gid); err != nil {
+	if _, err := alice.CreateGroup(bg, gid, opaque); err != nil {
 		t.Fatal(err)
 	}
 	msg := privateMsg(gid, 0, message.ContentApplication)
@@ -150,3 +155,85 @@ func sqliteURL(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir
 // postgresURL returns a store URL for a fresh PostgreSQL schema; the test
 // fails if $MLS_TEST_POSTGRES is unset (see .ci/postgres.sh).
 func postgresURL(t testing.TB) string { return storetest.PostgresURL(t) }
+
+// TestTrackedAcrossProcesses: two service processes share a PostgreSQL
+// store and each tracks the group: a commit validated by one is followed
+// by the other before it validates the next, a proposal stored through one
+// is known to the other when a commit references it, and of two commits
+// racing through the two, one wins.
+func TestTrackedAcrossProcesses(t *testing.T) {
+	u := postgresURL(t)
+	a, b := startDS(t, u), startDS(t, u)
+	alice, bob := newMember(t, a.url, "alice"), newMember(t, b.url, "bob")
+	bob.publish(t, 1)
+	ga := alice.create(t)
+	alice.add(t, ga, bob)
+	gb, cursor := bob.join(t) // through b, which loads the group
+	for i := range 4 {
+		m, g, other, og := alice, ga, bob, gb
+		if i%2 == 1 {
+			m, g, other, og = bob, gb, alice, ga
+		}
+		pc, err := g.Update()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.post(t, g, pc)
+		_, cursor = other.follow(t, og, cursor)
+	}
+	// A proposal through b, committed through a.
+	prop, err := gb.Propose(mls.NewGroupContextExtensions(nil), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Post(bg, gb.GroupID(), prop); err != nil {
+		t.Fatal(err)
+	}
+	_, cursor = alice.follow(t, ga, cursor)
+	pc, err := ga.Commit(&mls.CommitOptions{OutOfBandTree: true})
+	if err != nil || len(pc.Proposals) != 1 {
+		t.Fatalf("alice's commit of bob's proposal: %v", err)
+	}
+	alice.post(t, ga, pc)
+	_, cursor = bob.follow(t, gb, cursor)
+	// A race through both processes.
+	pa, _ := ga.Update()
+	pb, _ := gb.Update()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, r := range []struct {
+		m  *testMember
+		pc *mls.PendingCommit
+	}{{alice, pa}, {bob, pb}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = r.m.PostCommit(bg, ga.GroupID(), bundleOf(t, r.pc))
+		}()
+	}
+	wg.Wait()
+	aliceWon := errs[0] == nil
+	lost := errs[1]
+	if !aliceWon {
+		lost = errs[0]
+	}
+	if aliceWon == (errs[1] == nil) || !errors.Is(lost, store.ErrEpoch) {
+		t.Fatalf("racing commits: %v, %v", errs[0], errs[1])
+	}
+	if aliceWon {
+		ga.Apply(pa)
+		pb.Discard()
+		bob.follow(t, gb, cursor)
+	} else {
+		gb.Apply(pb)
+		pa.Discard()
+		alice.follow(t, ga, cursor)
+	}
+	if !bytes.Equal(ga.EpochAuthenticator(), gb.EpochAuthenticator()) {
+		t.Fatal("alice and bob disagree after the race")
+	}
+	alice.send(t, ga, "after the race")
+	if texts, _ := bob.follow(t, gb, cursor); !slices.Contains(texts, "after the race") {
+		t.Fatalf("bob read %q", texts)
+	}
+}

@@ -39,11 +39,21 @@ func commitRace(t *testing.T, urls []string) {
 	admin := newClient(t, urls[0], "admin")
 	clients := make([]*Client, n)
 	recipients := make([]*Client, n)
+	refs := make([][]byte, n) // a KeyPackage of each recipient, which its Welcomes name
 	for i := range clients {
 		clients[i] = clientAt(admin, urls[i%len(urls)])
-		recipients[i] = clientAt(newClient(t, urls[0], fmt.Sprintf("w%d", i)), urls[len(urls)-1])
+		w := newMember(t, urls[0], fmt.Sprintf("w%d", i))
+		up, err := w.UploadKeyPackage(bg, w.keyPackage(t, false), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs[i] = up.Ref
+		recipients[i] = clientAt(w.Client, urls[len(urls)-1])
 	}
 	gid := groupID()
+	if _, err := admin.CreateGroup(bg, gid, opaque); err != nil {
+		t.Fatal(err)
+	}
 	var log [][]byte
 	winners := make([]int, 0, raceRounds) // contender that won each epoch
 	for round := range uint64(raceRounds) {
@@ -53,7 +63,7 @@ func commitRace(t *testing.T, urls []string) {
 		var wg sync.WaitGroup
 		for i := range n {
 			commits[i] = privateMsg(gid, round, message.ContentCommit)
-			b := &CommitBundle{Commit: commits[i], Welcome: welcomeMsg(1), Recipients: []string{fmt.Sprintf("w%d", i)},
+			b := &CommitBundle{Commit: commits[i], Welcome: welcomeFor(refs[i]), Recipients: []string{fmt.Sprintf("w%d", i)},
 				GroupInfo: groupInfoMsg(gid, round+1)}
 			wg.Add(1)
 			go func() {
@@ -163,11 +173,11 @@ func TestKeyPackageClaimRace(t *testing.T) {
 }
 
 func claimRace(t *testing.T, urls []string) {
-	bob := clientAt(newClient(t, urls[0], "bob"), urls[0])
+	bob := newMember(t, urls[0], "bob")
 	oneTime := make(map[string]bool)
 	for i := range storetest.ClaimRaceOneTime + 1 {
 		lastResort := i == storetest.ClaimRaceOneTime
-		up, err := bob.UploadKeyPackage(bg, keyPackageMsg(1, "bob"), lastResort)
+		up, err := bob.UploadKeyPackage(bg, bob.keyPackage(t, lastResort), lastResort)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/mlsengine/engine/delivery/store"
 	"github.com/mlsengine/engine/delivery/store/memstore"
 	"github.com/mlsengine/engine/delivery/store/sqlstore"
@@ -47,9 +49,10 @@ type ServeConfig struct {
 	// Server configures the HTTP API; its Store is set from StoreURL.
 	Server Config
 
-	// Ready, if set, is called with the listening address once the server
-	// accepts connections.
-	Ready func(addr net.Addr)
+	// Ready, if set, is called with the listening address and the
+	// fingerprint of the CA's root certificate once the server accepts
+	// connections.
+	Ready func(addr net.Addr, caFingerprint string)
 }
 
 // ListenAndServe runs a delivery service, as `mls ds serve` does: it opens
@@ -79,9 +82,33 @@ func ListenAndServe(ctx context.Context, cfg ServeConfig) error {
 		return fmt.Errorf("delivery: %w", err)
 	}
 	if cfg.Ready != nil {
-		cfg.Ready(ln.Addr())
+		cfg.Ready(ln.Addr(), srv.CAFingerprint())
 	}
 	return srv.Serve(ctx, ln)
+}
+
+// CAFingerprint returns the fingerprint of the CA's root certificate,
+// which clients pin (compare it out of band).
+func (s *Server) CAFingerprint() string { return Fingerprint(s.ca.rootDER) }
+
+// fdReserve are the file descriptors kept free of client connections: the
+// store's, the listener's, logs.
+const fdReserve = 64
+
+// maxConnections returns the connection cap: the configured one, or
+// DefaultMaxConnections, less if the file limit files needs it so that
+// connections never exhaust the process's file descriptors (a client
+// holding many connections then delays others, but cannot lock them out
+// of the store or make accept fail).
+func maxConnections(configured, files int) int {
+	n := configured
+	if n <= 0 {
+		n = DefaultMaxConnections
+	}
+	if files > 0 {
+		n = min(n, max(files-fdReserve, files/2))
+	}
+	return max(n, 1)
 }
 
 // Serve serves the HTTP API on ln until ctx is done, then shuts down
@@ -95,6 +122,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	hs.RegisterOnShutdown(func() { s.Close() })
+	ln = netutil.LimitListener(ln, maxConnections(s.cfg.Limits.MaxConnections, fileLimit()))
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

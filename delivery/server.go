@@ -3,9 +3,12 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -16,17 +19,21 @@ import (
 	"time"
 
 	"github.com/mlsengine/engine/delivery/store"
+	"github.com/mlsengine/engine/mls"
 	"github.com/mlsengine/engine/mls/suite"
 )
 
-// Defaults of Config. DefaultMaxBundleSize fits the commit bundle of an
-// Add to a group of 10,000 members of the largest built-in suite
-// (ML-KEM-1024 with ML-DSA-87: about 10.5 kB per member in a ratchet tree,
-// which the Welcome and the GroupInfo both carry), and of about 480,000
-// members of suite 0x0001 (277 B per member).
+// Defaults of Config. A commit bundle carries no ratchet tree (joiners
+// fetch it with GET .../tree), so DefaultMaxBundleSize bounds a Commit, its
+// Welcome and its GroupInfo: room for a commit adding about 1,500 clients
+// at once in the largest built-in suite (ML-KEM-1024 with ML-DSA-87, whose
+// KeyPackages are about 20 kB) and tens of thousands in suite 0x0001. Each
+// body is read into memory, so the bound is also what one request may make
+// the service allocate; raise it (Config.MaxBundleSize, mls ds serve
+// --max-bundle) for larger additions or for groups set up with a large tree.
 const (
-	DefaultMaxMessageSize = 1 << 20   // 1 MiB
-	DefaultMaxBundleSize  = 256 << 20 // 256 MiB
+	DefaultMaxMessageSize = 1 << 20  // 1 MiB
+	DefaultMaxBundleSize  = 32 << 20 // 32 MiB
 	DefaultMaxWait        = 60 * time.Second
 	DefaultPollInterval   = 2 * time.Second
 )
@@ -62,7 +69,33 @@ type Config struct {
 
 	// Logger receives server errors (default: slog.Default()).
 	Logger *slog.Logger
+
+	// CAKey is the key of the service's certificate authority; nil uses
+	// the CA kept in the store, created on first start. A key given must
+	// be the stored CA's, if the store has one.
+	CAKey crypto.Signer
+	// CertificateLifetime is the validity of the certificates the service
+	// issues (default DefaultCertificateLifetime).
+	CertificateLifetime time.Duration
+	// Authentication validates the credentials of tracked groups and of
+	// uploaded KeyPackages (RFC 9420 §5.3.1). Nil selects X.509
+	// certificates issued by the service's CA; an embedder with its own
+	// Authentication Service sets it (its clients must use the same).
+	Authentication mls.AuthenticationService
+
+	// SnapshotEpochs is the least number of epochs between two snapshots
+	// of a tracked group's view (default DefaultSnapshotEpochs).
+	SnapshotEpochs int
+	// ViewCacheLeaves bounds the members of the views a process keeps in
+	// memory, all groups together (default DefaultViewCacheLeaves).
+	ViewCacheLeaves int
+
+	// Limits bound what one client may use (see Limits).
+	Limits Limits
 }
+
+// storeTimeout bounds the store operations of a request.
+const storeTimeout = 30 * time.Second
 
 // Server is the delivery service's HTTP handler. See the package
 // documentation for its API.
@@ -74,6 +107,10 @@ type Server struct {
 	metrics *metrics
 	tokens  tokenCache
 	log     *slog.Logger
+	ca      *authority
+	as      mls.AuthenticationService
+	views   viewCache
+	limits  *limits
 
 	// done is closed by Close; streams and long polls end.
 	done      chan struct{}
@@ -104,6 +141,24 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.SnapshotEpochs <= 0 {
+		cfg.SnapshotEpochs = DefaultSnapshotEpochs
+	}
+	if cfg.ViewCacheLeaves <= 0 {
+		cfg.ViewCacheLeaves = DefaultViewCacheLeaves
+	}
+	actx, acancel := context.WithTimeout(context.Background(), storeTimeout)
+	ca, err := loadAuthority(actx, cfg.Store, cfg.CAKey, cfg.CertificateLifetime)
+	acancel()
+	if err != nil {
+		return nil, err
+	}
+	as := cfg.Authentication
+	if as == nil {
+		roots := x509.NewCertPool()
+		roots.AddCert(ca.root)
+		as = &mls.X509Authentication{Roots: roots}
+	}
 	s := &Server{
 		cfg:     cfg,
 		st:      cfg.Store,
@@ -111,8 +166,12 @@ func NewServer(cfg Config) (*Server, error) {
 		hub:     newHub(),
 		metrics: newMetrics(),
 		log:     cfg.Logger,
+		ca:      ca,
+		as:      as,
+		limits:  newLimits(cfg.Limits),
 		done:    make(chan struct{}),
 	}
+	s.views = viewCache{groups: make(map[string]*trackedGroup), maxLeaves: cfg.ViewCacheLeaves, evicted: s.evicted}
 	s.routes()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -142,13 +201,17 @@ func (s *Server) routes() {
 	}
 	s.mux.HandleFunc("POST /v1/keypackages", s.authenticated(s.handleUploadKeyPackage))
 	s.mux.HandleFunc("GET /v1/keypackages", s.authenticated(s.handleCountKeyPackages))
+	s.mux.HandleFunc("GET /v1/ca", s.handleCA)
+	s.mux.HandleFunc("POST /v1/clients/{client}/certificate", s.authenticated(s.handleCertify))
 	s.mux.HandleFunc("POST /v1/clients/{client}/keypackage", s.authenticated(s.handleClaimKeyPackage))
+	s.mux.HandleFunc("GET /v1/keypackages/claims", s.authenticated(s.handleClaims))
 	s.mux.HandleFunc("PUT /v1/groups/{group}", s.authenticated(s.handleCreateGroup))
 	s.mux.HandleFunc("GET /v1/groups/{group}", s.authenticated(s.handleGroup))
 	s.mux.HandleFunc("POST /v1/groups/{group}/messages", s.authenticated(s.handlePost))
 	s.mux.HandleFunc("GET /v1/groups/{group}/messages", s.authenticated(s.handleFetch))
 	s.mux.HandleFunc("GET /v1/groups/{group}/events", s.authenticated(s.handleEvents))
 	s.mux.HandleFunc("GET /v1/groups/{group}/groupinfo", s.authenticated(s.handleGetGroupInfo))
+	s.mux.HandleFunc("GET /v1/groups/{group}/tree", s.authenticated(s.handleTree))
 	s.mux.HandleFunc("PUT /v1/groups/{group}/groupinfo", s.authenticated(s.handlePutGroupInfo))
 	s.mux.HandleFunc("GET /v1/welcomes/next", s.authenticated(s.handleNextWelcome))
 	s.mux.HandleFunc("DELETE /v1/welcomes/{id}", s.authenticated(s.handleDeleteWelcome))
@@ -236,6 +299,10 @@ type winnerBody struct {
 // writeError answers with the status and JSON body for err. Errors that are
 // not the client's are logged and answered with 500 and no detail.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && !errors.Is(err, ErrMalformed) {
+		// The client went away: whatever failed, it will not read why.
+		err = fmt.Errorf("%w: %w", ErrCanceled, err)
+	}
 	status, body := http.StatusInternalServerError, errorBody{Error: "delivery: internal server error"}
 	for _, c := range errorCodes {
 		if errors.Is(err, c.err) {
@@ -243,6 +310,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			break
 		}
 	}
+	s.metrics.refused(status)
 	var ee *store.EpochError
 	if errors.As(err, &ee) {
 		body.Epoch, body.CurrentEpoch = &ee.Epoch, &ee.Current
@@ -251,10 +319,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		w.Header().Set("Mls-Epoch", strconv.FormatUint(ee.Current, 10))
 	}
-	if status == http.StatusUnauthorized {
+	switch status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mls-ds"`)
-	}
-	if status == http.StatusInternalServerError {
+	case http.StatusTooManyRequests:
+		// A refused client does not keep a connection either.
+		w.Header().Set("Connection", "close")
+		w.Header().Set("Retry-After", "1")
+	case statusClientClosed:
+		s.log.Debug("delivery: request canceled by the client", "method", r.Method, "route", r.Pattern)
+	case http.StatusInternalServerError:
 		s.log.Error("delivery: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, body)

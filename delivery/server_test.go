@@ -14,6 +14,7 @@ import (
 
 	"github.com/mlsengine/engine/delivery/store"
 	"github.com/mlsengine/engine/delivery/store/memstore"
+	"github.com/mlsengine/engine/mls"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
 )
@@ -27,6 +28,9 @@ func testServer(t *testing.T, st store.Store, cfg Config) (*Server, string) {
 		st = memstore.New()
 	}
 	cfg.Store = st
+	if cfg.Limits == (Limits{}) {
+		cfg.Limits = noRates
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -54,18 +58,19 @@ func newClient(t testing.TB, url, name string) *Client {
 
 func TestEndToEnd(t *testing.T) {
 	_, url := testServer(t, nil, Config{})
-	alice, bob, carol := newClient(t, url, "alice"), newClient(t, url, "bob"), newClient(t, url, "carol")
+	alice, carol := newClient(t, url, "alice"), newClient(t, url, "carol")
+	bob := newMember(t, url, "bob")
 	const cs = suite.MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
 
 	// Bob publishes two one-time KeyPackages and a last-resort one.
-	var bobKPs [][]byte
+	var bobKPs, bobRefs [][]byte
 	for i := range 3 {
-		kp := keyPackageMsg(cs, "bob")
+		kp := bob.keyPackage(t, i == 2)
 		up, err := bob.UploadKeyPackage(bg, kp, i == 2)
 		if err != nil || !up.Created || len(up.Ref) != 32 {
 			t.Fatalf("upload: %+v, %v", up, err)
 		}
-		bobKPs = append(bobKPs, kp)
+		bobKPs, bobRefs = append(bobKPs, kp), append(bobRefs, up.Ref)
 	}
 	if up, err := bob.UploadKeyPackage(bg, bobKPs[0], false); err != nil || up.Created {
 		t.Fatalf("re-upload: %+v, %v; want not created", up, err)
@@ -82,17 +87,26 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := alice.ClaimKeyPackage(bg, "carol", 0); !errors.Is(err, store.ErrNoKeyPackage) {
 		t.Fatalf("claim from carol: %v, want ErrNoKeyPackage", err)
 	}
+	// Bob sees who claimed his KeyPackages.
+	claims, err := bob.Claims(bg)
+	if err != nil || len(claims) != 4 || claims[0].Claimer != "alice" || !claims[0].LastResort || !bytes.Equal(claims[3].Ref, bobRefs[0]) {
+		t.Fatalf("bob's claims: %+v, %v", claims, err)
+	}
 
-	// Alice creates the group with a commit adding bob.
+	// Alice creates an opaque group (the service only orders it) and adds
+	// bob.
 	gid := groupID()
+	if g, err := alice.CreateGroup(bg, gid, opaque); err != nil || g != (GroupState{}) {
+		t.Fatalf("CreateGroup: %+v, %v", g, err)
+	}
 	c0 := privateMsg(gid, 0, message.ContentCommit)
 	gi1 := groupInfoMsg(gid, 1)
-	p, err := alice.PostCommit(bg, gid, &CommitBundle{Commit: c0, Welcome: welcomeMsg(1), Recipients: []string{"bob"}, GroupInfo: gi1})
+	p, err := alice.PostCommit(bg, gid, &CommitBundle{Commit: c0, Welcome: welcomeFor(bobRefs[0]), Recipients: []string{"bob"}, GroupInfo: gi1})
 	if err != nil || p != (Posted{Seq: 1, Epoch: 0}) {
 		t.Fatalf("first commit: %+v, %v", p, err)
 	}
 	w, err := bob.NextWelcome(bg)
-	if err != nil || w == nil || !bytes.Equal(w.GroupID, gid) || w.Seq != 1 {
+	if err != nil || w == nil || !bytes.Equal(w.GroupID, gid) || w.Seq != 1 || w.Epoch != 1 {
 		t.Fatalf("bob's Welcome: %+v, %v", w, err)
 	}
 	if got, err := carol.GroupInfo(bg, gid); err != nil || !bytes.Equal(got, gi1) {
@@ -192,8 +206,11 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("%s in an unknown group: %v, want ErrUnknownGroup", name, err)
 		}
 	}
-	if g, err := bob.CreateGroup(bg, other); err != nil || g != (GroupState{}) {
+	if g, err := bob.CreateGroup(bg, other, opaque); err != nil || g != (GroupState{}) {
 		t.Fatalf("CreateGroup: %+v, %v", g, err)
+	}
+	if g, err := bob.CreateGroup(bg, other, opaque); err != nil || g != (GroupState{}) {
+		t.Fatalf("CreateGroup again: %+v, %v", g, err)
 	}
 	if p, err := bob.Post(bg, other, privateMsg(other, 0, message.ContentApplication)); err != nil || p.Seq != 1 {
 		t.Fatalf("post to a created group: %+v, %v", p, err)
@@ -216,11 +233,11 @@ func TestAuthentication(t *testing.T) {
 	gid := groupID()
 	for _, tok := range []string{"", "nonsense", tokenPrefix + "unknown", strings.Repeat("x", 1000)} {
 		c := &Client{BaseURL: url, Token: tok}
-		if _, err := c.CreateGroup(bg, gid); !errors.Is(err, ErrUnauthorized) {
+		if _, err := c.CreateGroup(bg, gid, opaque); !errors.Is(err, ErrUnauthorized) {
 			t.Errorf("token %q: %v, want ErrUnauthorized", tok, err)
 		}
 	}
-	if _, err := alice.CreateGroup(bg, gid); err != nil {
+	if _, err := alice.CreateGroup(bg, gid, opaque); err != nil {
 		t.Fatal(err)
 	}
 
@@ -232,13 +249,27 @@ func TestAuthentication(t *testing.T) {
 		return "", errors.New("no X-User")
 	}})
 	c := &Client{BaseURL: url2, HTTPClient: &http.Client{Transport: headerTransport{"X-User", "dave"}}}
-	if _, err := c.UploadKeyPackage(bg, keyPackageMsg(1, "dave"), false); err != nil {
+	// The embedder's clients get certificates too (their name is the
+	// embedder's).
+	dave := &testMember{Client: c, name: "dave", st: mls.NewMemoryStorage()}
+	signer, _ := mls.NewSigner(testSuite)
+	chain, err := c.Certify(bg, "dave", testSuite, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dave.cfg, err = mls.NewX509Config(testSuite, signer, chain, rootPool(t, c)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Certify(bg, "erin", testSuite, signer); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("certifying another client's key: %v, want ErrForbidden", err)
+	}
+	if _, err := c.UploadKeyPackage(bg, dave.keyPackage(t, false), false); err != nil {
 		t.Fatal(err)
 	}
 	if kp, err := c.ClaimKeyPackage(bg, "dave", 1); err != nil || kp.LastResort {
 		t.Fatalf("claim: %v", err)
 	}
-	if _, err := (&Client{BaseURL: url2}).CreateGroup(bg, gid); !errors.Is(err, ErrUnauthorized) {
+	if _, err := (&Client{BaseURL: url2}).CreateGroup(bg, gid, opaque); !errors.Is(err, ErrUnauthorized) {
 		t.Fatalf("without identity: %v", err)
 	}
 	if _, err := (&Client{BaseURL: url2}).Register(bg, "eve"); err == nil {
@@ -258,7 +289,7 @@ func TestLongPoll(t *testing.T) {
 	_, url := testServer(t, nil, Config{PollInterval: time.Hour})
 	alice := newClient(t, url, "alice")
 	gid := groupID()
-	if _, err := alice.CreateGroup(bg, gid); err != nil {
+	if _, err := alice.CreateGroup(bg, gid, opaque); err != nil {
 		t.Fatal(err)
 	}
 	msg := privateMsg(gid, 0, message.ContentApplication)
@@ -325,7 +356,7 @@ func TestEventStream(t *testing.T) {
 			sent = append(sent, m)
 		}
 	}
-	if _, err := alice.CreateGroup(bg, gid); err != nil {
+	if _, err := alice.CreateGroup(bg, gid, opaque); err != nil {
 		t.Fatal(err)
 	}
 	post(3)
@@ -370,6 +401,9 @@ func TestMetrics(t *testing.T) {
 	_, url := testServer(t, nil, Config{})
 	alice := newClient(t, url, "alice")
 	gid := groupID()
+	if _, err := alice.CreateGroup(bg, gid, opaque); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := alice.PostCommit(bg, gid, &CommitBundle{Commit: privateMsg(gid, 0, message.ContentCommit)}); err != nil {
 		t.Fatal(err)
 	}

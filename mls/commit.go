@@ -150,6 +150,19 @@ func (pc *PendingCommit) GroupInfo() ([]byte, error) {
 	return bytes.Clone(pc.gi), nil
 }
 
+// RatchetTree returns the ratchet_tree encoding (§12.4.3.3) of the tree of
+// the epoch the commit starts, for delivering it to the commit's new members
+// out of band when the Welcome does not carry it
+// (CommitOptions.OutOfBandTree); they pass it in JoinOptions.RatchetTree.
+// Like GroupInfo, call it before the commit is applied or while its epoch
+// is the group's; otherwise, or after Discard, it returns ErrStale.
+func (pc *PendingCommit) RatchetTree() ([]byte, error) {
+	if pc.state == commitDiscarded || (pc.g.ep != pc.base && pc.g.ep != pc.next) {
+		return nil, errorf(ErrStale, "tree of epoch %d, which is not the group's next or current epoch", pc.Epoch)
+	}
+	return pc.next.ratchetTree()
+}
+
 // Commit creates a commit of the pending proposals selected by opts, and
 // of opts.Proposals by value (§12.4.1). The group is unchanged: apply the
 // result with Group.Apply once the delivery service accepted it. (A commit

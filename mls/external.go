@@ -145,6 +145,13 @@ func parseGroupInfo(data []byte) (*message.GroupInfo, error) {
 		func(m *message.MLSMessage) *message.GroupInfo { return m.GroupInfo })
 }
 
+// ParseGroupInfo decodes a GroupInfo from an MLSMessage or a bare GroupInfo
+// encoding, without verifying it, for a client that needs its group ID,
+// epoch, suite or extensions before it acts on it (its signature is
+// verified by JoinExternal and NewPublicGroup, against the signer's leaf in
+// the tree). The result does not alias data.
+func ParseGroupInfo(data []byte) (*message.GroupInfo, error) { return parseGroupInfo(data) }
+
 // ExternalProposal creates a proposal from an external sender (§12.1.8):
 // the party at index senderIndex of the group's external_senders extension,
 // signing with cfg.Signer. Only Add, Remove, PreSharedKey, ReInit and

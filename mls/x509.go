@@ -5,8 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/mlsengine/engine/treekem"
@@ -96,7 +99,9 @@ func parseChain(cred *Credential) ([]*x509.Certificate, error) {
 
 // certificateKey returns a certificate's public key as a
 // SignaturePublicKey: the raw key for Ed25519, the uncompressed point for
-// ECDSA (§5.1.1).
+// ECDSA (§5.1.1), and for the algorithms crypto/x509 does not parse whose
+// subjectPublicKey is the raw key (Ed448, RFC 8410; ML-DSA, FIPS 204) that
+// key.
 func certificateKey(c *x509.Certificate) ([]byte, error) {
 	switch pub := c.PublicKey.(type) {
 	case ed25519.PublicKey:
@@ -107,8 +112,30 @@ func certificateKey(c *x509.Certificate) ([]byte, error) {
 			return nil, err
 		}
 		return ek.Bytes(), nil
+	case nil:
+		var spki struct {
+			Algorithm pkix.AlgorithmIdentifier
+			Key       asn1.BitString
+		}
+		if rest, err := asn1.Unmarshal(c.RawSubjectPublicKeyInfo, &spki); err != nil || len(rest) > 0 {
+			return nil, errors.New("undecodable subjectPublicKeyInfo")
+		}
+		if !slices.ContainsFunc(rawKeyAlgorithms, spki.Algorithm.Algorithm.Equal) || spki.Key.BitLength%8 != 0 || spki.Algorithm.Parameters.FullBytes != nil {
+			return nil, fmt.Errorf("unsupported certificate key algorithm %v", spki.Algorithm.Algorithm)
+		}
+		return spki.Key.Bytes, nil
 	}
 	return nil, fmt.Errorf("unsupported certificate key type %T", c.PublicKey)
+}
+
+// rawKeyAlgorithms are the key algorithms of certificates whose
+// subjectPublicKey is the raw SignaturePublicKey: Ed448 (RFC 8410) and
+// ML-DSA-44, -65 and -87 (draft-ietf-lamps-dilithium-certificates).
+var rawKeyAlgorithms = []asn1.ObjectIdentifier{
+	{1, 3, 101, 113},
+	{2, 16, 840, 1, 101, 3, 4, 3, 17},
+	{2, 16, 840, 1, 101, 3, 4, 3, 18},
+	{2, 16, 840, 1, 101, 3, 4, 3, 19},
 }
 
 // certificateIdentity returns the identity an end-entity certificate

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mlsengine/engine/delivery"
 	"github.com/mlsengine/engine/delivery/agent"
 	"github.com/mlsengine/engine/mls/suite"
 )
@@ -51,16 +52,24 @@ type clientSub struct {
 
 func clientSubs() []*clientSub {
 	return []*clientSub{
-		{word: "init", args: "NAME [--suite ID]", min: 1, max: 1, flags: []string{"suite"}, run: (*clientRun).init,
+		{word: "init", args: "NAME [--suite ID] [--ca FILE]", min: 1, max: 1, flags: []string{"suite", "ca"}, run: (*clientRun).init,
 			summary: "create the identity NAME, register it with the delivery service, upload KeyPackages",
 			details: `ID is a cipher suite number (` + suiteRange + `, decimal or 0x hex)
-or its name (default 1, MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519). Prints
-"initialized NAME (SUITE) in DIR"; JSON: {"client","suite","dir"}. Run again
-on an initialized DIR, it only uploads the KeyPackages missing.
+or its name (default 1, MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519). The delivery service certifies
+NAME's signature key with its CA; init pins the CA's root certificate (the
+one the service presents: trust on first use; with --ca FILE, PEM or DER,
+the one given, and the service must present it) and every credential the
+client meets is validated against it. Prints "initialized NAME (SUITE) in
+DIR" and "CA fingerprint: HEX" (compare it out of band); JSON:
+{"client","suite","dir","ca_fingerprint"}. Run again on an initialized DIR,
+it only uploads the KeyPackages missing.
 `},
-		{word: "create", args: "GROUP", min: 1, max: 1, run: (*clientRun).create,
+		{word: "create", args: "GROUP [--open | --admit NAME,...]", min: 1, max: 1, flags: []string{"open", "admit"}, run: (*clientRun).create,
 			summary: "create a group named GROUP",
-			details: `Prints "created GROUP"; JSON: {"group","group_id"}.
+			details: `The delivery service tracks the group from its initial state and validates
+every commit. Only clients a member adds are in the group; --open lets any
+client join it on its own (rejoin), --admit the clients named. Prints
+"created GROUP"; JSON: {"group","group_id"}.
 `},
 		{word: "add", args: "GROUP NAME...", min: 2, max: -1, run: (*clientRun).add,
 			summary: "add clients to the group",
@@ -106,12 +115,14 @@ it. Prints "GROUP: you left".
 `},
 		{word: "info", args: "GROUP", min: 1, max: 1, run: (*clientRun).info,
 			summary: "epoch, members and epoch authenticator of the group, caught up",
-			details: `Catches up first. Prints "group:", "group_id:", "epoch:", "members:" and
-"epoch_authenticator:" lines; JSON: {"group","epoch","members",
-"epoch_authenticator","group_id","synced"}. Members compare the epoch
-authenticator out of band to detect a forked group. When the delivery
-service cannot be reached, it prints the local state with synced false,
-says "local state, not synced" on stderr and exits 1.
+			details: `Catches up first. Prints "group:", "group_id:", "epoch:", "members:",
+"epoch_authenticator:" and "fingerprints:" lines; JSON: {"group","epoch",
+"members","epoch_authenticator","group_id","synced"}. Members compare the
+epoch authenticator out of band to detect a forked group, and the
+fingerprints of the members' certificates (in the order of members) to
+detect a key the delivery service's CA certified falsely. When the
+delivery service cannot be reached, it prints the local state with synced
+false, says "local state, not synced" on stderr and exits 1.
 `},
 		{word: "groups", args: "", min: 0, max: 0, run: (*clientRun).groups,
 			summary: "list the groups in the state directory",
@@ -122,9 +133,13 @@ says "local state, not synced" on stderr and exits 1.
 `},
 		{word: "rejoin", args: "GROUP | --id HEX", min: 0, max: 1, flags: []string{"id"}, run: (*clientRun).rejoin,
 			summary: "join the group again by external commit",
-			details: `From the GroupInfo the delivery service publishes: after being removed, or
-when a command says the state cannot follow the group. --id HEX names the
-group by its id (the group_id info prints), e.g. once its state is lost.
+			details: `From the GroupInfo and tree the delivery service serves, when a command says
+the state cannot follow the group, or it is lost: a resync replacing this
+client's leaf. After being removed or leaving, only a group created --open
+(or --admit with this client) takes it back; otherwise a member adds it
+again. It continues only the group this client knew (same id, a later
+epoch, the members it knew unless the log removes them) and refuses
+otherwise. --id HEX names the group by its id (the group_id info prints).
 Prints "rejoined GROUP"; a member in sync is told there is nothing to do.
 `},
 	}
@@ -154,8 +169,8 @@ func clientCommand() *command {
 
 // clientFlags are the flags of every client command.
 type clientFlags struct {
-	dir, ds, suite, id string
-	json               bool
+	dir, ds, suite, id, ca, admit string
+	json, open                    bool
 }
 
 func runClient(e *env, client *command, subs []*clientSub, args []string) int {
@@ -165,7 +180,10 @@ func runClient(e *env, client *command, subs []*clientSub, args []string) int {
 	fs.StringVar(&f.ds, "ds", "", "")
 	fs.StringVar(&f.suite, "suite", "", "")
 	fs.StringVar(&f.id, "id", "", "")
+	fs.StringVar(&f.ca, "ca", "", "")
+	fs.StringVar(&f.admit, "admit", "", "")
 	fs.BoolVar(&f.json, "json", false, "")
+	fs.BoolVar(&f.open, "open", false, "")
 	onlyOnce(fs)
 	lookup := func(word string) *clientSub {
 		i := slices.IndexFunc(subs, func(s *clientSub) bool { return s.word == word })
@@ -267,8 +285,9 @@ type clientRun struct {
 	opts           agent.Options
 	flags          clientFlags
 	stdout, stderr io.Writer
-	suite          suite.ID // init's
-	groupID        []byte   // rejoin --id's
+	suite          suite.ID            // init's
+	groupID        []byte              // rejoin --id's
+	createOpts     agent.CreateOptions // create's
 }
 
 // check checks the arguments that need more than counting.
@@ -281,6 +300,21 @@ func (c *clientRun) check(word string, args []string) error {
 			if c.suite, err = suite.ParseID(c.flags.suite); err != nil {
 				return fmt.Errorf("--suite %q: want a number (%s) or a name such as %v", c.flags.suite, suiteRange, agent.DefaultSuite)
 			}
+		}
+		if c.flags.ca != "" {
+			root, err := delivery.ParseCertificateFile(c.flags.ca)
+			if err != nil {
+				return fmt.Errorf("--ca: %v", err)
+			}
+			c.opts.CA = root.Raw
+		}
+	case "create":
+		if c.flags.open && c.flags.admit != "" {
+			return errors.New("--open admits everyone: give --open or --admit, not both")
+		}
+		c.createOpts.Open = c.flags.open
+		if c.flags.admit != "" {
+			c.createOpts.Admit = strings.Split(c.flags.admit, ",")
 		}
 	case "rejoin":
 		if (len(args) == 1) == (c.flags.id != "") {
@@ -296,7 +330,7 @@ func (c *clientRun) check(word string, args []string) error {
 }
 
 // open opens the state directory for a command.
-func (c *clientRun) open() (*agent.Agent, error) { return agent.Open(c.opts) }
+func (c *clientRun) open() (*agent.Agent, error) { return agent.Open(c.ctx, c.opts) }
 
 // print prints one result: v as a JSON line with --json, else text.
 func (c *clientRun) print(text string, v any) error {
@@ -351,13 +385,13 @@ func (c *clientRun) init(args []string) error {
 		return err
 	}
 	defer a.Close()
-	return c.print(fmt.Sprintf("initialized %s (%v) in %s", a.Name(), a.Suite(), c.opts.Dir),
-		map[string]any{"client": a.Name(), "suite": uint16(a.Suite()), "dir": c.opts.Dir})
+	return c.print(fmt.Sprintf("initialized %s (%v) in %s\nCA fingerprint: %s", a.Name(), a.Suite(), c.opts.Dir, a.CAFingerprint()),
+		map[string]any{"client": a.Name(), "suite": uint16(a.Suite()), "dir": c.opts.Dir, "ca_fingerprint": a.CAFingerprint()})
 }
 
 func (c *clientRun) create(args []string) error {
 	return c.withAgent(func(a *agent.Agent) error {
-		if err := a.Create(c.ctx, args[0]); err != nil {
+		if err := a.Create(c.ctx, args[0], &c.createOpts); err != nil {
 			return err
 		}
 		groups, err := a.Groups()
@@ -427,8 +461,8 @@ func (c *clientRun) info(args []string) error {
 		if s == nil {
 			return err
 		}
-		text := fmt.Sprintf("group: %s\ngroup_id: %s\nepoch: %d\nmembers: %s\nepoch_authenticator: %s",
-			s.Group, s.GroupID, s.Epoch, strings.Join(s.Members, " "), s.EpochAuthenticator)
+		text := fmt.Sprintf("group: %s\ngroup_id: %s\nepoch: %d\nmembers: %s\nepoch_authenticator: %s\nfingerprints: %s",
+			s.Group, s.GroupID, s.Epoch, strings.Join(s.Members, " "), s.EpochAuthenticator, strings.Join(s.Fingerprints, " "))
 		if perr := c.print(text, s); perr != nil {
 			return perr
 		}

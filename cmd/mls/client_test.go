@@ -51,12 +51,12 @@ type dsProcess struct {
 
 var listeningRE = regexp.MustCompile(`^mls: ds: listening on http://(\S+) `)
 
-// startDS starts `mls ds serve --listen listen --store storeURL` and waits
-// until it accepts connections.
-func startDS(t *testing.T, listen, storeURL string) *dsProcess {
+// startDS starts `mls ds serve --listen listen --store storeURL` (and
+// flags) and waits until it accepts connections.
+func startDS(t *testing.T, listen, storeURL string, flags ...string) *dsProcess {
 	t.Helper()
 	p := &dsProcess{done: make(chan struct{})}
-	p.cmd = exec.Command(os.Args[0], "ds", "serve", "--listen", listen, "--store", storeURL)
+	p.cmd = exec.Command(os.Args[0], append([]string{"ds", "serve", "--listen", listen, "--store", storeURL}, flags...)...)
 	p.cmd.Env = append(os.Environ(), envRunMLS+"=1")
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -206,6 +206,17 @@ func agree(t *testing.T, group string, members []string, clients ...*mlsClient) 
 	return first
 }
 
+// caFingerprint returns the fingerprint of the root of the delivery
+// service at url.
+func caFingerprint(t *testing.T, url string) string {
+	t.Helper()
+	der, err := (&delivery.Client{BaseURL: url}).CA(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return delivery.Fingerprint(der)
+}
+
 func splitLines(s string) []string {
 	s = strings.TrimSuffix(s, "\n")
 	if s == "" {
@@ -227,7 +238,7 @@ func TestClientEndToEnd(t *testing.T) {
 
 	for _, c := range []*mlsClient{alice, bob, carol} {
 		out := c.ok("init", c.name)
-		if len(out) != 1 || !strings.HasPrefix(out[0], "initialized "+c.name+" ") {
+		if len(out) != 2 || !strings.HasPrefix(out[0], "initialized "+c.name+" ") || !strings.HasPrefix(out[1], "CA fingerprint: ") {
 			t.Fatalf("init printed %q", out)
 		}
 	}
@@ -245,9 +256,14 @@ func TestClientEndToEnd(t *testing.T) {
 		t.Fatalf("join with nothing pending: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	v := agree(t, "team", []string{"alice", "bob", "carol"}, alice, bob, carol)
-	if out := alice.ok("info", "team"); len(out) != 5 || out[0] != "group: team" || out[2] != "epoch: 1" ||
-		out[3] != "members: alice bob carol" || out[4] != "epoch_authenticator: "+v.EpochAuthenticator {
+	out := alice.ok("info", "team")
+	if len(out) != 6 || out[0] != "group: team" || out[2] != "epoch: 1" ||
+		out[3] != "members: alice bob carol" || out[4] != "epoch_authenticator: "+v.EpochAuthenticator ||
+		len(strings.Fields(out[5])) != 4 || !strings.HasPrefix(out[5], "fingerprints: ") {
 		t.Fatalf("info printed %q", out)
+	}
+	if bobs := bob.ok("info", "team"); bobs[5] != out[5] {
+		t.Fatalf("alice and bob see other certificates: %q, %q", out[5], bobs[5])
 	}
 
 	// Messages in every direction, across a crash of the delivery service.
@@ -342,8 +358,9 @@ func runClientArgs(args ...string) (code int, stdout, stderr string) {
 }
 
 // TestClientRejoin rejoins by external commit through `mls client rejoin`:
-// Carol after being removed, by name; Bob after losing his state
-// directory's groups, by the group id `info` prints.
+// Carol, removed, only into a group created --open; Bob, whose state
+// directory was restored from an older copy, by the group id `info`
+// prints; not once his record of the group is gone.
 func TestClientRejoin(t *testing.T) {
 	srv, err := delivery.NewServer(delivery.Config{Store: memstore.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -359,16 +376,19 @@ func TestClientRejoin(t *testing.T) {
 		c.ok("init", c.name)
 	}
 	alice.ok("create", "team")
+	alice.ok("create", "lobby", "--open")
 	alice.ok("add", "team", "bob", "carol")
+	alice.ok("add", "lobby", "carol")
 	bob.expect([]string{"join"}, "joined team")
-	carol.expect([]string{"join"}, "joined team")
+	carol.expect([]string{"join"}, "joined team", "joined lobby")
 	alice.expect([]string{"remove", "team", "carol"}, "team: alice removed carol")
-	carol.expect([]string{"recv"}, "team: alice removed you")
+	alice.expect([]string{"remove", "lobby", "carol"}, "lobby: alice removed carol")
+	carol.expect([]string{"recv"}, "lobby: alice removed you", "team: alice removed you")
 
-	carol.expect([]string{"rejoin", "team"}, "rejoined team")
-	bob.expect([]string{"recv"}, "team: alice removed carol", "team: carol joined")
-	alice.expect([]string{"recv"}, "team: carol joined")
-	agree(t, "team", []string{"alice", "bob", "carol"}, alice, bob, carol)
+	carol.fails(exitFailed, "does not admit this client back", "rejoin", "team")
+	carol.expect([]string{"rejoin", "lobby"}, "rejoined lobby")
+	alice.expect([]string{"recv", "lobby"}, "lobby: carol joined")
+	agree(t, "lobby", []string{"alice", "carol"}, alice, carol)
 
 	var gid string
 	for _, l := range bob.ok("info", "team") {
@@ -379,6 +399,27 @@ func TestClientRejoin(t *testing.T) {
 	if gid == "" {
 		t.Fatal("info printed no group_id")
 	}
+	backup := t.TempDir()
+	if err := os.CopyFS(backup, os.DirFS(bob.dir)); err != nil {
+		t.Fatal(err)
+	}
+	bob.ok("update", "team")
+	if err := os.RemoveAll(bob.dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(bob.dir, os.DirFS(backup)); err != nil {
+		t.Fatal(err)
+	}
+	bob.fails(exitFailed, "rejoin", "recv", "team")
+	bob.expect([]string{"rejoin", "--id", gid}, "rejoined team")
+	alice.expect([]string{"recv", "team"}, "team: bob updated", "team: bob rejoined")
+	v := agree(t, "team", []string{"alice", "bob"}, alice, bob)
+	if v.Epoch != 4 {
+		t.Fatalf("epoch %d, want 4", v.Epoch)
+	}
+	bob.ok("send", "team", "back")
+	alice.expect([]string{"recv", "team"}, "team bob: back")
+
 	if err := os.RemoveAll(filepath.Join(bob.dir, "groups")); err != nil {
 		t.Fatal(err)
 	}
@@ -386,15 +427,7 @@ func TestClientRejoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob.fails(exitFailed, "unknown group", "rejoin", "team")
-	bob.expect([]string{"rejoin", "--id", gid}, "rejoined team")
-	alice.expect([]string{"recv"}, "team: bob rejoined")
-	carol.expect([]string{"recv"}, "team: bob rejoined")
-	v := agree(t, "team", []string{"alice", "bob", "carol"}, alice, bob, carol)
-	if v.Epoch != 4 {
-		t.Fatalf("epoch %d, want 4", v.Epoch)
-	}
-	bob.ok("send", "team", "back")
-	carol.expect([]string{"recv"}, "team bob: back")
+	bob.fails(exitFailed, "rejoin only continues a group it knew", "rejoin", "--id", gid)
 
 	for _, args := range [][]string{{"rejoin"}, {"rejoin", "team", "--id", gid}, {"rejoin", "--id", "zz"}, {"rejoin", "a", "b"}, {"info", "team", "--id", gid}} {
 		if code, _, errOut := bob.run(args...); code != exitUsage || errOut == "" {

@@ -9,7 +9,9 @@
 //	mls sim [--members N | --sizes LIST] [--suite ID] [--epochs E] [--observers K] [--seed S] [--bare]
 //	        [--mix MIX] [--committers C] [--json] [--csv FILE] [--plot FILE]
 //	mls ds serve [--listen ADDR] [--store URL]
+//	mls ds bench [--store URL] [--clients N] [--groups G] [--seconds S] [--http] [--json]
 //	mls client [--dir DIR] [--ds URL] COMMAND [ARGS]
+//	mls interop serve [--listen ADDR] [--name NAME]
 //	mls version
 //	mls help [COMMAND...]
 //
@@ -43,6 +45,7 @@ func commands() *command {
 			simCommand(),
 			dsCommand(),
 			clientCommand(),
+			interopCommand(),
 			versionCommand(),
 		},
 	}

@@ -12,9 +12,10 @@ func TestClientPQSuite(t *testing.T) {
 	url := "http://" + startDS(t, "127.0.0.1:0", "memory:").addr
 	alice, bob, carol := newMLSClient(t, "alice", url), newMLSClient(t, "bob", url), newMLSClient(t, "carol", url)
 	const name = "MLS_256_MLKEM1024_AES256GCM_SHA384_MLDSA87"
-	alice.expect([]string{"init", "alice", "--suite", strings.ToLower(name)}, "initialized alice ("+name+") in "+alice.dir)
-	bob.expect([]string{"init", "bob", "--suite", "0xF10B"}, "initialized bob ("+name+") in "+bob.dir)
-	carol.expect([]string{"init", "carol", "--suite", "61707"}, "initialized carol ("+name+") in "+carol.dir)
+	fingerprint := "CA fingerprint: " + caFingerprint(t, url)
+	alice.expect([]string{"init", "alice", "--suite", strings.ToLower(name)}, "initialized alice ("+name+") in "+alice.dir, fingerprint)
+	bob.expect([]string{"init", "bob", "--suite", "0xF10B"}, "initialized bob ("+name+") in "+bob.dir, fingerprint)
+	carol.expect([]string{"init", "carol", "--suite", "61707"}, "initialized carol ("+name+") in "+carol.dir, fingerprint)
 	alice.ok("create", "team")
 	alice.expect([]string{"add", "team", "bob", "carol"}, "team: alice added bob", "team: alice added carol")
 	bob.expect([]string{"join"}, "joined team")

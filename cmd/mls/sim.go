@@ -20,7 +20,7 @@ func simCommand() *command {
 	def := sim.DefaultOptions()
 	c := &command{
 		name:    "sim",
-		args:    "[--members N | --sizes LIST] [--suite ID] [--epochs E] [--observers K] [--seed S] [--bare] [--mix MIX] [--committers C] [--json] [--csv FILE] [--plot FILE]",
+		args:    "[--members N | --sizes LIST] [--suite ID] [--epochs E] [--observers K] [--seed S] [--bare] [--mix MIX] [--committers C] [--ds STORE] [--json] [--csv FILE] [--plot FILE]",
 		summary: "simulate a large group",
 		details: fmt.Sprintf(`Builds a group of N members through real Add commits, brings it to the
 steady state of a group in real use (--bare keeps it as built), lets K
@@ -35,6 +35,15 @@ terminal.
 --sizes runs a sweep: the same run (same seed) at each group size, in
 order. It prints one table row per size, or with --json an array of the
 objects a single run prints.
+
+--ds runs the group through a delivery service in this process, on a
+loopback listener, with the store STORE: from the observers' joins on,
+every commit (with its Welcome and GroupInfo) and application message is
+posted to it by its sender, validated and ordered by it, and fetched from
+it by the observers, who join with the tree it serves. Members then carry
+X.509 credentials of the service's CA. The JSON gains a "ds" object: bytes
+uploaded per commit, downloaded per join and per commit by the observers,
+the service's CPU time and the post and fetch times per commit.
 
 flags:
   --members N     group size, observers included (default %d)
@@ -54,6 +63,8 @@ flags:
                   alike) or zipf:S (0 <= S <= %d: the members ranked by
                   when they joined, the k-th with weight k^-S; a removed
                   member's share goes to the others in proportion to theirs)
+  --ds STORE      go through a delivery service whose store is memory:,
+                  sqlite:PATH or postgres://... (runs may share a store)
   --json          print the JSON on stdout
   --csv FILE      write a CSV file: the JSON's fields (nested names
                   joined by dots), one row per size
@@ -126,6 +137,7 @@ func runSim(e *env, c *command, args []string) int {
 	fs.BoolVar(&opts.Bare, "bare", false, "")
 	fs.Var(parsedFlag[sim.Mix]{&opts.Mix, sim.ParseMix}, "mix", "")
 	fs.Var(parsedFlag[sim.Committers]{&opts.Committers, sim.ParseCommitters}, "committers", "")
+	fs.StringVar(&opts.DS, "ds", "", "")
 	asJSON := fs.Bool("json", false, "")
 	csvPath := fs.String("csv", "", "")
 	plotPath := fs.String("plot", "", "")

@@ -101,3 +101,40 @@ func TestSimUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestSimDS runs `mls sim --ds memory: --json`: the JSON gains the "ds"
+// object of the issue's contract, and every epoch is agreed.
+func TestSimDS(t *testing.T) {
+	code, out, errOut := runCLI("sim", "--members", "30", "--epochs", "6", "--observers", "2", "--ds", "memory:", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	var rep struct {
+		AgreedEpochs int            `json:"agreed_epochs"`
+		DS           map[string]any `json:"ds"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("not one JSON object: %v\n%s", err, out)
+	}
+	if rep.AgreedEpochs != 6 {
+		t.Errorf("agreed on %d epochs, want 6", rep.AgreedEpochs)
+	}
+	if rep.DS["store"] != "memory:" {
+		t.Errorf("store %v", rep.DS["store"])
+	}
+	for _, k := range []string{"join_download_bytes", "fanout_bytes_per_commit", "ds_cpu_per_commit_ms", "post_median_ms", "fetch_median_ms"} {
+		if v, ok := rep.DS[k].(float64); !ok || v <= 0 {
+			t.Errorf("ds.%s = %v", k, rep.DS[k])
+		}
+	}
+	up, _ := rep.DS["commit_upload_bytes"].(map[string]any)
+	if len(up) != 3 || up["update"] == nil || up["add"] == nil || up["remove"] == nil {
+		t.Errorf("ds.commit_upload_bytes = %v", rep.DS["commit_upload_bytes"])
+	}
+	if !strings.Contains(errOut, "delivery service memory:") {
+		t.Errorf("the table on stderr lacks the delivery service:\n%s", errOut)
+	}
+	if code, out, _ := runCLI("sim", "--ds", "nosuch:"); code != exitUsage || out != "" {
+		t.Errorf("--ds nosuch: exit %d, stdout %q; want %d and nothing", code, out, exitUsage)
+	}
+}

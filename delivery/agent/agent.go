@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -52,6 +54,15 @@ type Options struct {
 	// KeyPackage is kept after it was replaced by a fresh one, for the
 	// Welcomes of claims made before; 0 means DefaultLastResortGrace.
 	LastResortGrace time.Duration
+	// RenewBefore is how long before the client's certificate expires Open
+	// renews it; 0 means DefaultRenewBefore, or half the certificate's
+	// validity if that is shorter.
+	RenewBefore time.Duration
+	// CA, if set, is the delivery service's root certificate (DER), known
+	// out of band: Init pins it and fails if the service presents another.
+	// Nil pins the root the service presents at Init (trust on first use;
+	// compare its fingerprint, CAFingerprint, out of band).
+	CA []byte
 }
 
 // identityRecord is the client's identity file (JSON, mode 0600).
@@ -63,12 +74,19 @@ type identityRecord struct {
 	SignatureKey []byte `json:"signature_key"`
 	// Token is the delivery service's bearer token for Name.
 	Token string `json:"token"`
+	// Certificates is the client's X.509 credential: the chain (DER,
+	// end-entity first) the delivery service's CA issued for Name and
+	// the signature key.
+	Certificates [][]byte `json:"certificates"`
+	// CA is the pinned root certificate (DER) of the delivery service's
+	// CA, against which every credential the client meets is validated.
+	CA []byte `json:"ca"`
 	// DS is the delivery service the client registered with (for
 	// information: Options.DS is used).
 	DS string `json:"ds"`
 }
 
-const identityVersion = 1
+const identityVersion = 2
 
 // An Agent is one MLS client working against a delivery service: its
 // identity, the private parts of its KeyPackages and its groups, kept in a
@@ -119,8 +137,12 @@ func Init(ctx context.Context, opts Options, name string, cs suite.ID) (*Agent, 
 	return a, nil
 }
 
-// Open opens an initialized state directory.
-func Open(opts Options) (*Agent, error) {
+// Open opens an initialized state directory. If the client's certificate
+// is due for renewal (Options.RenewBefore), Open has the delivery service
+// certify the signature key again and commits an update of the client's
+// leaf in each of its groups, carrying the new certificate (see
+// renew.go); that is the only time it calls the delivery service.
+func Open(ctx context.Context, opts Options) (*Agent, error) {
 	if _, err := os.Stat(filepath.Join(opts.Dir, identityFile)); errors.Is(err, fs.ErrNotExist) {
 		return nil, errorf(ErrNotInitialized, "%s has no identity: run init first", opts.Dir)
 	}
@@ -132,13 +154,21 @@ func Open(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, err := readIdentity(opts.Dir)
+	read, err := readIdentity(opts.Dir)
+	id := read
+	if err == nil {
+		id, err = a.renewIfDue(ctx, read)
+	}
 	if err == nil {
 		err = a.setIdentity(id)
 	}
 	if err != nil {
 		a.Close()
 		return nil, err
+	}
+	if id != read {
+		// Groups where the update fails keep RefreshLeaf: Join tries again.
+		a.refreshLeaves(ctx)
 	}
 	return a, nil
 }
@@ -167,6 +197,11 @@ func newAgent(opts Options, st *DirStorage) (*Agent, error) {
 	return a, nil
 }
 
+// CAFingerprint returns the fingerprint of the pinned root certificate
+// of the delivery service's CA (delivery.Fingerprint), to compare out of
+// band.
+func (a *Agent) CAFingerprint() string { return delivery.Fingerprint(a.id.CA) }
+
 // Close releases the state directory.
 func (a *Agent) Close() error {
 	if a.transport != nil {
@@ -181,6 +216,17 @@ func (a *Agent) Close() error {
 		return wrapErr(ErrState, "unlocking", err)
 	}
 	return nil
+}
+
+// Claims returns the latest claims of the client's KeyPackages at the
+// delivery service, newest first: who is adding it to groups, or draining
+// its KeyPackages.
+func (a *Agent) Claims(ctx context.Context) ([]delivery.ClaimRecord, error) {
+	cs, err := a.ds.Claims(ctx)
+	if err != nil {
+		return nil, dsErr("fetching the claims of this client's KeyPackages", err)
+	}
+	return cs, nil
 }
 
 // Name returns the client's name: its credential identity and its name at
@@ -207,22 +253,51 @@ func (a *Agent) initIdentity(ctx context.Context, name string, cs suite.ID) erro
 	if err != nil {
 		return wrapErr(ErrState, "generating the signature key", err)
 	}
-	reg, err := a.ds.Register(ctx, name)
+	signer, err := s.NewSigner(priv)
+	if err != nil {
+		return wrapErr(ErrState, "the signature key", err)
+	}
+	root, err := a.pinCA(ctx)
+	if err != nil {
+		return err
+	}
+	reg, err := a.ds.RegisterKey(ctx, name, cs, signer)
 	if errors.Is(err, store.ErrClientExists) {
 		return errorf(ErrDelivery, "the name %s is already registered with %s", name, a.opts.DS)
+	}
+	if errors.Is(err, delivery.ErrUnsupportedKey) || errors.Is(err, delivery.ErrMalformed) {
+		return wrapErr(ErrInvalidArgument, "registering "+name, err)
 	}
 	if err != nil {
 		return dsErr("registering "+name, err)
 	}
-	id = &identityRecord{Version: identityVersion, Name: name, Suite: uint16(cs), SignatureKey: priv, Token: reg.Token, DS: a.opts.DS}
+	id = &identityRecord{Version: identityVersion, Name: name, Suite: uint16(cs), SignatureKey: priv, Token: reg.Token,
+		Certificates: reg.Certificates, CA: root, DS: a.opts.DS}
+	if err := a.setIdentity(id); err != nil {
+		return wrapErr(ErrDelivery, "the certificate the delivery service issued", err)
+	}
 	data, err := json.MarshalIndent(id, "", "  ")
 	if err != nil {
 		return wrapErr(ErrState, "encoding the identity", err)
 	}
-	if err := writeFileAtomic(filepath.Join(a.opts.Dir, identityFile), append(data, '\n')); err != nil {
-		return err
+	return writeFileAtomic(filepath.Join(a.opts.Dir, identityFile), append(data, '\n'))
+}
+
+// pinCA returns the delivery service's root certificate: the one of
+// Options.CA, which the service must present, or the one it presents.
+func (a *Agent) pinCA(ctx context.Context) ([]byte, error) {
+	root, err := a.ds.CA(ctx)
+	if err != nil {
+		return nil, dsErr("fetching the delivery service's CA certificate", err)
 	}
-	return a.setIdentity(id)
+	if a.opts.CA != nil && !bytes.Equal(root, a.opts.CA) {
+		return nil, errorf(ErrDelivery, "the delivery service presents the CA certificate %s, not the pinned %s: another service, or an impostor",
+			delivery.Fingerprint(root), delivery.Fingerprint(a.opts.CA))
+	}
+	if _, err := x509.ParseCertificate(root); err != nil {
+		return nil, wrapErr(ErrDelivery, "the delivery service's CA certificate", err)
+	}
+	return root, nil
 }
 
 func readIdentity(dir string) (*identityRecord, error) {
@@ -257,17 +332,24 @@ func (a *Agent) setIdentity(id *identityRecord) error {
 	if err != nil {
 		return wrapErr(ErrState, "identity: signature key", err)
 	}
+	root, err := x509.ParseCertificate(id.CA)
+	if err != nil {
+		return wrapErr(ErrState, "identity: the pinned CA certificate", err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(root)
+	cfg, err := mls.NewX509Config(s.ID(), signer, id.Certificates, roots)
+	if err != nil {
+		return wrapErr(ErrState, "identity: the client's certificate", err)
+	}
+	// Every member validates every credential against the pinned root,
+	// and admits whom the group's admission extension admits (the
+	// delivery service applies the same policy).
+	cfg.SupportedExtensions = []treekem.ExtensionType{ExtensionGroupName, delivery.ExtensionAdmission}
+	cfg.Policy = delivery.Policy()
 	a.id = *id
 	a.ds.Token = id.Token
-	a.cfg = mls.Config{
-		Suite:               s.ID(),
-		Signer:              signer,
-		Credential:          treekem.BasicCredential([]byte(id.Name)),
-		SupportedExtensions: []treekem.ExtensionType{ExtensionGroupName},
-		// Members accept any valid external commit (see Agent.Rejoin): who
-		// may come back is the delivery service's access control.
-		Policy: mls.Policy{Admit: mls.AdmitAll},
-	}
+	a.cfg = cfg
 	return nil
 }
 

@@ -191,13 +191,12 @@ func (a *Agent) reload(s *session) error {
 	return err
 }
 
-// commitOptions returns o for a commit of the client: the GroupInfo of the
-// new epoch, published with the commit, carries the ratchet tree besides
-// the external public key, so that a client can join by external commit
-// (RFC 9420 §12.4.3.2, e.g. Agent.Rejoin) from it alone: the delivery
-// service serves no tree.
+// commitOptions returns o for a commit of the client: neither its Welcome
+// nor the GroupInfo of the new epoch (published with it, with the external
+// public key for resyncs) carries the ratchet tree, which the delivery
+// service serves (RFC 9420 §12.4.3.3): a commit's upload is O(log n).
 func commitOptions(o mls.CommitOptions) *mls.CommitOptions {
-	o.GroupInfo.RatchetTree = true
+	o.OutOfBandTree = true
 	return &o
 }
 

@@ -6,9 +6,15 @@
 //
 // # State directory
 //
-// Init creates the identity (a basic credential whose identity is the
-// client's NAME, which is also its registration name at the delivery
-// service), registers it and uploads KeyPackages; Open reopens it. The
+// Init creates the identity: a signature key, registered with the delivery
+// service under the client's NAME with a proof of possession, for which the
+// service's CA issues an X.509 credential (its subject is NAME, the
+// identity members see). Init pins the CA's root certificate (the one the
+// service presents, or Options.CA given out of band) and the client
+// validates every credential it meets (leaves, successors, external
+// senders, joiners) against it (mls.X509Authentication); Summary shows the
+// members' certificate fingerprints, CAFingerprint the root's, to compare
+// out of band. Init then uploads KeyPackages; Open reopens the directory. The
 // directory holds one file per group and per unused KeyPackage private key
 // (see DirStorage, an mls.Storage), each replaced atomically, and is locked
 // while an Agent has it open. A group's file holds its MLS state together
@@ -41,7 +47,14 @@
 // Commits are two-phase (RFC 9420 §14, RFC 9750 §5.2.1): a commit is posted
 // with its Welcome and GroupInfo and applied only once the delivery service
 // accepted it. One that lost its epoch (409) is discarded; the client
-// catches up (processing the winner) and builds it again once.
+// catches up (processing the winner) and builds it again once. Neither the
+// Welcome nor the GroupInfo carries the ratchet tree: the delivery service
+// tracks every group and serves its tree, which a joiner fetches for its
+// Welcome's epoch and mls.Join checks against the Welcome's tree hash, so a
+// commit uploads O(log n) bytes and a lying service is detected. A Welcome
+// that cannot be used (not for a KeyPackage of the client, invalid, its
+// tree not served) is deleted with a warning, so it never blocks later
+// ones.
 //
 // # Write-ahead
 //
@@ -60,7 +73,7 @@
 // by two processes): following the group would reuse keys or skip its own
 // commit, so the operation fails with ErrOutOfSync, saying to rejoin.
 // Receive's events are deleted only after the caller has them (Deliver).
-
+//
 // # Leaving
 //
 // A member cannot commit its own removal (RFC 9420 §12.2), so Leave posts a
@@ -79,14 +92,21 @@
 // # Rejoining
 //
 // Every commit of the client is posted with the GroupInfo of the new epoch,
-// carrying the external public key and the ratchet tree, and Create
-// publishes that of epoch 0, so the delivery service always has one for a
-// group whose commits all come from agents. Rejoin (and RejoinID, for a
-// group whose record is lost) joins a group again by external commit from
-// it (RFC 9420 §12.4.3.2), removing the client's old leaf if there is one:
-// for a client that was removed or left, or whose state cannot follow the
-// group (ErrOutOfSync). Members report it as "NAME rejoined" (EventRejoined)
-// or, without an old leaf, "NAME joined". Any client that can read a
-// group's GroupInfo can join it this way: who may is for the delivery
-// service's access control to decide.
+// and Create registers the group with that of epoch 0, so the delivery
+// service (which checks each against its view of the group) always has the
+// current one. Rejoin (and RejoinID, by group id) continues a group by
+// external commit (RFC 9420 §12.4.3.2) from the GroupInfo and tree the
+// service serves: for a client whose state cannot follow the group
+// (ErrOutOfSync) or was lost, a resync that removes its old leaf. Members
+// and the service admit a resync by default (delivery.Policy); a client
+// that was removed or left comes back on its own only into a group created
+// open or with it on the admission list (CreateOptions), otherwise a
+// member adds it again. Rejoin continues only the group the client knew:
+// the same group id, an epoch at least its own, and every member it knew
+// still in the tree unless a Remove in the log since its cursor explains
+// it; it refuses otherwise (the service is not trusted with the state) and
+// needs the group's record. Its external commit is written ahead like any
+// commit (groupRecord.Rejoin): if the answer is lost, the next command on
+// the group posts it again and finishes it. Members report it as "NAME
+// rejoined" (EventRejoined) or, without an old leaf, "NAME joined".
 package agent

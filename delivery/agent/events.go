@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mlsengine/engine/delivery"
 	"github.com/mlsengine/engine/mls"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/treekem"
@@ -170,10 +171,26 @@ func identity(ln *treekem.LeafNode) string {
 	if ln == nil {
 		return "?"
 	}
-	if ln.Credential.Type != treekem.CredentialBasic {
-		return fmt.Sprintf("(credential type %d)", ln.Credential.Type)
+	switch ln.Credential.Type {
+	case treekem.CredentialBasic:
+		return string(ln.Credential.Identity)
+	case treekem.CredentialX509:
+		// The certificate's subject, as the group's Authentication
+		// Service names it (the chain was validated when it came in).
+		if id, err := (&mls.X509Authentication{}).Identity(&ln.Credential); err == nil {
+			return string(id)
+		}
 	}
-	return string(ln.Credential.Identity)
+	return fmt.Sprintf("(credential type %d)", ln.Credential.Type)
+}
+
+// fingerprint returns the fingerprint of a member's end-entity
+// certificate (delivery.Fingerprint), "" for another credential.
+func fingerprint(ln *treekem.LeafNode) string {
+	if ln == nil || ln.Credential.Type != treekem.CredentialX509 || len(ln.Credential.Certificates) == 0 {
+		return ""
+	}
+	return delivery.Fingerprint(ln.Credential.Certificates[0])
 }
 
 // memberName returns the identity of the member at leaf.

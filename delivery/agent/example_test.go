@@ -44,7 +44,7 @@ func Example() {
 	defer alice.Close()
 	defer bob.Close()
 
-	if err := alice.Create(ctx, "team"); err != nil {
+	if err := alice.Create(ctx, "team", nil); err != nil {
 		log.Fatal(err)
 	}
 	events, err := alice.Add(ctx, "team", "bob")

@@ -20,7 +20,7 @@ var bg = context.Background()
 // newDS starts a delivery service on an in-memory store and returns its URL.
 func newDS(t testing.TB) string {
 	t.Helper()
-	srv, err := delivery.NewServer(delivery.Config{Store: memstore.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := delivery.NewServer(delivery.Config{Store: memstore.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Limits: noRates})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,6 +30,13 @@ func newDS(t testing.TB) string {
 		hs.Close()
 	})
 	return hs.URL
+}
+
+// noRates lifts the delivery service's rate limits, for tests that
+// register and claim much from one address.
+var noRates = delivery.Limits{
+	Registrations: delivery.Rate{PerSecond: -1}, GroupCreations: delivery.Rate{PerSecond: -1}, Claims: delivery.Rate{PerSecond: -1},
+	ClaimsPerTarget: delivery.Rate{PerSecond: -1}, ClaimsOfTarget: delivery.Rate{PerSecond: -1}, Uploads: delivery.Rate{PerSecond: -1},
 }
 
 // testAgent initializes a client named name in a fresh directory.
@@ -100,7 +107,7 @@ func join(t testing.TB, a *Agent, want ...string) {
 // then join it.
 func makeTeam(t testing.TB, creator *Agent, others ...*Agent) {
 	t.Helper()
-	if err := creator.Create(bg, "team"); err != nil {
+	if err := creator.Create(bg, "team", nil); err != nil {
 		t.Fatal(err)
 	}
 	var names []string

@@ -31,7 +31,7 @@ func (a *Agent) Join(ctx context.Context) (joined []string, warnings []Event, er
 		if w == nil {
 			break
 		}
-		name, warn, err := a.joinOne(w)
+		name, warn, err := a.joinOne(ctx, w)
 		if err != nil {
 			return joined, warnings, err
 		}
@@ -59,10 +59,12 @@ func (a *Agent) Join(ctx context.Context) (joined []string, warnings []Event, er
 	return joined, warnings, a.deleteRetired()
 }
 
-// refreshLeaves commits an update of the client's leaf in every group it
-// joined with its last-resort KeyPackage (RFC 9750 §5.1: a client that
-// joined with it updates its leaf keys as early as possible). A group where
-// that fails gets a warning, and another try at the next Join.
+// refreshLeaves commits an update of the client's leaf in every group
+// marked with RefreshLeaf: joined with its last-resort KeyPackage (RFC 9750
+// §5.1: a client that joined with it updates its leaf keys as early as
+// possible), or where its leaf carries the certificate it renewed (RFC 9420
+// §5.3.1). A group where that fails gets a warning, and another try at the
+// next Join.
 func (a *Agent) refreshLeaves(ctx context.Context) []Event {
 	recs, err := a.st.records()
 	if err != nil {
@@ -80,18 +82,22 @@ func (a *Agent) refreshLeaves(ctx context.Context) []Event {
 		}
 		if err != nil {
 			warnings = append(warnings, Event{Kind: EventWarning, Group: r.Name,
-				Text: fmt.Sprintf("joined with the last-resort KeyPackage, could not update this client's leaf (run update): %v", err)})
+				Text: fmt.Sprintf("could not update this client's leaf (joined with the last-resort KeyPackage, or the certificate was renewed): run 'mls client update %s': %v", r.Name, err)})
 		}
 	}
 	return warnings
 }
 
-// joinOne joins with one Welcome and saves the group, before the Welcome
-// is deleted at the delivery service and the KeyPackage's private part
-// here: a crash in between finds the group joined and the Welcome is just
-// deleted again. It returns the group's local name, or a warning for a
-// Welcome that cannot be used; an error stops Join.
-func (a *Agent) joinOne(w *delivery.PendingWelcome) (name string, warning *Event, err error) {
+// joinOne joins with one Welcome, with the tree of its epoch from the
+// delivery service (which mls.Join checks against the Welcome's tree hash:
+// the service is not trusted with it), and saves the group, before the
+// Welcome is deleted at the delivery service and the KeyPackage's private
+// part here: a crash in between finds the group joined and the Welcome is
+// just deleted again. It returns the group's local name, or a warning for
+// a Welcome that cannot be used (deleted, so that it never blocks later
+// ones); an error (the state directory's, or the delivery service out of
+// reach) stops Join, and the Welcome is tried again by the next one.
+func (a *Agent) joinOne(ctx context.Context, w *delivery.PendingWelcome) (name string, warning *Event, err error) {
 	warn := func(group, format string, args ...any) (string, *Event, error) {
 		return "", &Event{Kind: EventWarning, Group: group, Seq: w.Seq, Text: fmt.Sprintf(format, args...)}, nil
 	}
@@ -111,8 +117,15 @@ func (a *Agent) joinOne(w *delivery.PendingWelcome) (name string, warning *Event
 		}
 		return warn(prev.Name, "ignored a Welcome to the group: already a member")
 	}
+	tree, err := a.ds.TreeAt(ctx, w.GroupID, w.Epoch)
+	if err != nil && (transient(err) || errors.Is(err, delivery.ErrUnauthorized)) {
+		return "", nil, dsErr("fetching the tree of a group joined", err)
+	}
+	if err != nil {
+		return warn(fallbackName(w.GroupID), "ignored a Welcome: the delivery service serves no tree for it: %v", err)
+	}
 	js := &joinStorage{DirStorage: a.st}
-	g, err := mls.JoinWithStorage(a.cfg, js, w.Welcome, nil)
+	g, err := mls.JoinWithStorage(a.cfg, js, w.Welcome, &mls.JoinOptions{RatchetTree: tree})
 	if js.lastResort {
 		// Handed out and used, whether or not the join works: rotate it.
 		if err := a.markLastResortUsed(js.used); err != nil {
@@ -155,15 +168,11 @@ func (a *Agent) joinOne(w *delivery.PendingWelcome) (name string, warning *Event
 }
 
 // unusableWelcome reports whether a join failed because of the Welcome
-// (which will never work) rather than the local state.
+// (which will never work) rather than the local state: anything but a
+// failure of the state directory, a KeyPackage it does not hold being the
+// Welcome's fault.
 func unusableWelcome(err error) bool {
-	for _, e := range []error{mls.ErrNoKeyPackage, mls.ErrInvalidWelcome, mls.ErrMalformed, mls.ErrUnsupported,
-		mls.ErrRejected, mls.ErrAuthentication, mls.ErrInvalidArgument, mls.ErrPSKNotFound} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
+	return !errors.Is(err, ErrState) || errors.Is(err, mls.ErrNotFound)
 }
 
 // joinStorage is the Storage mls.JoinWithStorage works on during Join: it

@@ -205,7 +205,13 @@ func (s *DirStorage) lastResortRefs() ([]string, error) {
 			return nil, wrapErr(ErrState, "decoding KeyPackage "+name, err)
 		}
 		if k.LastResort {
-			out = append(out, strings.TrimSuffix(name, keyPackageExt))
+			// The file is named by a hash of the ref; the record keeps refs.
+			ref, err := k.Ref()
+			if err != nil {
+				k.Wipe()
+				return nil, wrapErr(ErrState, "KeyPackage "+name, err)
+			}
+			out = append(out, hex.EncodeToString(ref))
 		}
 		k.Wipe()
 	}

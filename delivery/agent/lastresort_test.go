@@ -62,7 +62,7 @@ func TestLastResortRotation(t *testing.T) {
 
 	// Alice adds Bob: she gets the last-resort KeyPackage.
 	for _, c := range []*Agent{alice, carol} {
-		if err := c.Create(bg, c.Name()); err != nil {
+		if err := c.Create(bg, c.Name(), nil); err != nil {
 			t.Fatal(err)
 		}
 	}

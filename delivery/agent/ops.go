@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/mlsengine/engine/delivery"
 	"github.com/mlsengine/engine/delivery/store"
 	"github.com/mlsengine/engine/mls"
 	"github.com/mlsengine/engine/treekem"
@@ -17,13 +18,42 @@ import (
 // go to the group's inbox, which Receive reports. An operation returns the
 // events of its own commits.
 
+// CreateOptions are the options of Create.
+type CreateOptions struct {
+	// Open lets anyone who can reach the delivery service join the group
+	// by external commit (Rejoin), and Admit the clients named; by default
+	// only members added by a member are in the group, and a member's
+	// external commit is only a resync of its own leaf. The choice travels
+	// in the group's delivery.ExtensionAdmission, which every member and
+	// the delivery service apply.
+	Open  bool
+	Admit []string
+}
+
 // Create creates a group named name whose only member is the client, with a
-// random MLS group id, and registers it with the delivery service. The name
-// travels in the group's ExtensionGroupName, so members list the group
-// under it.
-func (a *Agent) Create(ctx context.Context, name string) error {
+// random MLS group id, and registers it with the delivery service, which
+// tracks it from its initial state. The name travels in the group's
+// ExtensionGroupName, so members list the group under it.
+func (a *Agent) Create(ctx context.Context, name string, opts *CreateOptions) error {
 	if err := checkName("group name", name); err != nil {
 		return err
+	}
+	if opts == nil {
+		opts = &CreateOptions{}
+	}
+	exts := treekem.Extensions{{Type: ExtensionGroupName, Data: []byte(name)}}
+	if opts.Open || len(opts.Admit) > 0 {
+		for _, n := range opts.Admit {
+			if err := checkName("client name", n); err != nil {
+				return err
+			}
+		}
+		adm := delivery.Admission{Open: opts.Open, Identities: opts.Admit}
+		ext, err := adm.Extension()
+		if err != nil {
+			return wrapErr(ErrInvalidArgument, "admission", err)
+		}
+		exts = append(exts, ext)
 	}
 	recs, err := a.st.records()
 	if err != nil {
@@ -34,21 +64,19 @@ func (a *Agent) Create(ctx context.Context, name string) error {
 			return errorf(ErrGroupExists, "%s", name)
 		}
 	}
-	g, err := mls.NewGroup(a.cfg, &mls.GroupOptions{Extensions: treekem.Extensions{{Type: ExtensionGroupName, Data: []byte(name)}}})
+	g, err := mls.NewGroup(a.cfg, &mls.GroupOptions{Extensions: exts})
 	if err != nil {
 		return wrapErr(ErrCommit, "creating "+name, err)
 	}
-	if _, err := a.ds.CreateGroup(ctx, g.GroupID()); err != nil {
-		return dsErr("creating "+name, err)
-	}
-	// Publish the GroupInfo of epoch 0, as every commit does for its epoch
-	// (see commitOptions), for external commits (Rejoin).
+	// The group's initial state: the GroupInfo of epoch 0 (with its
+	// one-leaf tree), which the service tracks the group from and serves
+	// for resyncs (Rejoin), as every commit's GroupInfo afterwards.
 	gi, err := g.GroupInfo(&mls.GroupInfoOptions{RatchetTree: true})
 	if err != nil {
 		return wrapErr(ErrCommit, "creating "+name, err)
 	}
-	if err := a.ds.PutGroupInfo(ctx, g.GroupID(), gi); err != nil {
-		return dsErr("publishing the GroupInfo of "+name, err)
+	if _, err := a.ds.CreateGroup(ctx, g.GroupID(), &delivery.GroupSetup{GroupInfo: gi}); err != nil {
+		return dsErr("creating "+name, err)
 	}
 	if err := a.dropInactive(recs, name); err != nil {
 		return err
@@ -195,7 +223,7 @@ func (a *Agent) Send(ctx context.Context, group, text string) ([]Event, error) {
 	if text == "" {
 		return nil, errorf(ErrInvalidArgument, "send: empty message")
 	}
-	s, err := a.openActive(group)
+	s, err := a.openActive(ctx, group)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +270,7 @@ func (a *Agent) Send(ctx context.Context, group, text string) ([]Event, error) {
 // notices that it is still a member and proposes again in the new epoch
 // (see receiveLeaving). A client alone in its group just drops it.
 func (a *Agent) Leave(ctx context.Context, group string) ([]Event, error) {
-	s, err := a.openActive(group)
+	s, err := a.openActive(ctx, group)
 	if err != nil {
 		return nil, err
 	}
@@ -389,6 +417,10 @@ func (a *Agent) Deliver(ctx context.Context, group string, deliver func([]Event)
 }
 
 func (a *Agent) receive(ctx context.Context, rec *groupRecord, named bool, deliver func([]Event) error) error {
+	rec, err := a.rejoined(ctx, rec)
+	if err != nil {
+		return err
+	}
 	if rec.Leaving {
 		return a.receiveLeaving(ctx, rec, named, deliver)
 	}
@@ -440,6 +472,11 @@ type Summary struct {
 	// Synced reports that the group was caught up with the delivery
 	// service just before: false for a summary of the local state only.
 	Synced bool `json:"synced"`
+	// Fingerprints are the fingerprints of the members' certificates
+	// (delivery.Fingerprint), in the order of Members: people compare
+	// them out of band to detect a key the CA certified falsely. (Not in
+	// the JSON form, whose fields are fixed.)
+	Fingerprints []string `json:"-"`
 }
 
 // Info catches the group named group up with the delivery service, like
@@ -449,7 +486,7 @@ type Summary struct {
 // returns the summary of the local state (Synced false) together with the
 // error, wrapping ErrDelivery.
 func (a *Agent) Info(ctx context.Context, group string) (*Summary, error) {
-	s, err := a.openActive(group)
+	s, err := a.openActive(ctx, group)
 	if err != nil {
 		return nil, err
 	}
@@ -466,7 +503,9 @@ func (a *Agent) Info(ctx context.Context, group string) (*Summary, error) {
 		Synced:             err == nil,
 	}
 	for leaf := range s.g.Members() {
-		sum.Members = append(sum.Members, memberName(s.g, leaf))
+		ln, _ := s.g.Member(leaf)
+		sum.Members = append(sum.Members, identity(ln))
+		sum.Fingerprints = append(sum.Fingerprints, fingerprint(ln))
 	}
 	return sum, err
 }

@@ -81,13 +81,18 @@ type groupRecord struct {
 	// itself (Leaving).
 	LeaveEpoch uint64 `cbor:"13,keyasint,omitempty"`
 	// RefreshLeaf is set when the client joined with its last-resort
-	// KeyPackage and has not updated its leaf since: Join commits an
-	// update (RFC 9750 §5.1), as the leaf's key may be in other groups.
+	// KeyPackage (RFC 9750 §5.1: the leaf's key may be in other groups), or
+	// renewed its certificate (renew.go), and has not updated its leaf
+	// since: Join commits an update, as does Open after a renewal.
 	RefreshLeaf bool `cbor:"14,keyasint,omitempty"`
 	// Sent are the messages the client posted, or is about to post, whose
 	// place in the log it has not learned yet, oldest first (see
 	// sentRecord).
 	Sent []*sentRecord `cbor:"15,keyasint,omitempty"`
+	// Rejoin is the client's external commit rejoining the group (see
+	// Agent.Rejoin), written ahead: its State is the group joined. The
+	// next command on the group posts it again and finishes it.
+	Rejoin *sentRecord `cbor:"16,keyasint,omitempty"`
 }
 
 // sentKind says what a sent message is.
@@ -206,6 +211,20 @@ func checkName(kind, s string) error {
 		return errorf(ErrInvalidName, "%s %q: want 1 to 64 of A-Z a-z 0-9 . _ - @ +", kind, s)
 	}
 	return nil
+}
+
+// recordByID returns the record of the group groupID, or nil.
+func (s *DirStorage) recordByID(groupID []byte) (*groupRecord, error) {
+	recs, err := s.records()
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if bytes.Equal(r.GroupID, groupID) {
+			return r, nil
+		}
+	}
+	return nil, nil
 }
 
 // findRecord returns the record of the group named name, preferring the

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io/fs"
@@ -19,8 +20,9 @@ import (
 //	identity.json          the client's name, cipher suite, signature key and DS token
 //	groups/HEX.group       one record per group (HEX is the MLS group id in hex):
 //	                       local name, DS cursor, unread events and the mls snapshot
-//	keypackages/HEX.kp     private part of a KeyPackage not used yet (HEX is its ref),
-//	                       or of a last-resort one, current or retired (see lastresort.go)
+//	keypackages/HEX.kp     private part of a KeyPackage not used yet (HEX is the SHA-256 of
+//	                       its ref, so that a Welcome naming any ref names a short file), or
+//	                       of a last-resort one, current or retired (see lastresort.go)
 //	lastresort.json        which last-resort KeyPackage is current, and when the
 //	                       retired ones were replaced
 //	lock                   held (flock) by the process using the directory
@@ -72,7 +74,8 @@ func (s *DirStorage) groupPath(groupID []byte) string {
 }
 
 func (s *DirStorage) keyPackagePath(ref []byte) string {
-	return filepath.Join(s.dir, keyPackagesDir, hex.EncodeToString(ref)+keyPackageExt)
+	h := sha256.Sum256(ref)
+	return filepath.Join(s.dir, keyPackagesDir, hex.EncodeToString(h[:])+keyPackageExt)
 }
 
 // LoadGroup implements mls.Storage: it returns the MLS state last saved for

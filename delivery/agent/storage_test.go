@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -129,7 +130,7 @@ func TestReopen(t *testing.T) {
 	dir := t.TempDir()
 	alice := testAgent(t, ds, "alice", func(o *Options) { o.Dir = dir })
 	bob := testAgent(t, ds, "bob")
-	if err := alice.Create(bg, "team"); err != nil {
+	if err := alice.Create(bg, "team", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := alice.Add(bg, "team", "bob"); err != nil {
@@ -138,14 +139,14 @@ func TestReopen(t *testing.T) {
 	join(t, bob, "team")
 
 	// The directory is locked while open.
-	if _, err := Open(Options{Dir: dir, DS: ds, LockWait: 50 * time.Millisecond}); !errors.Is(err, ErrBusy) {
+	if _, err := Open(context.Background(), Options{Dir: dir, DS: ds, LockWait: 50 * time.Millisecond}); !errors.Is(err, ErrBusy) {
 		t.Fatalf("second Open: %v", err)
 	}
 	send(t, bob, "team", "one")
 	if err := alice.Close(); err != nil {
 		t.Fatal(err)
 	}
-	alice, err := Open(Options{Dir: dir, DS: ds})
+	alice, err := Open(context.Background(), Options{Dir: dir, DS: ds})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +180,7 @@ func TestJoinCrash(t *testing.T) {
 	ds := newDS(t)
 	alice, bob, carol := testAgent(t, ds, "alice"), testAgent(t, ds, "bob"), testAgent(t, ds, "carol")
 	for _, g := range []string{"one", "two"} {
-		if err := alice.Create(bg, g); err != nil {
+		if err := alice.Create(bg, g, nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := alice.Add(bg, g, "bob", "carol"); err != nil {
@@ -190,7 +191,7 @@ func TestJoinCrash(t *testing.T) {
 	if err != nil || w == nil {
 		t.Fatalf("NextWelcome: %v %v", w, err)
 	}
-	name, warn, err := bob.joinOne(w)
+	name, warn, err := bob.joinOne(bg, w)
 	if err != nil || warn != nil || name != "one" {
 		t.Fatalf("joinOne: %q %v %v", name, warn, err)
 	}

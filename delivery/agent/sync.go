@@ -20,18 +20,32 @@ type session struct {
 	g   *mls.Group // nil once the client is no longer a member
 }
 
-// openGroup opens the group named name.
-func (a *Agent) openGroup(name string) (*session, error) {
+// openGroup opens the group named name, after finishing a rejoin an
+// earlier command left.
+func (a *Agent) openGroup(ctx context.Context, name string) (*session, error) {
 	rec, err := a.st.findRecord(name)
 	if err != nil {
+		return nil, err
+	}
+	if rec, err = a.rejoined(ctx, rec); err != nil {
 		return nil, err
 	}
 	return a.load(rec)
 }
 
+// rejoined returns rec, or the record that replaced it once the rejoin
+// written ahead in it is finished.
+func (a *Agent) rejoined(ctx context.Context, rec *groupRecord) (*groupRecord, error) {
+	done, err := a.finishRejoin(ctx, rec)
+	if err != nil || !done {
+		return rec, err
+	}
+	return a.st.loadRecord(rec.GroupID)
+}
+
 // openActive opens a group the client is a member of.
-func (a *Agent) openActive(name string) (*session, error) {
-	s, err := a.openGroup(name)
+func (a *Agent) openActive(ctx context.Context, name string) (*session, error) {
+	s, err := a.openGroup(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +58,7 @@ func (a *Agent) openActive(name string) (*session, error) {
 // openSynced opens the active group name and catches it up with the
 // delivery service.
 func (a *Agent) openSynced(ctx context.Context, name string) (*session, error) {
-	s, err := a.openActive(name)
+	s, err := a.openActive(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -181,6 +195,16 @@ func (a *Agent) catchUp(ctx context.Context, s *session) error {
 // it reports whether there was anything new.
 func (a *Agent) fetchLog(ctx context.Context, s *session) (bool, error) {
 	entries, err := a.ds.Fetch(ctx, s.rec.GroupID, s.rec.Cursor, 0, 0)
+	if errors.Is(err, delivery.ErrForbidden) {
+		// The service no longer counts the client a member, and serves
+		// nothing up to its removal (it remembers the latest removals
+		// only): the client cannot learn more of the group.
+		s.rec.Inbox = append(s.rec.Inbox, Event{Kind: EventWarning, Group: s.rec.Name,
+			Text: fmt.Sprintf("the delivery service no longer serves this group to this client: %v", err)})
+		s.drop()
+		s.rec.Status = StatusRemoved
+		return true, a.save(s)
+	}
 	if err != nil {
 		return false, dsErr("fetching the messages of "+s.rec.Name, err)
 	}

@@ -148,17 +148,25 @@ type Store interface {
 	// ErrNotFound.
 	DeleteWelcome(ctx context.Context, client string, id int64) error
 
+	// Tracker keeps tracked groups' Views, the certificate authority
+	// and KeyPackage claims (tracked.go).
+	Tracker
+
 	// Close releases the Store's resources.
 	Close() error
 }
 
 // Notifier is implemented by Stores that several processes share: Listen
-// calls notify with the group id of every append or commit made by any
-// process, soon after it is durable, until ctx is done. It calls
+// calls notify with the group id of appends and commits made by any
+// process, soon after they are durable, until ctx is done. It calls
 // notify(nil) whenever it starts listening, the first time and after a lost
 // connection: appends made meanwhile were not announced, so any group may
-// have changed. Listen may also notify spuriously. It returns ctx's error,
-// or an error if it cannot listen.
+// have changed. Listen may also notify spuriously. A notification is sent
+// after its append is durable, so one can be lost (the appending process
+// dies in between, or its notification fails): listeners must also re-read
+// the store now and then, as package delivery's Server does every
+// PollInterval. Listen returns ctx's error, or an error if it cannot
+// listen.
 type Notifier interface {
 	Listen(ctx context.Context, notify func(groupID []byte)) error
 }

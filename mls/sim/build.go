@@ -16,7 +16,7 @@ import (
 func (r *runner) build() error {
 	n := r.opts.Members - r.opts.Observers
 	gid := make([]byte, r.cs.HashSize())
-	if _, err := r.keys.stream(streamGroup, 0).Read(gid); err != nil {
+	if _, err := r.groupIDSource().Read(gid); err != nil {
 		return failed("build", 0, err, "group id")
 	}
 	r.groupID = gid

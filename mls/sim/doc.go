@@ -47,12 +47,23 @@
 // its crypto floor, depth × (one HPKE seal + one DeriveKeyPair), timed
 // right after it on one goroutine.
 //
+// With Options.DS the run goes through a delivery service in this process
+// (package delivery, on a loopback listener): from the observers' joins
+// on, every commit is posted with its Welcome and GroupInfo and validated,
+// ordered and stored by the service before its committer applies it,
+// observers fetch what they process and join with the tree the service
+// serves, and application messages go through it too; Result.DS reports
+// the bytes and the service's time per commit (see ds.go for what is real
+// and what is a shortcut).
+//
 // Sweep runs the same options at several group sizes, one Result each
 // (the rows of `mls sim --sizes`); WriteSweepTable and WriteCSV write
 // them.
 //
 // Everything is deterministic from Options.Seed (ChaCha8 streams), except
-// the signatures of the ECDSA suites, which draw their own randomness.
+// the signatures of the ECDSA suites, which draw their own randomness,
+// and, through a delivery service, the group id and a part of the
+// members' names (so that runs can share a store).
 // Nothing in an epoch is O(n) apart from what the library does (a
 // copy-on-write clone of the tree's chunk tables, O(n/256)); the
 // simulator's own bookkeeping is O(changes): a member's keys are derived

@@ -17,6 +17,8 @@ type commitOut struct {
 	// fork is another commit of the same committer in the same epoch,
 	// made for the fork fault (nil otherwise).
 	fork []byte
+	// post is what posting the commit to the delivery service cost.
+	post dsPost
 }
 
 // commit makes the member at leaf c commit with opts, timing
@@ -61,6 +63,18 @@ func (r *runner) commit(phase string, step int, c treekem.LeafIndex, opts *mls.C
 		}
 		out.fork = pc2.Commit
 	}
+	if r.ds != nil {
+		// Two-phase: the commit is applied once the service took it.
+		if out.post, err = r.ds.postCommit(r.idAt(c), pc); err != nil {
+			return nil, failed(phase, step, err, "leaf %d", c)
+		}
+		if o := r.byLeaf[c]; o != nil {
+			if out.post.seq != o.cursor+1 {
+				return nil, failed(phase, step, nil, "the commit of observer %d is at %d in the log, which it had read up to %d", o.index, out.post.seq, o.cursor)
+			}
+			o.cursor = out.post.seq
+		}
+	}
 	if err := g.Apply(pc); err != nil {
 		return nil, failed(phase, step, err, "applying the commit of leaf %d", c)
 	}
@@ -80,8 +94,10 @@ func (r *runner) commit(phase string, step int, c treekem.LeafIndex, opts *mls.C
 }
 
 // processAll makes every observer other than the committer process and
-// apply the commit, recording the time under kind (if not empty).
+// apply the commit (fetched from the delivery service, if any), recording
+// the time under kind (if not empty).
 func (r *runner) processAll(phase string, step int, out *commitOut, kind string) error {
+	fanout := 0
 	for _, o := range r.observers {
 		if o.g.LeafIndex() == out.committer {
 			continue
@@ -89,6 +105,17 @@ func (r *runner) processAll(phase string, step int, out *commitOut, kind string)
 		msg := out.pc.Commit
 		if out.fork != nil && r.opts.fork.Observer == o.index {
 			msg = out.fork
+		}
+		if r.ds != nil {
+			f, err := r.ds.receive(o, out.post.seq, msg)
+			if err != nil {
+				return failed(phase, step, err, "observer %d (leaf %d) receiving the commit of leaf %d", o.index, o.g.LeafIndex(), out.committer)
+			}
+			if kind != "" {
+				fanout += f.download
+				r.ds.smp.fetch = append(r.ds.smp.fetch, f.wall)
+			}
+			msg = f.msg
 		}
 		d, err := measure(func() error {
 			rec, err := o.g.Process(msg)
@@ -110,6 +137,9 @@ func (r *runner) processAll(phase string, step int, out *commitOut, kind string)
 			r.smp.processRatio = append(r.smp.processRatio, ratio(d.cpu, r.smp.floorNow.cpu))
 			r.smp.processWall = append(r.smp.processWall, ratio(d.wall, r.smp.floorNow.wall))
 		}
+	}
+	if r.ds != nil && kind != "" {
+		r.ds.smp.fanout = append(r.ds.smp.fanout, fanout)
 	}
 	return nil
 }
@@ -157,6 +187,11 @@ func (r *runner) epoch(i int) error {
 		if err != nil {
 			return failed("epoch", i, err, "new member's KeyPackage")
 		}
+		if r.ds != nil {
+			if kp, err = r.ds.keyPackage(addID, r.idAt(c), kp); err != nil {
+				return failed("epoch", i, err, "new member's KeyPackage")
+			}
+		}
 		add, err := mls.NewAdd(kp)
 		if err != nil {
 			return failed("epoch", i, err, "Add proposal")
@@ -178,7 +213,7 @@ func (r *runner) epoch(i int) error {
 		r.smp.depth = append(r.smp.depth, depth)
 		r.smp.encs = append(r.smp.encs, encs)
 	}
-	fork := r.opts.fork != nil && r.opts.fork.Epoch == i && r.opts.fork.Observer < len(r.observers) &&
+	fork := r.opts.fork != nil && r.ds == nil && r.opts.fork.Epoch == i && r.opts.fork.Observer < len(r.observers) &&
 		r.observers[r.opts.fork.Observer].g.LeafIndex() != c
 	out, err := r.commit("epoch", i, c, opts, fork)
 	if err != nil {
@@ -186,6 +221,10 @@ func (r *runner) epoch(i int) error {
 	}
 	r.smp.create[kind] = append(r.smp.create[kind], out.create)
 	r.smp.bytes[kind] = append(r.smp.bytes[kind], len(out.pc.Commit))
+	if r.ds != nil {
+		r.ds.smp.upload[kind] = append(r.ds.smp.upload[kind], out.post.upload)
+		r.ds.smp.cpu[kind] = append(r.ds.smp.cpu[kind], out.post.cost)
+	}
 	if kind == opUpdate {
 		// The crypto floor of this path, measured now, under the same
 		// load as the commit.
@@ -261,13 +300,27 @@ func (r *runner) application(i int) error {
 		return failed("epoch", i, err, "observer %d encrypting", s.index)
 	}
 	r.smp.encrypt = append(r.smp.encrypt, d)
+	var seq uint64
+	if r.ds != nil {
+		if seq, err = r.ds.postApplication(s, ct); err != nil {
+			return failed("epoch", i, err, "observer %d's application message", s.index)
+		}
+	}
 	for _, o := range r.observers {
 		if o == s {
 			continue
 		}
+		in := ct
+		if r.ds != nil {
+			f, err := r.ds.receive(o, seq, ct)
+			if err != nil {
+				return failed("epoch", i, err, "observer %d receiving observer %d's message", o.index, s.index)
+			}
+			in = f.msg
+		}
 		var rec *mls.Received
 		d, err := measure(func() (err error) {
-			rec, err = o.g.Process(ct)
+			rec, err = o.g.Process(in)
 			return err
 		})
 		if err != nil {

@@ -31,3 +31,21 @@ func ExampleSweep() {
 	// 20 members: 6 of 6 epochs agreed, update=4,add=1,remove=1
 	// 40 members: 6 of 6 epochs agreed, update=4,add=1,remove=1
 }
+
+// A run through a delivery service in this process, with its store in
+// memory: the committers post their commits to it and the observers fetch
+// them from it.
+func ExampleRun_deliveryService() {
+	opts := sim.DefaultOptions()
+	opts.Members, opts.Epochs, opts.Observers = 40, 6, 2
+	opts.DS = "memory:"
+	res, err := sim.Run(context.Background(), opts)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%d of %d epochs agreed through %s\n", res.AgreedEpochs, res.Epochs, res.DS.Store)
+	fmt.Println("a joiner fetched the tree:", res.DS.JoinTreeBytes > 0)
+	// Output:
+	// 6 of 6 epochs agreed through memory:
+	// a joiner fetched the tree: true
+}

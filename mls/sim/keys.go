@@ -21,6 +21,9 @@ type keys struct {
 	cs   *suite.Suite
 	seed uint64
 	now  time.Time
+	// dress, if set, completes each member's Config (a run through a
+	// delivery service: ds.go).
+	dress func(id uint64, cfg *mls.Config) error
 }
 
 // epochTime is the clock of every simulated client, fixed so that a run
@@ -64,19 +67,25 @@ func (k *keys) config(id uint64, rnd io.Reader) (mls.Config, error) {
 	if err != nil {
 		return mls.Config{}, fmt.Errorf("sim: signature key of member %d: %w", id, err)
 	}
-	return k.configWith(id, s, rnd), nil
+	return k.configWith(id, s, rnd)
 }
 
 // configWith returns member id's Config with its signer s and randomness
 // rnd.
-func (k *keys) configWith(id uint64, s suite.Signer, rnd io.Reader) mls.Config {
-	return mls.Config{
+func (k *keys) configWith(id uint64, s suite.Signer, rnd io.Reader) (mls.Config, error) {
+	cfg := mls.Config{
 		Suite:      k.cs.ID(),
 		Signer:     s,
 		Credential: treekem.BasicCredential(fmt.Appendf(nil, "member-%d", id)),
 		Rand:       rnd,
 		Now:        func() time.Time { return k.now },
 	}
+	if k.dress != nil {
+		if err := k.dress(id, &cfg); err != nil {
+			return mls.Config{}, fmt.Errorf("sim: credential of member %d: %w", id, err)
+		}
+	}
+	return cfg, nil
 }
 
 // keyPackage returns member id's KeyPackage (an MLSMessage) and its
@@ -92,7 +101,11 @@ func (k *keys) keyPackageAndSigner(id uint64) ([]byte, *mls.KeyPackagePrivate, s
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("sim: signature key of member %d: %w", id, err)
 	}
-	kp, priv, err := mls.NewKeyPackage(k.configWith(id, s, k.stream(streamMember, id)), nil)
+	cfg, err := k.configWith(id, s, k.stream(streamMember, id))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	kp, priv, err := mls.NewKeyPackage(cfg, nil)
 	return kp, priv, s, err
 }
 

@@ -43,6 +43,11 @@ type Options struct {
 	// Committers chooses who commits each measured epoch; the zero value
 	// is uniform.
 	Committers Committers
+	// DS, if not empty, runs the group through a delivery service in this
+	// process: the URL of its store, as delivery.OpenStore takes it
+	// ("memory:", "sqlite:PATH", "postgres://..."). Its members then carry
+	// X.509 credentials of the service's CA. See Result.DS.
+	DS string
 	// Progress, if set, is called as the run advances.
 	Progress func(Progress)
 
@@ -71,7 +76,8 @@ func DefaultOptions() Options {
 
 // Progress reports how far a phase of a run has got.
 type Progress struct {
-	// Phase is "build", "shape", "join", "setup" or "epochs".
+	// Phase is "build", "shape", "ds" (through a delivery service),
+	// "join", "setup" or "epochs".
 	Phase string
 	// Done of Total steps are complete (members added, observers joined,
 	// epochs run); Total is 0 for a phase without steps.

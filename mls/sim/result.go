@@ -30,11 +30,15 @@ type Result struct {
 	// weights for the zero Mix) and Options.Committers.
 	Mix        Mix        `json:"mix"`
 	Committers Committers `json:"committers"`
+	// DS is what a run through a delivery service (Options.DS) measured
+	// of it; nil (and no "ds" in the JSON) without.
+	DS *DS `json:"ds,omitempty"`
 
 	// Bare reports a run without shaping.
 	Bare bool `json:"-"`
 	// Phases are the wall-clock times of the phases before the epochs
-	// (BuildSeconds is their sum): "build", "shape", "join", "setup".
+	// (BuildSeconds is their sum): "build", "shape", "ds" (creating the
+	// group at the delivery service), "join", "setup".
 	Phases []Phase `json:"-"`
 	// Floor is the crypto floor of an update's creation at the median
 	// depth of the updates: Depth × (one HPKE seal + one DeriveKeyPair),
@@ -241,7 +245,11 @@ func (r *Result) WriteTable(w io.Writer) error {
 		p.printf("%-10s %6d %12.3f %12.3f %14d %12.3f %12.3f\n", row.name, row.op.Count, row.op.CreateMedianMS, row.op.ProcessMedianMS,
 			row.op.CommitBytesMedian, row.op.CreateCPUMedianMS, row.op.ProcessCPUMedianMS)
 	}
-	p.printf("\njoin          %.3f ms median, Welcome %d bytes (tree out of band)\n", r.Join.MedianMS, r.Join.WelcomeBytes)
+	tree := "out of band"
+	if r.DS != nil {
+		tree = "served by the delivery service"
+	}
+	p.printf("\njoin          %.3f ms median, Welcome %d bytes (tree %s)\n", r.Join.MedianMS, r.Join.WelcomeBytes, tree)
 	p.printf("application   encrypt %.1f us, decrypt %.1f us (medians)\n", r.Application.EncryptMedianUS, r.Application.DecryptMedianUS)
 	if f := r.Floor; f.CreateMS > 0 {
 		p.printf("crypto floor  %.3f ms cpu = depth %d x (HPKE seal + DeriveKeyPair); update create %.2fx, process %.2fx the floor (cpu)\n",
@@ -264,6 +272,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	p.printf("\nmax RSS       %.1f MiB\n", float64(r.MaxRSSBytes)/(1<<20))
 	p.printf("agreed        %d of %d epochs\n", r.AgreedEpochs, r.Epochs)
+	if r.DS != nil {
+		r.DS.writeTable(p)
+	}
 	return p.err
 }
 

@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -66,6 +67,10 @@ type runner struct {
 
 	floorPub  []byte // the HPKE key the crypto floor encrypts to
 	floorRand io.Reader
+
+	// ds is the delivery service the run goes through; nil without
+	// Options.DS.
+	ds *dsRun
 }
 
 // choice is what a measured epoch drew: the kind of commit, the
@@ -81,6 +86,9 @@ type observer struct {
 	index int
 	id    uint64
 	g     *mls.Group
+	// cursor is the last message of the delivery service's log the
+	// observer has read.
+	cursor uint64
 }
 
 // Run builds a group and runs the epochs described by opts. On a
@@ -93,7 +101,23 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	r := newRunner(ctx, opts)
+	if opts.DS != "" {
+		d, err := openDS(ctx, opts.DS, r.keys)
+		if err != nil {
+			if errors.Is(err, ErrInvalidOptions) {
+				return nil, err
+			}
+			return nil, failed("ds", 0, err, "opening the delivery service")
+		}
+		r.ds = d
+	}
 	err := r.run()
+	if r.ds != nil {
+		if cerr := r.ds.close(); err == nil && cerr != nil {
+			err = failed("ds", 0, cerr, "closing the delivery service")
+		}
+		r.res.DS = r.ds.result()
+	}
 	r.smp.fill(r.res)
 	r.res.BuildSeconds = math.Round(r.res.BuildSeconds*1e3) / 1e3
 	r.res.MaxRSSBytes = maxRSS()
@@ -140,11 +164,12 @@ func (r *runner) run() error {
 	}{
 		{"build", r.build},
 		{"shape", r.shape},
+		{"ds", r.register},
 		{"join", r.join},
 		{"setup", r.setup},
 	}
 	for _, ph := range phases {
-		if ph.name == "shape" && r.opts.Bare || ph.name == "setup" && r.opts.Bare {
+		if ph.name == "shape" && r.opts.Bare || ph.name == "setup" && r.opts.Bare || ph.name == "ds" && r.ds == nil {
 			continue
 		}
 		t0 := time.Now()

@@ -31,27 +31,36 @@ func (r *runner) shape() error {
 	if err != nil {
 		return failed("shape", 0, err, "steady-state tree")
 	}
-	cfg, err := r.keys.config(0, r.keys.stream(streamGroup, 1))
-	if err != nil {
-		return failed("shape", 0, err, "creator")
+	if err := r.restart("shape", 1, steady); err != nil {
+		return err
 	}
-	leafPriv, err := r.leafKey(0)
-	if err != nil {
-		return failed("shape", 0, err, "creator's leaf key")
-	}
-	g, err := mls.GroupFromTree(simulation.Access{}, cfg, r.groupID, nil, steady, 0, leafPriv)
-	if err != nil {
-		return failed("shape", 0, err, "restarting the group on the steady-state tree")
-	}
-	r.view = g
 	r.opts.progress("shape", 1, 1)
 	return nil
 }
 
+// restart makes the view a group at epoch 0 on tree, as the creator sees
+// it (mls.GroupFromTree), with the randomness of stream (streamGroup, i).
+func (r *runner) restart(phase string, i uint64, tree *treekem.Tree) error {
+	cfg, err := r.keys.config(0, r.keys.stream(streamGroup, i))
+	if err != nil {
+		return failed(phase, 0, err, "creator")
+	}
+	leafPriv, err := r.leafKey(0)
+	if err != nil {
+		return failed(phase, 0, err, "creator's leaf key")
+	}
+	g, err := mls.GroupFromTree(simulation.Access{}, cfg, r.groupID, nil, tree, 0, leafPriv)
+	if err != nil {
+		return failed(phase, 0, err, "restarting the group at epoch 0")
+	}
+	r.view = g
+	return nil
+}
+
 // join adds the observers, one commit each by a random simulated member;
-// each joins with its Welcome and the tree out of band, which it decodes
-// and validates in full. The observers already in the group process each
-// commit.
+// each joins with its Welcome and the tree out of band (or fetched from
+// the delivery service), which it decodes and validates in full. The
+// observers already in the group process each commit.
 func (r *runner) join() error {
 	k := r.opts.Observers
 	r.opts.progress("join", 0, k)
@@ -64,13 +73,18 @@ func (r *runner) join() error {
 		if err != nil {
 			return failed("join", j+1, err, "observer's KeyPackage")
 		}
-		add, err := mls.NewAdd(kp)
-		if err != nil {
-			return failed("join", j+1, err, "Add proposal")
-		}
 		c, ok := r.randomMember(func(l treekem.LeafIndex) bool { return r.byLeaf[l] == nil }, 1000)
 		if !ok {
 			return failed("join", j+1, nil, "no simulated member found to add observer %d", j)
+		}
+		if r.ds != nil {
+			if kp, err = r.ds.keyPackage(id, r.idAt(c), kp); err != nil {
+				return failed("join", j+1, err, "observer %d's KeyPackage", j)
+			}
+		}
+		add, err := mls.NewAdd(kp)
+		if err != nil {
+			return failed("join", j+1, err, "Add proposal")
 		}
 		out, err := r.commit("join", j+1, c, &mls.CommitOptions{Proposals: []*mls.Proposal{add}, OutOfBandTree: true, OmitPath: true}, false)
 		if err != nil {
@@ -82,23 +96,24 @@ func (r *runner) join() error {
 		if err := r.processAll("join", j+1, out, ""); err != nil {
 			return err
 		}
-		rt, err := r.view.RatchetTree()
+		o := &observer{index: j, id: id}
+		welcome, rt, err := r.welcomeOf(o, out)
 		if err != nil {
-			return failed("join", j+1, err, "ratchet tree")
+			return failed("join", j+1, err, "observer %d's Welcome and tree", j)
 		}
 		cfg, err := r.keys.config(id, r.keys.stream(streamClient, id))
 		if err != nil {
 			return failed("join", j+1, err, "observer's config")
 		}
 		t0 := time.Now()
-		g, err := mls.Join(cfg, out.pc.Welcome, kpPriv, &mls.JoinOptions{RatchetTree: rt})
+		g, err := mls.Join(cfg, welcome, kpPriv, &mls.JoinOptions{RatchetTree: rt})
 		d := time.Since(t0)
 		if err != nil {
 			return failed("join", j+1, err, "observer %d joining", j)
 		}
 		r.smp.join = append(r.smp.join, d)
-		r.smp.welcome = append(r.smp.welcome, len(out.pc.Welcome))
-		o := &observer{index: j, id: id, g: g}
+		r.smp.welcome = append(r.smp.welcome, len(welcome))
+		o.g = g
 		r.observers = append(r.observers, o)
 		r.byLeaf[g.LeafIndex()] = o
 		r.place(g.LeafIndex(), id)

@@ -100,7 +100,25 @@ func WriteSweepTable(w io.Writer, results []*Result) error {
 		p.printf("  %10.3f %8d %8.1f %8.0f %7s\n", r.Join.MedianMS, r.Join.WelcomeBytes, r.BuildSeconds,
 			float64(r.MaxRSSBytes)/(1<<20), fmt.Sprintf("%d/%d", r.AgreedEpochs, r.Epochs))
 	}
+	if results[0].DS != nil {
+		writeSweepDS(p, results)
+	}
 	return p.err
+}
+
+// writeSweepDS writes the delivery service's figures of a sweep's
+// results, one row per result.
+func writeSweepDS(p *printer, results []*Result) {
+	p.printf("\ndelivery service %s (medians; HTTP body bytes)\n\n", results[0].DS.Store)
+	p.printf("%9s  %8s %8s %8s  %12s %12s  %8s %8s %8s\n", "", "upload", "upload", "upload", "join", "fan-out", "service", "post", "fetch")
+	p.printf("%9s  %8s %8s %8s  %12s %12s  %8s %8s %8s\n", "members", "update", "add", "remove", "download", "per commit", "cpu ms", "ms", "ms")
+	for _, r := range results {
+		if ds := r.DS; ds != nil {
+			u := ds.CommitUploadBytes
+			p.printf("%9d  %8d %8d %8d  %12d %12d  %8.3f %8.3f %8.3f\n", r.Members, u.Update, u.Add, u.Remove,
+				ds.JoinDownloadBytes, ds.FanoutBytesPerCommit, ds.DSCPUPerCommitMS, ds.PostMedianMS, ds.FetchMedianMS)
+		}
+	}
 }
 
 // WriteCSV writes results as CSV: a header, then one row per result. The

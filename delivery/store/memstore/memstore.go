@@ -21,6 +21,7 @@ type Store struct {
 	kps      map[string][]*store.KeyPackage // client -> claimable KeyPackages, oldest first
 	welcomes map[string][]store.Welcome     // client -> pending Welcomes, oldest first
 	nextID   int64
+	tr       tracked // store.Tracker's (tracked.go)
 }
 
 type group struct {

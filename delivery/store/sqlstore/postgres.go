@@ -23,6 +23,19 @@ const DefaultPostgresConns = 10
 // append announces its group (hex-encoded group id).
 const notifyChannel = "mls_ds_append"
 
+// planSettings are the planner settings of a PostgreSQL store's sessions
+// (a URL parameter of the same name overrides one). Every statement of the
+// store reads or writes rows by index, on tables that grow fast and are
+// often young (no statistics yet) or full of dead row versions between
+// vacuums, where the planner would rather scan a table that looks small;
+// and the batches' statements take arrays, whose custom plans cost more to
+// make than to run. So sequential scans are ruled out and the prepared
+// statements keep one generic plan.
+var planSettings = map[string]string{
+	"enable_seqscan":  "off",
+	"plan_cache_mode": "force_generic_plan",
+}
+
 // PGStore is a Store over PostgreSQL that several delivery service
 // processes can share. It implements store.Notifier with LISTEN/NOTIFY.
 type PGStore struct {
@@ -46,6 +59,11 @@ func OpenPostgres(ctx context.Context, connURL string) (*PGStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("delivery: postgres store: %w", err)
 	}
+	for k, v := range planSettings {
+		if _, set := config.RuntimeParams[k]; !set {
+			config.RuntimeParams[k] = v
+		}
+	}
 	db := stdlib.OpenDB(*config)
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
@@ -60,15 +78,10 @@ func OpenPostgres(ctx context.Context, connURL string) (*PGStore, error) {
 		return nil, fmt.Errorf("delivery: postgres store: %w", err)
 	}
 	s := &Store{d: postgres, w: db, r: db, q: newQueries(postgres)}
-	s.notify = func(ctx context.Context, tx *sql.Tx, groupIDs [][]byte) error {
-		payloads := make([]string, len(groupIDs))
-		for i, gid := range groupIDs {
-			payloads[i] = hex.EncodeToString(gid)
-		}
-		_, err := tx.ExecContext(ctx, `SELECT pg_notify('`+notifyChannel+`', g) FROM unnest($1::text[]) AS g`, payloads)
-		return err
-	}
-	s.startBatching(max(conns/2, 1))
+	s.notifier = newNotifier(config)
+	s.appendFast = s.postgresAppend
+	s.batchTx = s.postgresBatchTx
+	s.startBatching(max(conns/2, 1), pgMaxBatch)
 	return &PGStore{Store: s, config: config}, nil
 }
 

@@ -9,7 +9,9 @@ import (
 
 // schemaVersion is the version of the tables below, recorded in ds_meta so
 // that an older DS refuses a database a newer one has changed.
-const schemaVersion = 1
+// Version 2 added the tables of store.Tracker (tracked.go); a version 1
+// database is upgraded in place.
+const schemaVersion = 2
 
 // dialect is what differs between the SQL databases: column types, the
 // placeholder syntax and row locking. Queries are written once, with $N
@@ -99,7 +101,7 @@ func (d dialect) schema() []string {
 	for i, s := range stmts {
 		stmts[i] = r.Replace(s)
 	}
-	return stmts
+	return append(stmts, d.trackedSchema()...)
 }
 
 // migrate creates the tables in one transaction (with lock held, if the
@@ -131,6 +133,11 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, lock func(*sql.Tx) erro
 		}
 	case err != nil:
 		return err
+	case version == 1:
+		_, err = tx.ExecContext(ctx, d.placeholder(`UPDATE ds_meta SET value = $1 WHERE key = 'schema_version'`), schemaVersion)
+		if err != nil {
+			return err
+		}
 	case version != schemaVersion:
 		return fmt.Errorf("database has schema version %d, this delivery service knows version %d", version, schemaVersion)
 	}

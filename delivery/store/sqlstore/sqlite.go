@@ -43,6 +43,8 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, errors.Join(fmt.Errorf("delivery: sqlite store %s: %w", path, err), w.Close(), r.Close())
 	}
 	s := &Store{d: sqlite, w: w, r: r, q: newQueries(sqlite)}
-	s.startBatching(1) // one writer connection
+	s.batchTx = s.sqliteBatchTx
+	s.stmts = &stmtCache{db: w}
+	s.startBatching(1, sqliteMaxBatch) // one writer connection
 	return s, nil
 }

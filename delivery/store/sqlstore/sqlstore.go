@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mlsengine/engine/delivery/store"
 )
@@ -19,15 +20,25 @@ type Store struct {
 	w *sql.DB // writes (SQLite: one connection, so writers queue in Go, not on a file lock)
 	r *sql.DB // reads (may be w)
 	q queries
-	// notify, if set, runs in every transaction that appends, with the
-	// groups appended to, so other processes learn of it when the
-	// transaction commits.
-	notify func(ctx context.Context, tx *sql.Tx, groupIDs [][]byte) error
+	// tracked holds the statements of store.Tracker (tracked.go).
+	tracked     *trackedQueries
+	trackedOnce sync.Once
+	// notifier, if set, announces committed appends to other processes.
+	notifier *notifier
 
-	// Group commit (see batch.go): appends are handed to workers.
-	batches []chan *appendReq // one per worker
-	closed  chan struct{}
-	workers sync.WaitGroup
+	// Group commit (see batch.go): appends are handed to workers, which
+	// run them in batches with batchTx.
+	batchTx batchTxFunc
+	// appendFast, if set, appends the requests of a batch without
+	// commits that are at their group's epoch in one statement, sets their
+	// outcomes and returns the others (in order). Nothing is committed if
+	// it fails.
+	appendFast func(ctx context.Context, reqs []*appendReq) (rest []*appendReq, err error)
+	queue      *queue
+	workers    sync.WaitGroup
+	stmts      *stmtCache // SQLite's batches' statements
+
+	batchCount, batchedReqs, fallbacks atomic.Uint64 // BatchStats
 }
 
 var _ store.Store = (*Store)(nil)
@@ -125,6 +136,12 @@ func (s *Store) wrap(op string, err error) error {
 // Close implements store.Store.
 func (s *Store) Close() error {
 	s.stopBatching()
+	if s.notifier != nil {
+		s.notifier.close()
+	}
+	if s.stmts != nil {
+		s.stmts.close()
+	}
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
@@ -289,15 +306,22 @@ func (s *Store) appendTx(ctx context.Context, r *appendReq) (store.Appended, err
 		if err == nil && (r.err != nil || r.out.Duplicate) {
 			err = errRollback // nothing to write
 		}
-		if err == nil && s.notify != nil {
-			err = s.notify(ctx, tx, [][]byte{r.groupID})
-		}
 		return err
 	})
 	if err != nil && err != errRollback {
 		return store.Appended{}, err
 	}
+	if err == nil {
+		s.announce([][]byte{r.groupID})
+	}
 	return r.out, r.err
+}
+
+// announce tells other processes, if any, of committed appends to groupIDs.
+func (s *Store) announce(groupIDs [][]byte) {
+	if s.notifier != nil {
+		s.notifier.add(groupIDs)
+	}
 }
 
 // apply runs r's statements in tx:
@@ -413,14 +437,21 @@ func (s *Store) epochFailure(ctx context.Context, q querier, groupID []byte, epo
 	}
 	ee := &store.EpochError{Epoch: epoch, Current: current}
 	if epoch < current {
-		w := new(store.Message)
-		err = q.QueryRowContext(ctx, s.q.winner, gkey, int64(epoch)).Scan(&w.Seq, &w.Epoch, &w.ContentType, &w.WireFormat, &w.Data)
-		if err != nil {
-			return nil, fmt.Errorf("finding the commit that ended epoch %d: %w", epoch, err)
+		if ee.Winner, err = s.winner(ctx, q, gkey, epoch); err != nil {
+			return nil, err
 		}
-		ee.Winner = w
 	}
 	return ee, nil
+}
+
+// winner reads the commit that ended an epoch of the group with key gkey.
+func (s *Store) winner(ctx context.Context, q querier, gkey int64, epoch uint64) (*store.Message, error) {
+	w := new(store.Message)
+	err := q.QueryRowContext(ctx, s.q.winner, gkey, int64(epoch)).Scan(&w.Seq, &w.Epoch, &w.ContentType, &w.WireFormat, &w.Data)
+	if err != nil {
+		return nil, fmt.Errorf("finding the commit that ended epoch %d: %w", epoch, err)
+	}
+	return w, nil
 }
 
 // queueWelcomes inserts one queue entry per recipient, many rows per

@@ -52,6 +52,7 @@ func Run(t *testing.T, open Open, opts Options) {
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"CommitRace", func(t *testing.T, s store.Store) { testCommitRace(t, s, opts.RaceRounds) }},
 		{"InvalidArguments", testInvalidArguments},
+		{"Tracker", testTracker},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
