@@ -146,13 +146,19 @@ func (v *view) applyList(list []entry, cc *commitContext) (*staged, error) {
 		}
 	}
 
-	// Adds (§12.1.1), in list order.
+	// Adds (§12.1.1), in list order, their signatures verified in
+	// parallel first.
+	var adds []entry
+	var kps []*KeyPackage
 	for _, e := range list {
-		a, ok := e.p.Body.(*Add)
-		if !ok {
-			continue
+		if a, ok := e.p.Body.(*Add); ok {
+			adds, kps = append(adds, e), append(kps, &a.KeyPackage)
 		}
-		if err := validateKeyPackage(cf, &a.KeyPackage, base.gc.Version, s.tree, s.exts, pol); err != nil {
+	}
+	verified := verifySignatures(s.tree, kps)
+	for k, e := range adds {
+		a := e.p.Body.(*Add)
+		if err := validateKeyPackage(cf, &a.KeyPackage, base.gc.Version, s.tree, s.exts, pol, verified[k]); err != nil {
 			if _, dup := s.tree.FindSignatureKey(a.KeyPackage.LeafNode.SignatureKey); dup {
 				return nil, proposalErr(e.index, e.p.Type(), RuleAddExistingMember, err)
 			}

@@ -145,11 +145,11 @@ func (c *config) checkSuccessor(old, next *Credential) error {
 // checkLeafSuccessor checks that ln may replace the LeafNode of member leaf
 // of tree (an Update or a commit's path leaf, §5.3.1).
 func (c *config) checkLeafSuccessor(tree *treekem.Tree, leaf LeafIndex, ln *LeafNode) error {
-	old, ok := tree.Leaf(leaf)
+	old, ok := tree.LeafCredential(leaf)
 	if !ok {
 		return nil // not a member: reported by the caller's checks
 	}
-	return c.checkSuccessor(&old.Credential, &ln.Credential)
+	return c.checkSuccessor(old, &ln.Credential)
 }
 
 // identity returns the identity the AS gives a credential.

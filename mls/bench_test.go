@@ -12,9 +12,11 @@ import (
 )
 
 // fullTree builds a tree of n members whose parent nodes are all set, as in
-// a group where everyone has committed: each parent's key derives from a
-// path secret known to the test (pathSecret), leaves other than 0 and 1
-// have random keys. Members 0 and 1 are real (sim members 0 and 1).
+// a group where everyone has committed: the keys of member 1's direct path
+// derive from path secrets known to the test (pathSecret); the other
+// parents and the leaves other than 0 and 1 have random keys (the test
+// suite's X25519 takes any 32 bytes as a public key). Members 0 and 1 are
+// real (sim members 0 and 1).
 func fullTree(b testing.TB, cs *suite.Suite, n int) (*treekem.Tree, []*simMember) {
 	b.Helper()
 	m0, l0 := seededMember(b, cs, 0)
@@ -35,8 +37,19 @@ func fullTree(b testing.TB, cs *suite.Suite, n int) (*treekem.Tree, []*simMember
 		}
 		nodes[2*i] = &treekem.Node{Leaf: ln}
 	}
+	// Only the keys of member 1's direct path need private keys; any 32
+	// bytes are an X25519 public key, which is all the others need.
+	real := map[int]bool{}
+	for _, x := range treekem.DirectPath(treekem.LeafIndex(1).Node(), uint32(n)) {
+		real[int(x)] = true
+	}
 	for x := 1; x < 2*n-1; x += 2 {
-		_, pub := nodeKey(b, cs, treekem.NodeIndex(x))
+		var pub []byte
+		if real[x] {
+			_, pub = nodeKey(b, cs, treekem.NodeIndex(x))
+		} else {
+			pub = randBytes(b, cs.HPKEPublicKeySize())
+		}
 		nodes[x] = &treekem.Node{Parent: &treekem.ParentNode{EncryptionKey: pub, ParentHash: []byte{}}}
 	}
 	t, err := treekem.NewTreeFromNodes(cs, nodes)

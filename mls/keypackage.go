@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mlsengine/engine/internal/parallel"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/mls/wire"
@@ -250,7 +251,7 @@ func ValidateKeyPackage(cfg Config, data []byte) (*KeyPackage, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := validateKeyPackage(cf, kp, message.MLS10, tree, nil, pol); err != nil {
+	if err := validateKeyPackage(cf, kp, message.MLS10, tree, nil, pol, false); err != nil {
 		return nil, err
 	}
 	return kp, nil
@@ -258,21 +259,28 @@ func ValidateKeyPackage(cfg Config, data []byte) (*KeyPackage, error) {
 
 // validateKeyPackage checks a KeyPackage for a group of the given version
 // and GroupContext extensions, whose tree is tree (§10.1, §12.1.1, §13.4).
+// verified reports that verifySignatures accepted kp, whose two
+// signatures are then not verified again.
 func validateKeyPackage(cf *config, kp *KeyPackage, version message.ProtocolVersion, tree *treekem.Tree,
-	groupExts Extensions, pol *treekem.Policy) error {
+	groupExts Extensions, pol *treekem.Policy, verified bool) error {
 	if kp.Version != version {
 		return errorf(ErrInvalidProposal, "KeyPackage of version %d in a group of version %d (§10.1)", kp.Version, version)
 	}
 	if kp.CipherSuite != cf.cs.ID() {
 		return errorf(ErrInvalidProposal, "KeyPackage of suite %v in a group of suite %v (§10.1)", kp.CipherSuite, cf.cs.ID())
 	}
-	if err := kp.Verify(cf.cs); err != nil {
+	verify := kp.Verify
+	if verified {
+		verify = kp.CheckFields
+	}
+	if err := verify(cf.cs); err != nil {
 		return wrapErr(ErrInvalidProposal, "KeyPackage (§10.1)", err)
 	}
 	if err := cf.cs.CheckHPKEPublicKey(kp.InitKey); err != nil {
 		return wrapErr(ErrInvalidProposal, "KeyPackage init_key (§10)", err)
 	}
-	if err := tree.ValidateLeaf(&kp.LeafNode, treekem.LeafContext{Role: treekem.RoleKeyPackage}, pol); err != nil {
+	lc := treekem.LeafContext{Role: treekem.RoleKeyPackage, SignatureVerified: verified}
+	if err := tree.ValidateLeaf(&kp.LeafNode, lc, pol); err != nil {
 		return wrapErr(ErrInvalidProposal, "KeyPackage leaf node (§7.3)", err)
 	}
 	// §13.4: "The capabilities field MUST indicate support for each
@@ -283,4 +291,20 @@ func validateKeyPackage(cf *config, kp *KeyPackage, version message.ProtocolVers
 		}
 	}
 	return nil
+}
+
+// verifySignatures verifies the two signatures of each KeyPackage (§10.1,
+// §7.2) on up to GOMAXPROCS goroutines, and reports which passed. A
+// failure is not reported: validateKeyPackage verifies that KeyPackage
+// again, in order, and so returns the error it always did.
+func verifySignatures(tree *treekem.Tree, kps []*KeyPackage) []bool {
+	ok := make([]bool, len(kps))
+	cs := tree.Suite()
+	parallel.Each(len(kps), func(i int) error {
+		kp := kps[i]
+		ok[i] = kp.VerifySignature(cs) == nil &&
+			tree.VerifyLeafSignature(&kp.LeafNode, treekem.LeafContext{Role: treekem.RoleKeyPackage}) == nil
+		return nil
+	})
+	return ok
 }

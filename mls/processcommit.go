@@ -196,14 +196,14 @@ func (v *view) mergePath(st *commitStage, path *treekem.UpdatePath, external boo
 	if err != nil {
 		return err
 	}
-	var old *LeafNode
+	var old *Credential
 	if external {
 		if st.committer, err = s.tree.FreeLeaf(); err != nil {
 			return wrapErr(ErrInvalidCommit, "placing the joiner", err)
 		}
 		st.sc.CommitterLeaf = st.committer
 	} else {
-		old, _ = s.tree.Leaf(st.committer)
+		old, _ = s.tree.LeafCredential(st.committer)
 	}
 	// §12.4.2: validate the path's LeafNode and keys, and merge it.
 	if err := s.tree.MergeUpdatePath(st.committer, path, v.ep.gc.GroupID, pol); err != nil {
@@ -211,7 +211,7 @@ func (v *view) mergePath(st *commitStage, path *treekem.UpdatePath, external boo
 	}
 	ln := &path.LeafNode
 	if old != nil {
-		if err := cf.checkSuccessor(&old.Credential, &ln.Credential); err != nil {
+		if err := cf.checkSuccessor(old, &ln.Credential); err != nil {
 			return wrapErr(ErrInvalidCommit, "update path leaf (§5.3.1)", err)
 		}
 	}

@@ -160,3 +160,19 @@ func cloneSecrets(s *keyschedule.Secrets) keyschedule.Secrets {
 func LeafPrivateKey(_ simulation.Access, g *Group) []byte { return g.leafPrivateKey() }
 
 func (g *Group) leafPrivateKey() []byte { return g.ep.priv.LeafPrivateKey() }
+
+// ShareTree makes g's tree a copy-on-write clone of with's, for a
+// simulator whose observed members each decoded and validated a copy of
+// the tree that every member holds: afterwards they share its unchanged
+// nodes, so that they cost one tree of memory instead of one each, and
+// each still changes only its own copy. The groups must be in the same
+// epoch of the same group with the same tree hash (which commits both
+// trees' contents); g is otherwise unchanged.
+func ShareTree(_ simulation.Access, g, with *Group) error {
+	a, b := &g.ep.gc, &with.ep.gc
+	if !bytes.Equal(a.GroupID, b.GroupID) || a.Epoch != b.Epoch || !bytes.Equal(a.TreeHash, b.TreeHash) {
+		return errorf(ErrInvalidArgument, "sharing the tree of epoch %d with a group at epoch %d or with another tree", a.Epoch, b.Epoch)
+	}
+	g.ep.tree = with.ep.tree.Clone()
+	return nil
+}

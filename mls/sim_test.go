@@ -2,10 +2,12 @@ package mls
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/mlsengine/engine/mls/internal/simulation"
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/treekem"
 )
@@ -112,6 +114,17 @@ func TestSimulationViews(t *testing.T) {
 			}
 			if !bytes.Equal(g.EpochAuthenticator(), m.EpochAuthenticator()) {
 				t.Fatalf("epoch %d: observer %d disagrees", epoch, o)
+			}
+			// Halfway, the observers take the committer's tree, which
+			// they go on changing each on its own; a group of another
+			// epoch has another tree.
+			if epoch == 5 {
+				if err := ShareTree(simulation.Access{}, g, view); !errors.Is(err, ErrInvalidArgument) {
+					t.Fatalf("sharing the tree of the epoch before: %v", err)
+				}
+				if err := ShareTree(simulation.Access{}, g, m); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		view = m

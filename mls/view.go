@@ -69,7 +69,7 @@ func (v *view) checkProposal(c *cachedProposal) error {
 		if err != nil {
 			return internalErr("tree: %v", err)
 		}
-		if err := validateKeyPackage(cf, &body.KeyPackage, ep.gc.Version, empty, nil, pol); err != nil {
+		if err := validateKeyPackage(cf, &body.KeyPackage, ep.gc.Version, empty, nil, pol, false); err != nil {
 			return proposalErr(-1, t, "invalid KeyPackage (§12.1.1)", err)
 		}
 		// §12.1.8: "External proposals that are not authorized are

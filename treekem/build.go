@@ -328,16 +328,16 @@ func (t *Tree) indexAll() error {
 			if !ok {
 				return internalErr("leaf %d does not parse", x.Leaf())
 			}
-			if y, ok := t.enc.insert(ks, x, v.enc); !ok {
+			if y, _, ok := t.enc.insert(ks, x, v.enc); !ok {
 				return nodeErr(x, ErrDuplicateKey, "encryption key also at node %d", y)
 			}
-			if y, ok := t.sig.insert(ss, x, v.sig); !ok {
+			if y, _, ok := t.sig.insert(ss, x, v.sig); !ok {
 				return nodeErr(x, ErrDuplicateKey, "signature key also at leaf %d", y.Leaf())
 			}
 			t.caps.add(&v, 1)
 			continue
 		}
-		if y, ok := t.enc.insert(ks, x, parentKey(d)); !ok {
+		if y, _, ok := t.enc.insert(ks, x, parentKey(d)); !ok {
 			return nodeErr(x, ErrDuplicateKey, "encryption key also at node %d", y)
 		}
 	}
@@ -398,31 +398,51 @@ func unmergedHas(u []byte, l LeafIndex) bool {
 // (§12.4.3.3), without trailing blank nodes. It copies the stored node
 // encodings, decoding nothing.
 func (t *Tree) MarshalMLS(b *wire.Builder) {
+	b.AddVarint(uint64(t.nodesSize()))
 	last, ok := t.lastNonBlank()
-	b.AddVectorFunc(func(b *wire.Builder) {
-		if !ok {
-			return
+	if !ok {
+		return
+	}
+	for x := NodeIndex(0); x <= last; x++ {
+		d := t.st.get(x).data
+		if d == nil {
+			b.AddUint8(0)
+			continue
 		}
-		for x := NodeIndex(0); x <= last; x++ {
-			d := t.st.get(x).data
-			if d == nil {
-				b.AddUint8(0)
-				continue
-			}
-			b.AddUint8(1)
-			if x.IsLeaf() {
-				b.AddUint8(uint8(NodeTypeLeaf))
-			} else {
-				b.AddUint8(uint8(NodeTypeParent))
-			}
-			b.AddFixed(d)
+		b.AddUint8(1)
+		if x.IsLeaf() {
+			b.AddUint8(uint8(NodeTypeLeaf))
+		} else {
+			b.AddUint8(uint8(NodeTypeParent))
 		}
-	})
+		b.AddFixed(d)
+	}
+}
+
+// nodesSize returns the size of the body of the tree's encoding, the
+// optional<Node> of each node up to the last non-blank one.
+func (t *Tree) nodesSize() int {
+	last, ok := t.lastNonBlank()
+	if !ok {
+		return 0
+	}
+	n := 0
+	for x := NodeIndex(0); x <= last; x++ {
+		n++
+		if d := t.st.get(x).data; d != nil {
+			n += 1 + len(d)
+		}
+	}
+	return n
 }
 
 // RatchetTree returns the ratchet_tree encoding of the tree (the value of
-// the ratchet_tree extension, and the tree's snapshot form).
-func (t *Tree) RatchetTree() ([]byte, error) { return wire.Marshal(t) }
+// the ratchet_tree extension, and the tree's snapshot form), built in a
+// buffer of its exact size.
+func (t *Tree) RatchetTree() ([]byte, error) {
+	n := t.nodesSize()
+	return wire.AppendMarshal(make([]byte, 0, wire.VarintLen(uint64(n))+n), t)
+}
 
 // Nodes returns the tree as a decoded NodeList, without trailing blanks.
 func (t *Tree) Nodes() NodeList {

@@ -79,12 +79,15 @@ func isDefaultProposal(p uint16) bool { return p >= 1 && p <= 7 }
 // capIndex counts, over the members, which credential types are in use and
 // which extension, proposal and credential types are supported, so that
 // the group-wide checks of §7.3 and §12.1.7 cost O(types) instead of O(n).
+//
+// Clones share the maps until one of them changes its counts (shared).
 type capIndex struct {
 	members  uint32
 	credUsed map[CredentialType]uint32
 	credSupp map[CredentialType]uint32
 	extSupp  map[ExtensionType]uint32
 	propSupp map[uint16]uint32
+	shared   bool
 }
 
 func newCapIndex() capIndex {
@@ -96,18 +99,20 @@ func newCapIndex() capIndex {
 	}
 }
 
+// clone returns a capIndex sharing ci's maps; both copy them before their
+// next change.
 func (ci *capIndex) clone() capIndex {
-	return capIndex{
-		members:  ci.members,
-		credUsed: maps.Clone(ci.credUsed),
-		credSupp: maps.Clone(ci.credSupp),
-		extSupp:  maps.Clone(ci.extSupp),
-		propSupp: maps.Clone(ci.propSupp),
-	}
+	ci.shared = true
+	return *ci
 }
 
 // add counts (delta +1) or uncounts (delta -1) the leaf v.
 func (ci *capIndex) add(v *leafView, delta int) {
+	if ci.shared {
+		ci.credUsed, ci.credSupp = maps.Clone(ci.credUsed), maps.Clone(ci.credSupp)
+		ci.extSupp, ci.propSupp = maps.Clone(ci.extSupp), maps.Clone(ci.propSupp)
+		ci.shared = false
+	}
 	d := uint32(delta)
 	ci.members += d
 	bump(ci.credUsed, v.credType, d)

@@ -69,3 +69,28 @@ func TestRequiredCapabilitiesExtensionRoundTrip(t *testing.T) {
 		t.Fatalf("RequiredCapabilitiesOf(nil) = %v, %v", got, err)
 	}
 }
+
+// TestLeafSizeBound checks that sizeBound bounds the encoding of leaves of
+// every source, with X.509 credentials and extensions, closely.
+func TestLeafSizeBound(t *testing.T) {
+	cs := testSuite(t)
+	rnd := newSeeded(9)
+	for _, src := range []LeafNodeSource{SourceKeyPackage, SourceUpdate, SourceCommit} {
+		ln, _ := newLeaf(t, cs, rnd, src, nil, []byte("group"), 3)
+		variants := []LeafNode{*ln}
+		x := *ln
+		x.Credential = Credential{Type: CredentialX509, Certificates: [][]byte{make([]byte, 300), make([]byte, 70000)}}
+		x.Extensions = Extensions{{Type: 0xff01, Data: make([]byte, 20000)}, {Type: 0xff02, Data: nil}}
+		x.Capabilities.Extensions = []ExtensionType{0xff01, 0xff02}
+		variants = append(variants, x)
+		for _, v := range variants {
+			enc, err := wire.Marshal(&v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b := v.sizeBound(); b < len(enc) || b > len(enc)+64 {
+				t.Fatalf("source %d: size bound %d for an encoding of %d bytes", src, b, len(enc))
+			}
+		}
+	}
+}

@@ -60,19 +60,24 @@ func addUint16s[T ~uint16](b *wire.Builder, vs []T) {
 }
 
 func readUint16s[T ~uint16](r *wire.Reader, out *[]T) bool {
-	var vs []T
-	ok := r.ReadList(func(r *wire.Reader) bool {
-		var v uint16
-		if !r.ReadUint16(&v) {
-			return false
-		}
-		vs = append(vs, T(v))
-		return true
-	})
-	if ok {
-		*out = vs
+	var sub wire.Reader
+	if !r.ReadVectorReader(&sub) {
+		return false
 	}
-	return ok
+	if sub.Len()%2 != 0 {
+		return r.Fail("truncated")
+	}
+	var vs []T
+	if !sub.Empty() {
+		vs = make([]T, sub.Len()/2)
+	}
+	for i := range vs {
+		var v uint16
+		sub.ReadUint16(&v)
+		vs[i] = T(v)
+	}
+	*out = vs
+	return true
 }
 
 // MarshalMLS encodes the Capabilities.
@@ -117,6 +122,28 @@ func (l *LeafNode) marshalContent(b *wire.Builder) {
 func (l *LeafNode) MarshalMLS(b *wire.Builder) {
 	l.marshalContent(b)
 	b.AddVector(l.Signature)
+}
+
+// marshalLeaf encodes ln into a buffer of about its size (sizeBound), so
+// that a stored encoding wastes no capacity.
+func marshalLeaf(ln *LeafNode) ([]byte, error) {
+	return wire.AppendMarshal(make([]byte, 0, ln.sizeBound()), ln)
+}
+
+// sizeBound returns an upper bound of the size of the LeafNode's encoding,
+// within a few bytes per vector of it: each varint length counts 4.
+func (l *LeafNode) sizeBound() int {
+	n := 4 + len(l.EncryptionKey) + 4 + len(l.SignatureKey) + 2 + 4 + len(l.Credential.Identity)
+	for _, c := range l.Credential.Certificates {
+		n += 4 + len(c)
+	}
+	c := &l.Capabilities
+	n += 5*4 + 2*(len(c.Versions)+len(c.CipherSuites)+len(c.Extensions)+len(c.Proposals)+len(c.Credentials))
+	n += 1 + 16 + 4 + len(l.ParentHash) + 4
+	for _, e := range l.Extensions {
+		n += 2 + 4 + len(e.Data)
+	}
+	return n + 4 + len(l.Signature)
 }
 
 // UnmarshalMLS decodes a LeafNode.

@@ -24,7 +24,11 @@ func (t *Tree) MergeUpdatePath(sender LeafIndex, path *UpdatePath, groupID []byt
 	if sender >= LeafIndex(t.n) {
 		return fmt.Errorf("%w: leaf %d", ErrNoLeaf, sender)
 	}
-	if err := t.ValidateLeaf(&path.LeafNode, LeafContext{Role: RoleCommit, Index: sender, GroupID: groupID}, pol); err != nil {
+	data, err := marshalLeaf(&path.LeafNode)
+	if err != nil {
+		return leafErr(sender, "encoding", err)
+	}
+	if err := t.validateLeafData(data, LeafContext{Role: RoleCommit, Index: sender, GroupID: groupID}, pol); err != nil {
 		return err
 	}
 	fdp, copath := t.filteredPath(sender)
@@ -42,8 +46,7 @@ func (t *Tree) MergeUpdatePath(sender LeafIndex, path *UpdatePath, groupID []byt
 	if !bytes.Equal(path.LeafNode.ParentHash, leafPH) {
 		return parentHashError(sender, path.LeafNode.ParentHash, leafPH)
 	}
-	data, err := t.encodeLeaf(&path.LeafNode)
-	if err != nil {
+	if err := t.checkLeafEncoding(&path.LeafNode, data); err != nil {
 		return err
 	}
 	t.setPath(sender, data, fdp, keys, ph) // both are copied into fresh encodings

@@ -17,18 +17,24 @@ func (t *Tree) encodeLeaf(ln *LeafNode) ([]byte, error) {
 	if ln == nil {
 		return nil, fmt.Errorf("%w: nil leaf node", ErrInvalidArgument)
 	}
-	data, err := wire.Marshal(ln)
+	data, err := marshalLeaf(ln)
 	if err != nil {
 		return nil, err
 	}
+	return data, t.checkLeafEncoding(ln, data)
+}
+
+// checkLeafEncoding checks that data, the encoding of ln, decodes back
+// and that ln's encryption key has the suite's size.
+func (t *Tree) checkLeafEncoding(ln *LeafNode, data []byte) error {
 	var check LeafNode
 	if err := wire.Unmarshal(data, &check); err != nil {
-		return nil, fmt.Errorf("%w: leaf node does not encode canonically: %w", ErrInvalidArgument, err)
+		return fmt.Errorf("%w: leaf node does not encode canonically: %w", ErrInvalidArgument, err)
 	}
 	if len(ln.EncryptionKey) != t.npk {
-		return nil, fmt.Errorf("%w: encryption key of %d bytes, want %d", ErrInvalidLeafNode, len(ln.EncryptionKey), t.npk)
+		return fmt.Errorf("%w: encryption key of %d bytes, want %d", ErrInvalidLeafNode, len(ln.EncryptionKey), t.npk)
 	}
-	return data, nil
+	return nil
 }
 
 // checkLeafKeys checks that a leaf with the given keys may be stored at leaf

@@ -9,8 +9,13 @@ import (
 // parent_hash ph whose copath child has original tree hash sibling: the
 // hash of ParentHashInput (§7.9).
 func (t *Tree) parentHash(key, ph, sibling []byte, buf *[]byte) []byte {
+	return t.appendParentHash(nil, key, ph, sibling, buf)
+}
+
+// appendParentHash appends the parent hash of parentHash to dst.
+func (t *Tree) appendParentHash(dst, key, ph, sibling []byte, buf *[]byte) []byte {
 	*buf = appendVec(appendVec(appendVec((*buf)[:0], key), ph), sibling)
-	return t.cs.Hash(*buf)
+	return t.cs.AppendHash(dst, *buf)
 }
 
 // pathParentHashes computes the parent_hash fields for a path being set on
@@ -25,10 +30,13 @@ func (t *Tree) pathParentHashes(copath []NodeIndex, keys [][]byte) (ph [][]byte,
 		return ph, nil
 	}
 	buf := make([]byte, 0, 256)
+	hashes := make([]byte, 0, m*t.nh) // one array for all
 	ph[m-1] = []byte{}
 	for i := m - 1; i >= 0; i-- {
 		t.refresh(copath[i])
-		h := t.parentHash(keys[i], ph[i], t.st.hash(copath[i]), &buf)
+		n := len(hashes)
+		hashes = t.appendParentHash(hashes, keys[i], ph[i], t.st.hash(copath[i]), &buf)
+		h := hashes[n:len(hashes):len(hashes)]
 		if i == 0 {
 			leafPH = h
 		} else {

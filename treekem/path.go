@@ -178,9 +178,25 @@ func (t *Tree) checkPathKeys(i LeafIndex, leafKey []byte, keys [][]byte) error {
 // leaf i, set the filtered direct path's nodes with the given keys, parent
 // hashes and no unmerged leaves, and store the new leaf.
 func (t *Tree) setPath(i LeafIndex, leafData []byte, path []NodeIndex, keys, ph [][]byte) {
-	t.blankDirectPath(i)
-	for k, x := range path {
-		t.setData(x, encodeParent(keys[k], ph[k], nil))
+	size := 0
+	for k := range path {
+		size += parentSize(keys[k], ph[k], nil)
+	}
+	enc := make([]byte, 0, size) // one array for the path's encodings
+	// The direct path's nodes take the path's encodings, in order, and
+	// the others (the filtered-out ones) are blanked.
+	k, r := 0, Root(t.n)
+	for x := i.Node(); x != r; {
+		x = x.Parent()
+		switch {
+		case k < len(path) && path[k] == x:
+			n := len(enc)
+			enc = appendParent(enc, keys[k], ph[k], nil)
+			t.setData(x, enc[n:len(enc):len(enc)])
+			k++
+		case t.st.get(x).data != nil:
+			t.setData(x, nil)
+		}
 	}
 	t.setData(i.Node(), leafData)
 	t.fixPath(i.Node())

@@ -65,6 +65,7 @@ func (t *Tree) filteredPath(i LeafIndex) (path, copath []NodeIndex) {
 		return nil, nil
 	}
 	r := Root(t.n)
+	path, copath = make([]NodeIndex, 0, t.level()), make([]NodeIndex, 0, t.level())
 	for x := i.Node(); x != r; {
 		p := x.Parent()
 		s := x.Sibling()

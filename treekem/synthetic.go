@@ -215,7 +215,7 @@ func (b *steadyBuilder) fillLeaf(i LeafIndex, in *link, above bool) ([]byte, err
 	if ln.Signature, err = cs.SignWithLabel(signer, labelLeafNodeTBS, tbs); err != nil {
 		return nil, err
 	}
-	d, err := wire.Marshal(&ln)
+	d, err := marshalLeaf(&ln)
 	if err != nil {
 		return nil, err
 	}

@@ -25,8 +25,8 @@ type Tree struct {
 	npk  int    // HPKE public key size
 	n    uint32 // number of leaves: 0 or a power of two
 	st   store
-	enc  keyIndex // encryption key -> node, over all non-blank nodes
-	sig  keyIndex // signature key -> leaf node, over all non-blank leaves
+	enc  *keyIndex // encryption key -> node, over all non-blank nodes; shared with clones
+	sig  *keyIndex // signature key -> leaf node, over all non-blank leaves; shared with clones
 	caps capIndex
 	seed maphash.Seed
 }
@@ -48,11 +48,12 @@ func NewTree(cs *suite.Suite) (*Tree, error) {
 // Clone returns a copy of t that shares storage with t copy-on-write: it
 // costs O(n/8192) pointer copies, and each tree copies a 64-node chunk the
 // first time it writes to it. Neither tree sees the other's later changes.
+// (The key indexes are shared as they are, see keyIndex; when they hold
+// mostly keys t no longer has, Clone first rebuilds t's, in O(n).)
 func (t *Tree) Clone() *Tree {
+	t.compactIndexes(2)
 	c := *t
 	c.st = t.st.clone()
-	c.enc = t.enc.clone()
-	c.sig = t.sig.clone()
 	c.caps = t.caps.clone()
 	return &c
 }
@@ -93,6 +94,21 @@ func (t *Tree) Leaf(i LeafIndex) (*LeafNode, bool) {
 		return nil, false // unreachable: stored encodings were checked
 	}
 	return ln, true
+}
+
+// LeafCredential returns a decoded copy of the credential of leaf i, the
+// Credential of Leaf(i) without decoding the rest, and false if the leaf is
+// blank or out of range.
+func (t *Tree) LeafCredential(i LeafIndex) (*Credential, bool) {
+	v, ok := parseLeaf(t.LeafEncoding(i))
+	if !ok {
+		return nil, false
+	}
+	c := new(Credential)
+	if wire.Unmarshal(bytes.Clone(v.cred), c) != nil {
+		return nil, false // unreachable: stored encodings were checked
+	}
+	return c, true
 }
 
 // LeafEncoding returns the encoding of leaf i, nil if it is blank or out of
@@ -235,44 +251,104 @@ func (t *Tree) fixPath(x NodeIndex) {
 // does not update counts or hashes (see fixPath). The caller has checked
 // that the new keys are unique.
 func (t *Tree) setData(x NodeIndex, data []byte) {
-	nd := t.st.get(x)
-	if nd.data != nil {
+	old := t.st.get(x).data
+	// A leaf replaced by one of the same credential type and capabilities
+	// (as a member's own commits do) leaves the counts unchanged.
+	caps := !x.IsLeaf() || !sameCapabilities(old, data)
+	if old != nil && caps {
 		t.unindex(x)
 	}
 	t.st.mut(x).data = data
 	if data != nil {
-		t.index(x)
+		t.index(x, caps)
 	}
 }
 
-func (t *Tree) index(x NodeIndex) {
+// sameCapabilities reports whether the leaf encodings a and b (nil when
+// blank) have the same credential type and capabilities.
+func sameCapabilities(a, b []byte) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	va, oka := parseLeaf(a)
+	vb, okb := parseLeaf(b)
+	if !oka || !okb || va.credType != vb.credType {
+		return false
+	}
+	for k := range va.caps {
+		if !bytes.Equal(va.caps[k], vb.caps[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// index records the keys of node x and, with caps, counts its
+// capabilities.
+func (t *Tree) index(x NodeIndex, caps bool) {
 	ks := keySource{st: &t.st}
 	d := t.st.get(x).data
+	var entries, sigEntries int
 	if x.IsLeaf() {
 		enc, sig := leafKeys(d)
-		t.enc.insert(ks, x, enc)
-		t.sig.insert(keySource{st: &t.st, sig: true}, x, sig)
-		if v, ok := parseLeaf(d); ok {
-			t.caps.add(&v, 1)
+		_, entries, _ = t.enc.insert(ks, x, enc)
+		_, sigEntries, _ = t.sig.insert(keySource{st: &t.st, sig: true}, x, sig)
+		if caps {
+			if v, ok := parseLeaf(d); ok {
+				t.caps.add(&v, 1)
+			}
 		}
-		return
+	} else {
+		_, entries, _ = t.enc.insert(ks, x, parentKey(d))
 	}
-	t.enc.insert(ks, x, parentKey(d))
+	// A tree changed in place, never cloned, drops its stale entries too.
+	if tooMany(entries, t.liveNodes(), 4) || tooMany(sigEntries, int(t.caps.members), 4) {
+		t.compactIndexes(4)
+	}
 }
 
+// liveNodes returns the number of non-blank nodes, as the root counts
+// them.
+func (t *Tree) liveNodes() int {
+	if t.n == 0 {
+		return 0
+	}
+	return int(t.st.get(Root(t.n)).filled())
+}
+
+// unindex forgets node x's capabilities before its encoding changes; its
+// keys' entries go stale by themselves (see keyIndex).
 func (t *Tree) unindex(x NodeIndex) {
-	ks := keySource{st: &t.st}
-	d := t.st.get(x).data
-	if x.IsLeaf() {
-		enc, sig := leafKeys(d)
-		t.enc.remove(ks, x, enc)
-		t.sig.remove(keySource{st: &t.st, sig: true}, x, sig)
-		if v, ok := parseLeaf(d); ok {
-			t.caps.add(&v, -1)
-		}
+	if !x.IsLeaf() {
 		return
 	}
-	t.enc.remove(ks, x, parentKey(d))
+	if v, ok := parseLeaf(t.st.get(x).data); ok {
+		t.caps.add(&v, -1)
+	}
+}
+
+// compactIndexes gives t key indexes of its own keys only, if the ones it
+// shares hold more than factor times as many entries as t has keys. It
+// reads only the nodes' encodings, so it may run in the middle of a
+// change.
+func (t *Tree) compactIndexes(factor int) {
+	live := t.liveNodes()
+	if !t.enc.stale(live, factor) && !t.sig.stale(int(t.caps.members), factor) {
+		return
+	}
+	enc, sig := newKeyIndex(t.seed, live), newKeyIndex(t.seed, int(t.caps.members))
+	ks, ss := keySource{st: &t.st}, keySource{st: &t.st, sig: true}
+	for x := NodeIndex(0); uint32(x) < NodeWidth(t.n); x++ {
+		if k := ks.key(x); k != nil {
+			enc.insert(ks, x, k)
+		}
+		if x.IsLeaf() {
+			if k := ss.key(x); k != nil {
+				sig.insert(ss, x, k)
+			}
+		}
+	}
+	t.enc, t.sig = enc, sig
 }
 
 // extend doubles the tree (§7.7), or creates its first leaf.

@@ -12,22 +12,32 @@ import (
 // hashed on all cores.
 
 // parallelLevel is the lowest level at which the two subtrees of a stale
-// node are hashed concurrently; its subtrees are large enough (and, being
-// at least chunkSize nodes, aligned to chunks) that workers never write to
-// the same chunk.
+// node are hashed concurrently, at levels that are multiples of
+// blockLevels: each child is then the root of a block (see store), so
+// workers never write to the same block.
 const parallelLevel = 12
+
+// splits reports whether the two subtrees of x are hashed concurrently
+// when both are stale.
+func splits(x NodeIndex) bool {
+	k := x.Level()
+	return k >= parallelLevel && k%blockLevels == 0
+}
 
 // appendVec appends opaque v<V> with a minimal varint length (§2.1.2).
 func appendVec(b, v []byte) []byte {
-	switch n := len(v); {
+	return append(appendVarint(b, len(v)), v...)
+}
+
+// appendVarint appends n, less than 2^30, as a minimal varint (§2.1.2).
+func appendVarint(b []byte, n int) []byte {
+	switch {
 	case n < 1<<6:
-		b = append(b, byte(n))
+		return append(b, byte(n))
 	case n < 1<<14:
-		b = append(b, 0x40|byte(n>>8), byte(n))
-	default:
-		b = append(b, 0x80|byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+		return append(b, 0x40|byte(n>>8), byte(n))
 	}
-	return append(b, v...)
+	return append(b, 0x80|byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 }
 
 func appendUint32(b []byte, v uint32) []byte {
@@ -82,22 +92,25 @@ func (t *Tree) refresh(x NodeIndex) {
 		return
 	}
 	if t.willSplit(x) {
-		// Workers replace distinct chunks, never a shared middle block.
-		t.st.chunks.ownMids()
+		// Workers replace distinct blocks, never a shared middle block.
+		t.st.ownMids()
 	}
 	buf := make([]byte, 0, 512)
 	t.hashNode(x, &buf)
 }
 
 // willSplit reports whether rehashing x will hash two subtrees
-// concurrently: whether, following stale nodes down from x, some node at
-// parallelLevel or above has two stale children.
+// concurrently: whether, following stale nodes down from x, some node
+// that splits has two stale children.
 func (t *Tree) willSplit(x NodeIndex) bool {
 	for !x.IsLeaf() && x.Level() >= parallelLevel {
 		l, r := !t.st.get(x.Left()).hashOK(), !t.st.get(x.Right()).hashOK()
 		switch {
 		case l && r:
-			return true
+			if splits(x) {
+				return true
+			}
+			return t.willSplit(x.Left()) || t.willSplit(x.Right())
 		case l:
 			x = x.Left()
 		case r:
@@ -117,11 +130,11 @@ func (t *Tree) hashNode(x NodeIndex, buf *[]byte) {
 	}
 	if x.IsLeaf() {
 		*buf = appendLeafHashInput((*buf)[:0], x.Leaf(), nd.data)
-		t.st.setHash(x, t.cs.Hash(*buf))
+		t.cs.AppendHash(t.st.hashSlot(x), *buf)
 		return
 	}
 	l, r := x.Left(), x.Right()
-	if x.Level() >= parallelLevel && !t.st.get(l).hashOK() && !t.st.get(r).hashOK() {
+	if splits(x) && !t.st.get(l).hashOK() && !t.st.get(r).hashOK() {
 		var wg sync.WaitGroup
 		wg.Add(1)
 		go func() {
@@ -136,7 +149,7 @@ func (t *Tree) hashNode(x NodeIndex, buf *[]byte) {
 		t.hashNode(r, buf)
 	}
 	*buf = appendParentHashInput((*buf)[:0], t.st.get(x).data, t.st.hash(l), t.st.hash(r))
-	t.st.setHash(x, t.cs.Hash(*buf))
+	t.cs.AppendHash(t.st.hashSlot(x), *buf)
 }
 
 // originalHash returns the tree hash of x in the tree where the leaves in

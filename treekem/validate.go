@@ -69,6 +69,45 @@ type LeafContext struct {
 	Role    LeafRole
 	Index   LeafIndex // the leaf it replaces or occupies; unused for RoleKeyPackage
 	GroupID []byte    // signed by update- and commit-source leaves
+	// SignatureVerified skips the signature check of ValidateLeaf: set it
+	// only when VerifyLeafSignature accepted this LeafNode in this context,
+	// as when the leaves of many KeyPackages are verified in parallel
+	// before being validated in order.
+	SignatureVerified bool
+}
+
+// VerifyLeafSignature checks the signature of ln over its LeafNodeTBS in
+// the context lc (§7.2), the one check of ValidateLeaf that costs a
+// signature verification. It only reads the tree's cipher suite, so calls
+// may run concurrently with each other and with reads of the tree.
+func (t *Tree) VerifyLeafSignature(ln *LeafNode, lc LeafContext) error {
+	if ln == nil {
+		return fmt.Errorf("%w: nil leaf node", ErrInvalidArgument)
+	}
+	data, err := wire.Marshal(ln)
+	if err != nil {
+		return leafErr(lc.Index, "encoding", err)
+	}
+	v, ok := parseLeaf(data)
+	if !ok {
+		return leafErr(lc.Index, "encoding", errEncode)
+	}
+	var buf []byte
+	return t.verifyLeafSignature(&v, lc, &buf)
+}
+
+// verifyLeafSignature checks the signature of a parsed leaf (§7.2),
+// building its LeafNodeTBS in buf.
+func (t *Tree) verifyLeafSignature(v *leafView, lc LeafContext, buf *[]byte) error {
+	tbs := append((*buf)[:0], v.content...)
+	if v.source == SourceUpdate || v.source == SourceCommit {
+		tbs = appendUint32(appendVec(tbs, lc.GroupID), uint32(lc.Index))
+	}
+	*buf = tbs
+	if err := t.cs.VerifyWithLabel(v.sig, labelLeafNodeTBS, tbs, v.signature); err != nil {
+		return leafErr(lc.Index, "signature", err)
+	}
+	return nil
 }
 
 // ValidateLeaf validates ln for the tree as described in §7.3: its
@@ -84,6 +123,11 @@ func (t *Tree) ValidateLeaf(ln *LeafNode, lc LeafContext, pol *Policy) error {
 	if err != nil {
 		return leafErr(lc.Index, "encoding", err)
 	}
+	return t.validateLeafData(data, lc, pol)
+}
+
+// validateLeafData is ValidateLeaf of the leaf whose encoding is data.
+func (t *Tree) validateLeafData(data []byte, lc LeafContext, pol *Policy) error {
 	v, ok := parseLeaf(data)
 	if !ok {
 		return leafErr(lc.Index, "encoding", errEncode)
@@ -138,13 +182,10 @@ func (t *Tree) validateLeaf(v *leafView, lc LeafContext, pol *Policy, buf *[]byt
 		return leafErr(i, "credential", err)
 	}
 	// §7.2: signature over LeafNodeTBS.
-	tbs := append((*buf)[:0], v.content...)
-	if v.source == SourceUpdate || v.source == SourceCommit {
-		tbs = appendUint32(appendVec(tbs, lc.GroupID), uint32(i))
-	}
-	*buf = tbs
-	if err := t.cs.VerifyWithLabel(v.sig, labelLeafNodeTBS, tbs, v.signature); err != nil {
-		return leafErr(i, "signature", err)
+	if !lc.SignatureVerified {
+		if err := t.verifyLeafSignature(v, lc, buf); err != nil {
+			return err
+		}
 	}
 	if m := pol.RequiredCapabilities.missing(&v.caps); m != "" {
 		return leafErr(i, m, nil)

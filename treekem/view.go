@@ -124,17 +124,24 @@ func unmergedAt(u []byte, i int) LeafIndex {
 }
 
 // encodeParent returns the ParentNode encoding of the given fields.
+// The lengths are bounded by the stored encodings the fields come from.
 func encodeParent(key, parentHash []byte, unmerged []LeafIndex) []byte {
-	b := wire.NewBuilder(make([]byte, 0, len(key)+len(parentHash)+4*len(unmerged)+12))
-	b.AddVector(key)
-	b.AddVector(parentHash)
-	b.AddVectorFunc(func(b *wire.Builder) {
-		for _, l := range unmerged {
-			b.AddUint32(uint32(l))
-		}
-	})
-	out, _ := b.Bytes() // lengths are bounded by the stored encodings
-	return out
+	return appendParent(make([]byte, 0, parentSize(key, parentHash, unmerged)), key, parentHash, unmerged)
+}
+
+// parentSize bounds the size of a ParentNode encoding.
+func parentSize(key, parentHash []byte, unmerged []LeafIndex) int {
+	return len(key) + len(parentHash) + 4*len(unmerged) + 12
+}
+
+// appendParent appends the ParentNode encoding of the given fields to b.
+func appendParent(b, key, parentHash []byte, unmerged []LeafIndex) []byte {
+	b = appendVec(appendVec(b, key), parentHash)
+	b = appendVarint(b, 4*len(unmerged))
+	for _, l := range unmerged {
+		b = appendUint32(b, uint32(l))
+	}
+	return b
 }
 
 // hasUint16 reports whether a vector of uint16 values holds v.

@@ -2,6 +2,7 @@ package message
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/mls/wire"
@@ -202,14 +203,24 @@ func (ac *AuthenticatedContent) Bytes() ([]byte, error) {
 //	        case new_member_proposal: struct{};
 //	    };
 //	} FramedContentTBS;
-func framedContentTBS(b *wire.Builder, wf WireFormat, fc *FramedContent, groupContext []byte) {
-	b.AddUint16(uint16(MLS10))
-	b.AddUint16(uint16(wf))
-	fc.appendTo(b)
+//
+// It returns the encoding in three parts to concatenate: the version and
+// wire format (in head), the content's encoding (Raw if set), and the
+// GroupContext, nil for the senders that do not sign one.
+func framedContentTBS(head *[4]byte, wf WireFormat, fc *FramedContent, groupContext []byte) (parts [3][]byte, err error) {
+	*head = [4]byte{byte(MLS10 >> 8), byte(MLS10), byte(wf >> 8), byte(wf)}
+	content := fc.Raw
+	if content == nil {
+		if content, err = wire.Marshal(fc); err != nil {
+			return parts, err
+		}
+	}
+	var ctx []byte
 	switch fc.Sender.Type {
 	case SenderMember, SenderNewMemberCommit:
-		b.AddFixed(groupContext)
+		ctx = groupContext
 	}
+	return [3][]byte{head[:], content, ctx}, nil
 }
 
 // checkContent enforces the rules of §6 and §6.1 that tie the sender type,
@@ -273,13 +284,12 @@ func SignContent(s *suite.Suite, signer suite.Signer, wf WireFormat, content *Fr
 	if err := checkContent(wf, content); err != nil {
 		return nil, err
 	}
-	b := wire.NewBuilder(nil)
-	framedContentTBS(b, wf, content, groupContext)
-	tbs, err := b.Bytes()
+	var head [4]byte
+	parts, err := framedContentTBS(&head, wf, content, groupContext)
 	if err != nil {
 		return nil, err
 	}
-	sig, err := s.SignWithLabel(signer, labelFramedContentTBS, tbs)
+	sig, err := s.SignWithLabel(signer, labelFramedContentTBS, slices.Concat(parts[:]...))
 	if err != nil {
 		return nil, fmt.Errorf("message: signing FramedContentTBS: %w", err)
 	}
@@ -294,13 +304,12 @@ func SignContent(s *suite.Suite, signer suite.Signer, wf WireFormat, content *Fr
 // public key pub (§6.1). groupContext is the serialized GroupContext of the
 // content's epoch.
 func (ac *AuthenticatedContent) VerifySignature(s *suite.Suite, pub, groupContext []byte) error {
-	b := wire.NewBuilder(nil)
-	framedContentTBS(b, ac.WireFormat, &ac.Content, groupContext)
-	tbs, err := b.Bytes()
+	var head [4]byte
+	parts, err := framedContentTBS(&head, ac.WireFormat, &ac.Content, groupContext)
 	if err != nil {
 		return err
 	}
-	if err := s.VerifyWithLabel(pub, labelFramedContentTBS, tbs, ac.Auth.Signature); err != nil {
+	if err := s.VerifyWithLabelParts(pub, labelFramedContentTBS, ac.Auth.Signature, parts[:]...); err != nil {
 		return fmt.Errorf("%w: FramedContentTBS from %v: %w", ErrSignature, ac.Content.Sender, err)
 	}
 	return nil

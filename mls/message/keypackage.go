@@ -133,6 +133,16 @@ func (kp *KeyPackage) VerifySignature(s *suite.Suite) error {
 // lifetime, capabilities, credential) and matching the group's version and
 // cipher suite are the caller's.
 func (kp *KeyPackage) Verify(s *suite.Suite) error {
+	if err := kp.CheckFields(s); err != nil {
+		return err
+	}
+	return kp.VerifySignature(s)
+}
+
+// CheckFields performs the checks of Verify but the signature's, for a
+// KeyPackage whose signature VerifySignature accepted already (for
+// instance on another core).
+func (kp *KeyPackage) CheckFields(s *suite.Suite) error {
 	switch {
 	case kp.Version != MLS10:
 		return malformed(fmt.Sprintf("KeyPackage version %d", kp.Version), nil)
@@ -145,7 +155,7 @@ func (kp *KeyPackage) Verify(s *suite.Suite) error {
 		// different from the value of the init_key field."
 		return malformed("KeyPackage init_key equals leaf encryption_key", nil)
 	}
-	return kp.VerifySignature(s)
+	return nil
 }
 
 // KeyPackageRef identifies a KeyPackage (§5.2).

@@ -55,8 +55,16 @@ func (pm *PublicMessage) UnmarshalMLS(r *wire.Reader) bool {
 //	  FramedContentAuthData auth;
 //	} AuthenticatedContentTBM;
 func authenticatedContentTBM(fc *FramedContent, auth *FramedContentAuthData, groupContext []byte) ([]byte, error) {
-	b := wire.NewBuilder(nil)
-	framedContentTBS(b, WireFormatPublicMessage, fc, groupContext)
+	var head [4]byte
+	parts, err := framedContentTBS(&head, WireFormatPublicMessage, fc, groupContext)
+	if err != nil {
+		return nil, err
+	}
+	n := len(head) + len(parts[1]) + len(parts[2]) + 8 + len(auth.Signature) + len(auth.ConfirmationTag)
+	b := wire.NewBuilder(make([]byte, 0, n))
+	for _, p := range parts {
+		b.AddFixed(p)
+	}
 	auth.marshal(b, fc.ContentType)
 	return b.Bytes()
 }

@@ -19,7 +19,14 @@ func ConfirmedTranscriptHashInput(ac *AuthenticatedContent) ([]byte, error) {
 	if ac.Content.ContentType != ContentCommit {
 		return nil, fmt.Errorf("%w: transcript hash of %v content", ErrInvalidArgument, ac.Content.ContentType)
 	}
-	b := wire.NewBuilder(nil)
+	return appendConfirmedInput(nil, ac)
+}
+
+// appendConfirmedInput appends the encoding of the
+// ConfirmedTranscriptHashInput of commit content ac to prefix.
+func appendConfirmedInput(prefix []byte, ac *AuthenticatedContent) ([]byte, error) {
+	size := len(prefix) + 2 + len(ac.Content.Raw) + 4 + len(ac.Auth.Signature)
+	b := wire.NewBuilder(append(make([]byte, 0, size), prefix...))
 	b.AddUint16(uint16(ac.WireFormat))
 	ac.Content.appendTo(b)
 	b.AddVector(ac.Auth.Signature)
@@ -43,11 +50,14 @@ func InterimTranscriptHashInput(confirmationTag []byte) ([]byte, error) {
 // interimBefore is the interim transcript hash of the commit's epoch (empty
 // for epoch 0).
 func ConfirmedTranscriptHash(s *suite.Suite, interimBefore []byte, ac *AuthenticatedContent) ([]byte, error) {
-	in, err := ConfirmedTranscriptHashInput(ac)
+	if ac.Content.ContentType != ContentCommit {
+		return nil, fmt.Errorf("%w: transcript hash of %v content", ErrInvalidArgument, ac.Content.ContentType)
+	}
+	in, err := appendConfirmedInput(interimBefore, ac)
 	if err != nil {
 		return nil, err
 	}
-	return s.Hash(append(append(make([]byte, 0, len(interimBefore)+len(in)), interimBefore...), in...)), nil
+	return s.Hash(in), nil
 }
 
 // InterimTranscriptHash returns the interim transcript hash (§8.2):

@@ -6,6 +6,7 @@ import (
 	"github.com/mlsengine/engine/internal/parallel"
 	"github.com/mlsengine/engine/mls"
 	"github.com/mlsengine/engine/mls/internal/simulation"
+	"github.com/mlsengine/engine/mls/suite"
 )
 
 // build creates the group and adds members 1..Members-Observers-1 through
@@ -28,6 +29,10 @@ func (r *runner) build() error {
 		return failed("build", 0, err, "creating the group")
 	}
 	r.leafKeys[0] = mls.LeafPrivateKey(simulation.Access{}, g) // from the creator's stream
+	if !r.opts.Bare {
+		r.signers = make([]suite.Signer, n) // for the shape
+		r.signers[0] = cfg.Signer
+	}
 	r.opts.progress("build", 1, n)
 
 	batches := make(chan kpBatch, 1)
@@ -93,16 +98,20 @@ type kpBatch struct {
 	err    error
 }
 
-// makeKeyPackages makes the KeyPackages of members [lo, hi) on all cores.
+// makeKeyPackages makes the KeyPackages of members [lo, hi) on all cores,
+// keeping their signers for the shape (r.signers).
 func (r *runner) makeKeyPackages(lo, hi int) kpBatch {
 	b := kpBatch{lo: lo, hi: hi, kps: make([][]byte, hi-lo)}
 	b.err = parallel.Each(hi-lo, func(i int) error {
-		kp, priv, err := r.keys.keyPackage(uint64(lo + i))
+		kp, priv, s, err := r.keys.keyPackageAndSigner(uint64(lo + i))
 		if err != nil {
 			return err
 		}
 		priv.Wipe()
 		b.kps[i] = kp
+		if r.signers != nil {
+			r.signers[lo+i] = s
+		}
 		return nil
 	})
 	return b

@@ -56,13 +56,9 @@ func (k *keys) stream(label string, i uint64) *rand.ChaCha8 {
 	return rand.NewChaCha8(sha256.Sum256(b))
 }
 
-// signer returns member id's signer.
+// signer returns member id's signer, deriving its key (once).
 func (k *keys) signer(id uint64) (suite.Signer, error) {
-	priv, _, err := k.cs.GenerateSignatureKey(k.stream(streamSig, id))
-	if err != nil {
-		return nil, err
-	}
-	return k.cs.NewSigner(priv)
+	return k.cs.GenerateSigner(k.stream(streamSig, id))
 }
 
 // config returns member id's Config with randomness rnd.
@@ -71,6 +67,12 @@ func (k *keys) config(id uint64, rnd io.Reader) (mls.Config, error) {
 	if err != nil {
 		return mls.Config{}, fmt.Errorf("sim: signature key of member %d: %w", id, err)
 	}
+	return k.configWith(id, s, rnd)
+}
+
+// configWith returns member id's Config with its signer s and randomness
+// rnd.
+func (k *keys) configWith(id uint64, s suite.Signer, rnd io.Reader) (mls.Config, error) {
 	cfg := mls.Config{
 		Suite:      k.cs.ID(),
 		Signer:     s,
@@ -89,11 +91,22 @@ func (k *keys) config(id uint64, rnd io.Reader) (mls.Config, error) {
 // keyPackage returns member id's KeyPackage (an MLSMessage) and its
 // private part; the same every time.
 func (k *keys) keyPackage(id uint64) ([]byte, *mls.KeyPackagePrivate, error) {
-	cfg, err := k.config(id, k.stream(streamMember, id))
+	kp, priv, _, err := k.keyPackageAndSigner(id)
+	return kp, priv, err
+}
+
+// keyPackageAndSigner is keyPackage, also returning member id's signer.
+func (k *keys) keyPackageAndSigner(id uint64) ([]byte, *mls.KeyPackagePrivate, suite.Signer, error) {
+	s, err := k.signer(id)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, fmt.Errorf("sim: signature key of member %d: %w", id, err)
 	}
-	return mls.NewKeyPackage(cfg, nil)
+	cfg, err := k.configWith(id, s, k.stream(streamMember, id))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	kp, priv, err := mls.NewKeyPackage(cfg, nil)
+	return kp, priv, s, err
 }
 
 // firstKeyPair returns the HPKE key pair that the first GenerateKeyPair

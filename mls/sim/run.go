@@ -50,6 +50,10 @@ type runner struct {
 	// KeyPackage, O(epochs) of them. The other members' leaf keys are
 	// those of their KeyPackages, made again from the seed when needed.
 	leafKeys map[treekem.LeafIndex][]byte
+	// signers are the built members' signers, by id, kept from their
+	// KeyPackages for the shape to re-sign their leaves, so that no
+	// signature key is derived twice; nil once the shape is done.
+	signers []suite.Signer
 	// observers hold full private state; byLeaf finds them.
 	observers []*observer
 	byLeaf    map[treekem.LeafIndex]*observer

@@ -21,9 +21,13 @@ func (r *runner) shape() error {
 			return pub, err
 		},
 		Signer: func(i treekem.LeafIndex) (suite.Signer, error) {
+			if int(i) < len(r.signers) && r.signers[i] != nil {
+				return r.signers[i], nil
+			}
 			return r.keys.signer(uint64(i)) // built members: leaf i is member i
 		},
 	})
+	r.signers = nil
 	if err != nil {
 		return failed("shape", 0, err, "steady-state tree")
 	}
@@ -115,6 +119,13 @@ func (r *runner) join() error {
 		r.place(g.LeafIndex(), id)
 		if err := r.agree("join", j+1); err != nil {
 			return err
+		}
+		// Each observer decoded its own copy of the tree; they now share
+		// the view's, copy-on-write (the same tree, as its hash proves).
+		for _, o := range r.observers {
+			if err := mls.ShareTree(simulation.Access{}, o.g, r.view); err != nil {
+				return failed("join", j+1, err, "observer %d sharing the tree", o.index)
+			}
 		}
 		r.opts.progress("join", j+1, k)
 	}

@@ -1,8 +1,11 @@
 package suite
 
 import (
+	"crypto"
 	"crypto/hkdf"
 	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/binary"
 	"fmt"
 
@@ -16,10 +19,26 @@ const labelPrefix = "MLS 1.0 "
 func (s *Suite) HashSize() int { return s.hash.Size() }
 
 // Hash returns the suite's hash of data.
-func (s *Suite) Hash(data []byte) []byte {
+func (s *Suite) Hash(data []byte) []byte { return s.AppendHash(nil, data) }
+
+// AppendHash appends the suite's hash of data to dst and returns the
+// extended slice. It allocates nothing when dst has room for the hash, so
+// that hashing many small inputs (the nodes of a tree) creates no garbage.
+func (s *Suite) AppendHash(dst, data []byte) []byte {
+	switch s.hash {
+	case crypto.SHA256:
+		h := sha256.Sum256(data)
+		return append(dst, h[:]...)
+	case crypto.SHA384:
+		h := sha512.Sum384(data)
+		return append(dst, h[:]...)
+	case crypto.SHA512:
+		h := sha512.Sum512(data)
+		return append(dst, h[:]...)
+	}
 	h := s.newHash()
 	h.Write(data)
-	return h.Sum(nil)
+	return h.Sum(dst)
 }
 
 // Extract is HKDF-Extract (RFC 5869 §2.2) with the suite's hash. A nil or

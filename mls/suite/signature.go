@@ -61,6 +61,26 @@ func (s *Suite) GenerateSignatureKey(rand io.Reader) (priv, pub []byte, err erro
 	return s.sig.generate(rand)
 }
 
+// GenerateSigner returns an in-memory Signer of a fresh key pair, drawing
+// all its randomness from rand (nil means crypto/rand): the Signer that
+// NewSigner returns for the private key of GenerateSignatureKey(rand), made
+// without deriving the public key twice where the private key is a seed
+// (EdDSA).
+func (s *Suite) GenerateSigner(rand io.Reader) (Signer, error) {
+	if g, ok := s.sig.(interface{ seedSize() int }); ok {
+		seed, err := readRandom(rand, g.seedSize())
+		if err != nil {
+			return nil, err
+		}
+		return s.sig.newSigner(seed)
+	}
+	priv, _, err := s.sig.generate(rand)
+	if err != nil {
+		return nil, err
+	}
+	return s.sig.newSigner(priv)
+}
+
 // NewSigner returns an in-memory Signer for priv (the private key encoding
 // of the test vectors: the RFC 8032 seed, the big-endian ECDSA scalar, or
 // the 32-byte ML-DSA seed ξ of FIPS 204 ML-DSA.KeyGen_internal, the "seed"
@@ -84,11 +104,19 @@ func (s *Suite) CheckSignaturePublicKey(pub []byte) error {
 	return s.sig.checkPublicKey(pub)
 }
 
-// signContent encodes RFC 9420 §5.1.2 SignContent.
-func signContent(label string, content []byte) ([]byte, error) {
-	b := wire.NewBuilder(make([]byte, 0, 4+len(labelPrefix)+len(label)+4+len(content)))
+// signContent encodes RFC 9420 §5.1.2 SignContent, of the content made
+// of parts concatenated.
+func signContent(label string, parts ...[]byte) ([]byte, error) {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	b := wire.NewBuilder(make([]byte, 0, 4+len(labelPrefix)+len(label)+4+n))
 	b.AddVector([]byte(labelPrefix + label))
-	b.AddVector(content)
+	b.AddVarint(uint64(n))
+	for _, p := range parts {
+		b.AddFixed(p)
+	}
 	msg, err := b.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("%w: SignContent: %v", ErrInvalidArgument, err)
@@ -114,7 +142,14 @@ func (s *Suite) SignWithLabel(signer Signer, label string, content []byte) ([]by
 // signature is valid, an error wrapping ErrVerify if it is not (or is
 // malformed), and one wrapping ErrInvalidKey if pub is malformed.
 func (s *Suite) VerifyWithLabel(pub []byte, label string, content, signature []byte) error {
-	msg, err := signContent(label, content)
+	return s.VerifyWithLabelParts(pub, label, signature, content)
+}
+
+// VerifyWithLabelParts is VerifyWithLabel of the content made of parts
+// concatenated, which it encodes into SignContent at once: a caller whose
+// content comes in pieces spares building it.
+func (s *Suite) VerifyWithLabelParts(pub []byte, label string, signature []byte, parts ...[]byte) error {
+	msg, err := signContent(label, parts...)
 	if err != nil {
 		return err
 	}

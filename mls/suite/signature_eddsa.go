@@ -13,6 +13,8 @@ type ed25519Scheme struct{}
 
 func (ed25519Scheme) name() string { return "Ed25519" }
 
+func (ed25519Scheme) seedSize() int { return ed25519.SeedSize }
+
 func (e ed25519Scheme) generate(rand io.Reader) (priv, pub []byte, err error) {
 	seed, err := readRandom(rand, ed25519.SeedSize)
 	if err != nil {
@@ -62,6 +64,8 @@ func (k ed25519Signer) Public() []byte {
 type ed448Scheme struct{}
 
 func (ed448Scheme) name() string { return "Ed448" }
+
+func (ed448Scheme) seedSize() int { return ed448.SeedSize }
 
 func (ed448Scheme) generate(rand io.Reader) (priv, pub []byte, err error) {
 	seed, err := readRandom(rand, ed448.SeedSize)

@@ -41,6 +41,8 @@ var (
 
 func (m *mldsaScheme) name() string { return m.label }
 
+func (m *mldsaScheme) seedSize() int { return m.scheme.SeedSize() }
+
 func (m *mldsaScheme) generate(rand io.Reader) (priv, pub []byte, err error) {
 	seed, err := readRandom(rand, m.scheme.SeedSize())
 	if err != nil {

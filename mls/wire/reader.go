@@ -137,15 +137,21 @@ func (r *Reader) ReadVectorReader(out *Reader) bool {
 // the vector's bytes are consumed. It fails if any element fails or if an
 // element reads past the vector's end.
 func (r *Reader) ReadList(readElem func(*Reader) bool) bool {
-	var sub Reader
-	if !r.ReadVectorReader(&sub) {
+	var body []byte
+	if !r.ReadVector(&body) {
 		return false
 	}
-	for !sub.Empty() {
-		if !readElem(&sub) {
-			return r.fail(sub.reasonOr("list element"))
+	// The elements are read from r itself, narrowed to the vector's body:
+	// a sub-reader handed to readElem would escape to the heap.
+	rest := r.b
+	r.b = body
+	for len(r.b) > 0 {
+		if !readElem(r) {
+			r.b = rest
+			return r.fail("list element")
 		}
 	}
+	r.b = rest
 	return true
 }
 
