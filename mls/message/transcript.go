@@ -53,11 +53,24 @@ func ConfirmedTranscriptHash(s *suite.Suite, interimBefore []byte, ac *Authentic
 	if ac.Content.ContentType != ContentCommit {
 		return nil, fmt.Errorf("%w: transcript hash of %v content", ErrInvalidArgument, ac.Content.ContentType)
 	}
-	in, err := appendConfirmedInput(interimBefore, ac)
+	if ac.Content.Raw == nil {
+		in, err := appendConfirmedInput(interimBefore, ac)
+		if err != nil {
+			return nil, err
+		}
+		return s.Hash(in), nil
+	}
+	// A decoded commit's content is hashed where it lies, not copied
+	// behind the interim hash first.
+	tail := wire.NewBuilder(make([]byte, 0, 2+4+len(ac.Auth.Signature)))
+	tail.AddUint16(uint16(ac.WireFormat))
+	wf := tail.Len()
+	tail.AddVector(ac.Auth.Signature)
+	t, err := tail.Bytes()
 	if err != nil {
 		return nil, err
 	}
-	return s.Hash(in), nil
+	return s.HashParts(interimBefore, t[:wf], ac.Content.Raw, t[wf:]), nil
 }
 
 // InterimTranscriptHash returns the interim transcript hash (§8.2):

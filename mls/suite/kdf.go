@@ -41,6 +41,16 @@ func (s *Suite) AppendHash(dst, data []byte) []byte {
 	return h.Sum(dst)
 }
 
+// HashParts returns the suite's hash of parts concatenated, without
+// concatenating them: for inputs of kilobytes that are at hand in pieces.
+func (s *Suite) HashParts(parts ...[]byte) []byte {
+	h := s.newHash()
+	for _, p := range parts {
+		h.Write(p)
+	}
+	return h.Sum(nil)
+}
+
 // Extract is HKDF-Extract (RFC 5869 §2.2) with the suite's hash. A nil or
 // empty salt stands for Nh zero bytes.
 func (s *Suite) Extract(salt, ikm []byte) []byte {
