@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -80,6 +81,15 @@ func TestMAC(t *testing.T) {
 		if s.VerifyMAC(key, data, bad) || s.VerifyMAC([]byte("kez"), data, tag) ||
 			s.VerifyMAC(key, []byte("datb"), tag) || s.VerifyMAC(key, data, tag[:len(tag)-1]) || s.VerifyMAC(key, data, nil) {
 			t.Error("VerifyMAC accepted a wrong tag, key or data")
+		}
+	})
+}
+
+func TestHashParts(t *testing.T) {
+	forEachSuite(t, func(t *testing.T, s *Suite) {
+		a, b, c := []byte("interim"), []byte{}, bytes.Repeat([]byte{7}, 3000)
+		if got, want := s.HashParts(a, b, c), s.Hash(slices.Concat(a, b, c)); !bytes.Equal(got, want) {
+			t.Errorf("HashParts = %x, want %x", got, want)
 		}
 	})
 }
