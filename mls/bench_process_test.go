@@ -2,53 +2,25 @@ package mls
 
 import (
 	"fmt"
-	"os"
-	"strconv"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/mlsengine/engine/internal/benchutil"
 	"github.com/mlsengine/engine/mls/message"
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/mls/wire"
 	"github.com/mlsengine/engine/treekem"
 )
 
-// processSizes are the group sizes of BenchmarkProcessCommit: 10^3 to
-// 10^6 members, MLS_BENCH_MAX lowering the largest.
-func processSizes() []int {
-	max := 1_000_000
-	if s := os.Getenv("MLS_BENCH_MAX"); s != "" {
-		if v, err := strconv.Atoi(s); err == nil {
-			max = v
-		}
-	}
-	var out []int
-	for n := 1000; n <= max; n *= 10 {
-		out = append(out, n)
-	}
-	return out
-}
-
-// cpuTime returns the CPU time the process used, all threads (and so the
-// garbage collector's) included: on a shared machine it measures an
-// operation's cost independently of the load.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // cpuLoop runs body in b.Loop and returns the CPU time per call, which it
 // reports as cpu-ns/op.
 func cpuLoop(b *testing.B, body func()) float64 {
 	b.ReportAllocs()
-	c0, k := cpuTime(), 0
+	c0, k := benchutil.CPUTime(), 0
 	for b.Loop() {
 		body()
 		k++
 	}
-	per := float64(cpuTime()-c0) / float64(k)
+	per := float64(benchutil.CPUTime()-c0) / float64(k)
 	b.ReportMetric(per, "cpu-ns/op")
 	return per
 }
@@ -163,10 +135,11 @@ func (f *processFloor) public(b testing.TB) {
 // timed in the same run. The floor benchmarks report the ratio of the
 // processing's CPU time per operation, measured just before, to theirs:
 // member/floor and public/floor. Each operation's CPU time includes the
-// garbage collection it causes (the group's tree is the live heap).
+// garbage collection it causes (the group's tree is the live heap). The
+// sizes are 10^3 to 10^6; MLS_BENCH_MAX lowers the largest.
 func BenchmarkProcessCommit(b *testing.B) {
 	cs, _ := suite.Lookup(testSuite)
-	for _, n := range processSizes() {
+	for _, n := range benchutil.Sizes("MLS_BENCH_MAX") {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) { benchProcess(b, cs, n) })
 	}
 }

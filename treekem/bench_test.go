@@ -4,15 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"math/bits"
-	"os"
 	"runtime"
 	"sort"
-	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mlsengine/engine/internal/benchutil"
 	"github.com/mlsengine/engine/internal/parallel"
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/mls/wire"
@@ -22,39 +20,16 @@ import (
 // largest size), cipher suite 0x0001, on fully populated trees: members at
 // leaves 0..n-1 and every parent with members on both sides non-blank.
 
-func benchSizes() []int {
-	max := 1_000_000
-	if s := os.Getenv("TREEKEM_BENCH_MAX"); s != "" {
-		if v, err := strconv.Atoi(s); err == nil {
-			max = v
-		}
-	}
-	var out []int
-	for n := 1000; n <= max; n *= 10 {
-		out = append(out, n)
-	}
-	return out
-}
-
-// cpuTime returns the process's user+system CPU time. On a shared machine
-// the CPU time per operation is the load-independent measure; wall time
-// is what ns/op reports.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // loop runs body b.N times (via b.Loop) and reports the CPU time per
 // operation as cpu-ns/op.
 func loop(b *testing.B, body func()) {
-	c0 := cpuTime()
+	c0 := benchutil.CPUTime()
 	n := 0
 	for b.Loop() {
 		body()
 		n++
 	}
-	b.ReportMetric(float64(cpuTime()-c0)/float64(n), "cpu-ns/op")
+	b.ReportMetric(float64(benchutil.CPUTime()-c0)/float64(n), "cpu-ns/op")
 }
 
 // future is a value computed by another goroutine.
@@ -326,7 +301,7 @@ func (f *pathFixture) create(b testing.TB, rnd *seededReader) (*Tree, *PendingPa
 
 func BenchmarkUpdatePath(b *testing.B) {
 	cs := testSuite(b)
-	for _, n := range benchSizes() {
+	for _, n := range benchutil.Sizes("TREEKEM_BENCH_MAX") {
 		f := newPathFixture(b, cs, n)
 		rnd := newSeeded(7)
 		b.Run(fmt.Sprintf("n=%d/create", n), func(b *testing.B) {
@@ -426,7 +401,7 @@ func verifyAll(b testing.TB, cs *suite.Suite, sigs []sigCheck) {
 // same load (skipped for 10^6, where each round takes minutes).
 func BenchmarkValidate(b *testing.B) {
 	cs := testSuite(b)
-	for _, n := range benchSizes() {
+	for _, n := range benchutil.Sizes("TREEKEM_BENCH_MAX") {
 		gid := []byte("bench")
 		start := time.Now()
 		tree, _ := benchTree(b, cs, treeSpec{members: n, signed: true, gid: gid})
@@ -469,7 +444,7 @@ func BenchmarkValidate(b *testing.B) {
 		b.Run(fmt.Sprintf("n=%d/join", n), func(b *testing.B) { loop(b, join) })
 		b.Run(fmt.Sprintf("n=%d/floor", n), func(b *testing.B) {
 			var wall time.Duration
-			c0, k := cpuTime(), 0
+			c0, k := benchutil.CPUTime(), 0
 			for b.Loop() {
 				t0 := time.Now()
 				floor()
@@ -477,19 +452,19 @@ func BenchmarkValidate(b *testing.B) {
 				k++
 			}
 			b.ReportMetric(float64(wall)/float64(k)*float64(scale)/1e9, "floor-s")
-			b.ReportMetric(float64(cpuTime()-c0)/float64(k)*float64(scale), "floor-cpu-ns")
+			b.ReportMetric(float64(benchutil.CPUTime()-c0)/float64(k)*float64(scale), "floor-cpu-ns")
 		})
 		if n <= 100000 {
 			b.Run(fmt.Sprintf("n=%d/ratio", n), func(b *testing.B) {
 				var wr, cr []float64
 				for b.Loop() {
 					for range 5 {
-						t0, c0 := time.Now(), cpuTime()
+						t0, c0 := time.Now(), benchutil.CPUTime()
 						join()
-						jw, jc := time.Since(t0), cpuTime()-c0
-						t0, c0 = time.Now(), cpuTime()
+						jw, jc := time.Since(t0), benchutil.CPUTime()-c0
+						t0, c0 = time.Now(), benchutil.CPUTime()
 						floor()
-						fw, fc := time.Since(t0), cpuTime()-c0
+						fw, fc := time.Since(t0), benchutil.CPUTime()-c0
 						wr = append(wr, float64(jw)/float64(fw))
 						cr = append(cr, float64(jc)/float64(fc))
 					}
@@ -510,7 +485,7 @@ func BenchmarkValidate(b *testing.B) {
 // time over its crypto floor. Run it with -benchtime=1x.
 func BenchmarkScaling(b *testing.B) {
 	cs := testSuite(b)
-	sizes := benchSizes()
+	sizes := benchutil.Sizes("TREEKEM_BENCH_MAX")
 	small, big := sizes[0], sizes[len(sizes)-1]
 	rnd := newSeeded(11)
 	var sides [2]scaleSide
@@ -548,12 +523,12 @@ func BenchmarkScaling(b *testing.B) {
 		for range rounds {
 			for _, op := range ops {
 				for k := range sides {
-					c0 := cpuTime()
+					c0 := benchutil.CPUTime()
 					for range op.batch {
 						op.run(sides[k])
 					}
 					c := cpu[op.name]
-					c[k] = append(c[k], float64(cpuTime()-c0)/float64(op.batch))
+					c[k] = append(c[k], float64(benchutil.CPUTime()-c0)/float64(op.batch))
 				}
 			}
 		}
