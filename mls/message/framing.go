@@ -2,7 +2,6 @@ package message
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/mlsengine/engine/mls/suite"
 	"github.com/mlsengine/engine/mls/wire"
@@ -38,9 +37,12 @@ type FramedContent struct {
 	Proposal          *Proposal
 	Commit            *Commit
 
-	// Raw is the encoding the FramedContent was decoded from (set by
-	// UnmarshalMLS, nil for a constructed value). Signatures, proposal
-	// references and transcript hashes cover it when it is set.
+	// Raw is the encoding of the FramedContent: the one it was decoded
+	// from (set by UnmarshalMLS), or the one SignContent signed (in the
+	// AuthenticatedContent it returns); nil for a constructed value.
+	// Signatures, proposal references, transcript hashes and a
+	// PublicMessage's encoding use it when it is set, so a value with Raw
+	// set is not to be changed.
 	Raw []byte
 }
 
@@ -289,15 +291,19 @@ func SignContent(s *suite.Suite, signer suite.Signer, wf WireFormat, content *Fr
 	if err != nil {
 		return nil, err
 	}
-	sig, err := s.SignWithLabel(signer, labelFramedContentTBS, slices.Concat(parts[:]...))
+	sig, err := s.SignWithLabelParts(signer, labelFramedContentTBS, parts[:]...)
 	if err != nil {
 		return nil, fmt.Errorf("message: signing FramedContentTBS: %w", err)
 	}
-	return &AuthenticatedContent{
+	ac := &AuthenticatedContent{
 		WireFormat: wf,
 		Content:    *content,
 		Auth:       FramedContentAuthData{Signature: sig},
-	}, nil
+	}
+	// The content is encoded once: the signed encoding is the one the
+	// transcript hash and the message carry.
+	ac.Content.Raw = parts[1]
+	return ac, nil
 }
 
 // VerifySignature checks the signature of ac with the sender's signature

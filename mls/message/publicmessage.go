@@ -29,7 +29,7 @@ type PublicMessage struct {
 
 // MarshalMLS encodes the PublicMessage.
 func (pm *PublicMessage) MarshalMLS(b *wire.Builder) {
-	pm.Content.MarshalMLS(b)
+	pm.Content.appendTo(b)
 	pm.Auth.marshal(b, pm.Content.ContentType)
 	if pm.Content.Sender.Type == SenderMember {
 		b.AddVector(pm.MembershipTag)

@@ -148,7 +148,14 @@ const maxPooledSignContent = 64 << 10
 // SignWithLabel is RFC 9420 §5.1.2 SignWithLabel:
 // Signature.Sign(key, SignContent{"MLS 1.0 "+label, content}).
 func (s *Suite) SignWithLabel(signer Signer, label string, content []byte) ([]byte, error) {
-	msg, err := signContent(label, content)
+	return s.SignWithLabelParts(signer, label, content)
+}
+
+// SignWithLabelParts is SignWithLabel of the content made of parts
+// concatenated, which it encodes into SignContent at once: a caller whose
+// content comes in pieces spares building it.
+func (s *Suite) SignWithLabelParts(signer Signer, label string, parts ...[]byte) ([]byte, error) {
+	msg, err := signContent(label, parts...)
 	if err != nil {
 		return nil, err
 	}
