@@ -12,12 +12,12 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/mlsengine/engine/delivery"
 	"github.com/mlsengine/engine/delivery/store"
+	"github.com/mlsengine/engine/internal/errlog"
 )
 
 // startHTTP starts a delivery service over st on loopback and prepares the
@@ -25,7 +25,7 @@ import (
 // keep-alive connection of its own (see poster). stop stops the service.
 func startHTTP(ctx context.Context, st store.Store, gids [][]byte, cfg Config) (m *measurement, stop func(), err error) {
 	// One client posts the whole load: no per-client upload limit.
-	logged := new(firstError)
+	logged := new(errlog.Handler)
 	srv, err := delivery.NewServer(delivery.Config{Store: st, Logger: slog.New(logged),
 		Limits: delivery.Limits{Uploads: delivery.Rate{PerSecond: -1}}})
 	if err != nil {
@@ -63,47 +63,13 @@ func startHTTP(ctx context.Context, st store.Store, gids [][]byte, cfg Config) (
 		err = p.post(gid, m.next(gid))
 		posters.put(p, err)
 		if err != nil {
-			if cause := logged.get(); cause != "" {
+			if cause := logged.First(); cause != "" {
 				err = fmt.Errorf("%w (the service logged: %s)", err, cause)
 			}
 		}
 		return 1, err
 	})
 	return m, stop, nil
-}
-
-// firstError is a slog.Handler that keeps the first error the service
-// logs (the cause of a 500, which its response does not tell) and drops
-// everything else.
-type firstError struct {
-	mu    sync.Mutex
-	first string
-}
-
-func (h *firstError) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
-
-func (h *firstError) Handle(_ context.Context, r slog.Record) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.first == "" {
-		var b strings.Builder
-		b.WriteString(r.Message)
-		r.Attrs(func(a slog.Attr) bool {
-			fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-			return true
-		})
-		h.first = b.String()
-	}
-	return nil
-}
-
-func (h *firstError) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *firstError) WithGroup(string) slog.Handler      { return h }
-
-func (h *firstError) get() string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.first
 }
 
 // A poster is the load generator's client of the HTTP API: it posts

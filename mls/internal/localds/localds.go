@@ -20,22 +20,20 @@
 package localds
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"sync/atomic"
 
 	"github.com/mlsengine/engine/delivery"
 	"github.com/mlsengine/engine/delivery/store"
+	"github.com/mlsengine/engine/internal/errlog"
 )
 
 // Config configures Start.
@@ -60,7 +58,7 @@ type Service struct {
 
 	secret    string
 	transport *http.Transport
-	log       *lastError
+	log       *errlog.Handler
 	cancel    context.CancelFunc
 	done      chan error
 
@@ -85,7 +83,7 @@ func Start(cfg Config) (*Service, error) {
 		CA:        ca,
 		secret:    hex.EncodeToString(secret[:]),
 		transport: &http.Transport{MaxIdleConnsPerHost: 16, DisableCompression: true},
-		log:       &lastError{},
+		log:       new(errlog.Handler),
 		done:      make(chan error, 1),
 	}
 	sc := cfg.Server
@@ -128,7 +126,7 @@ func (s *Service) Traffic() (up, down int64) { return s.up.Load(), s.down.Load()
 
 // LastError returns the last error the service logged (a request that got
 // 500), or "".
-func (s *Service) LastError() string { return s.log.get() }
+func (s *Service) LastError() string { return s.log.Last() }
 
 // Close stops the service and waits until it has shut down.
 func (s *Service) Close() error {
@@ -170,34 +168,4 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n.Add(int64(n))
 	return n, err
-}
-
-// lastError is a slog.Handler keeping the last error record.
-type lastError struct {
-	mu   sync.Mutex
-	last string
-}
-
-func (h *lastError) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
-
-func (h *lastError) Handle(_ context.Context, r slog.Record) error {
-	var b bytes.Buffer
-	b.WriteString(r.Message)
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-		return true
-	})
-	h.mu.Lock()
-	h.last = b.String()
-	h.mu.Unlock()
-	return nil
-}
-
-func (h *lastError) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *lastError) WithGroup(string) slog.Handler      { return h }
-
-func (h *lastError) get() string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.last
 }
